@@ -1,0 +1,105 @@
+//! Wiring: command line to command to report to exit status. The only place
+//! that knows every command.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, Command, PresetsCommand};
+use crate::commands;
+use crate::diagnostic::Diagnostics;
+use crate::output::{Console, ExitStatus, Report};
+
+/// Runs lunora with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                ExitStatus::Failure
+            } else {
+                ExitStatus::Success
+            };
+            // clap prints its own usage errors and help.
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    let g = &cli.global;
+    let console = Console::new(g.output, g.color, g.quiet, g.verbose);
+    let status = match run(&cli, &console) {
+        Ok(status) => status,
+        Err(err) => {
+            report_error(&console, &err);
+            ExitStatus::Failure
+        }
+    };
+    ExitCode::from(status as u8)
+}
+
+fn report_error(console: &Console, err: &anyhow::Error) {
+    if let Some(d) = err.downcast_ref::<Diagnostics>() {
+        for d in &d.0 {
+            console.error(d);
+        }
+    } else {
+        console.error(&format!("{err:#}"));
+    }
+}
+
+fn emit<R: Report>(console: &Console, report: &R) -> anyhow::Result<ExitStatus> {
+    console.emit(report)?;
+    Ok(report.status())
+}
+
+fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Validate => {
+            let report = commands::validate::run(&g.config, console)?;
+            emit(console, &report)
+        }
+        Command::Render(args) => {
+            let report = commands::render::run(&g.config, args, console)?;
+            emit(console, &report)
+        }
+        Command::Presets(PresetsCommand::List) => {
+            let report = commands::presets::list(&g.config, console)?;
+            emit(console, &report)
+        }
+        Command::Presets(PresetsCommand::Show { id }) => {
+            let report = commands::presets::show(&g.config, id, console)?;
+            emit(console, &report)
+        }
+        Command::Schema(args) => {
+            console.emit(&commands::schema::Schema::of(args.kind))?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Completions(args) => {
+            let mut cmd = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "lunora", &mut out);
+            console.emit(&commands::RawText(
+                String::from_utf8_lossy(&out).into_owned(),
+            ))?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Plan(_) => not_built("plan", 4),
+        Command::Deploy(_) => not_built("deploy", 4),
+        Command::Rollback(_) => not_built("rollback", 4),
+        Command::Releases(_) => not_built("releases", 4),
+        Command::Status(_) => not_built("status", 5),
+        Command::Start(_) => not_built("start", 5),
+        Command::Stop(_) => not_built("stop", 5),
+        Command::Failover(_) => not_built("failover", 5),
+        Command::Cost(_) => not_built("cost", 5),
+        Command::Outputs(_) => not_built("outputs", 5),
+    }
+}
+
+/// A command that is not built yet says so and fails; it never pretends.
+fn not_built(command: &str, issue: u32) -> anyhow::Result<ExitStatus> {
+    anyhow::bail!(
+        "`lunora {command}` is not built yet (tracked in issue #{issue}); nothing was done"
+    )
+}

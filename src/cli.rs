@@ -1,0 +1,171 @@
+//! The command line: clap derive structs only. The doc comments are the
+//! `--help` text; the command names are the product contract.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Plan, deploy and operate SRT -> MediaConnect -> MediaLive live-streaming
+/// stacks on AWS.
+///
+/// Exit codes: 0 success or no changes; 1 error (invalid input, AWS
+/// failure); 2 `plan --detailed-exitcode` found changes; 3 refused by a
+/// safety gate; 4 deploy failed and was rolled back cleanly.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lunora",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The deployment file.
+    #[arg(
+        short,
+        long,
+        global = true,
+        value_name = "PATH",
+        default_value = "lunora.yaml",
+        env = "LUNORA_CONFIG"
+    )]
+    pub config: PathBuf,
+    /// AWS profile from the shared config files.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS Region (overrides the config file's for API calls).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send AWS API calls to this endpoint (an emulator, for example).
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Output format of the command's result on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// When to colour messages.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "LUNORA_COLOR")]
+    pub color: ColorChoice,
+    /// Print only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Format of a command's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text.
+    Text,
+    /// One JSON document.
+    Json,
+    /// Markdown, for pull-request comments.
+    Markdown,
+}
+
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set or `TERM=dumb`.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the config and the presets it uses; print a summary.
+    Validate,
+    /// Render one CloudFormation template per stack.
+    Render(RenderArgs),
+    /// Compare the rendered stacks with the live ones.
+    Plan(NotBuiltArgs),
+    /// Deploy the stacks, stage by stage.
+    Deploy(NotBuiltArgs),
+    /// Redeploy a recorded release.
+    Rollback(NotBuiltArgs),
+    /// List the recorded releases.
+    Releases(NotBuiltArgs),
+    /// Show the flow and every destination.
+    Status(NotBuiltArgs),
+    /// Start destinations.
+    Start(NotBuiltArgs),
+    /// Stop destinations.
+    Stop(NotBuiltArgs),
+    /// Switch the flow's preferred SRT source.
+    Failover(NotBuiltArgs),
+    /// Estimate the monthly cost.
+    Cost(NotBuiltArgs),
+    /// Print the deployed resources' ids for other tools.
+    Outputs(NotBuiltArgs),
+    /// List or show encoder presets.
+    #[command(subcommand)]
+    Presets(PresetsCommand),
+    /// Print the JSON Schema of lunora.yaml (or of a preset or platform file).
+    Schema(SchemaArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Directory to write the templates to.
+    #[arg(long, value_name = "DIR", default_value = "stacks")]
+    pub out: PathBuf,
+    /// Write nothing; exit 1 and name the files if DIR differs from a fresh render.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Arguments of a command that is not built yet: accepted so that the
+/// command can say so plainly.
+#[derive(Debug, Args)]
+pub struct NotBuiltArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PresetsCommand {
+    /// List every preset and platform.
+    List,
+    /// Show one preset, its platform's limits and any rule it breaks.
+    Show {
+        /// Preset id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which file's schema.
+    #[arg(value_enum, default_value_t = SchemaKind::Config)]
+    pub kind: SchemaKind,
+}
+
+/// The files lunora has a schema for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// lunora.yaml
+    Config,
+    /// presets/<id>.yaml
+    Preset,
+    /// presets/platforms/<id>.yaml
+    Platform,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,234 @@
+//! `lunora presets list|show ID`: the preset library as the config at hand
+//! sees it (built-in presets plus the config's own directories).
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::config;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::output::{Console, Report};
+use crate::presets::model::{Platform, Preset};
+use crate::presets::{rules, Library, Origin};
+
+/// The library for `config`: its directories when the file exists, the
+/// built-in collection when it does not (presets can be browsed without a
+/// config).
+fn library(config: &Path) -> anyhow::Result<Library> {
+    if !config.exists() {
+        return Ok(Library::built_in()?);
+    }
+    let text = fs_err::read_to_string(config)?;
+    let no_hint = |_: &str, _: &str| None;
+    let loaded = crate::yaml::from_str::<config::Config>(config, &text, &no_hint)
+        .map_err(Diagnostics::one)?;
+    let base = config.parent().unwrap_or(Path::new("."));
+    Ok(Library::load(&config::preset_dirs(base, &loaded.value))?)
+}
+
+#[derive(Debug, Serialize)]
+pub struct PresetSummary {
+    pub id: String,
+    pub platform: Option<String>,
+    pub description: String,
+    pub renditions: Vec<String>,
+    pub audio: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlatformSummary {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PresetList {
+    pub kind: &'static str,
+    pub presets: Vec<PresetSummary>,
+    pub platforms: Vec<PlatformSummary>,
+}
+
+fn rendition_summary(p: &Preset) -> Vec<String> {
+    p.renditions
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}x{}@{} {} {} kbit/s",
+                v.name,
+                v.width,
+                v.height,
+                v.framerate,
+                rules::enum_name(&v.rate_control),
+                rules::peak_kbps(v)
+            )
+        })
+        .collect()
+}
+
+fn audio_summary(p: &Preset) -> String {
+    format!(
+        "AAC {} {} {} Hz {} kbit/s",
+        rules::enum_name(&p.audio.profile),
+        rules::enum_name(&p.audio.coding_mode),
+        p.audio.sample_rate,
+        p.audio.bitrate_kbps
+    )
+}
+
+pub fn list(config: &Path, _console: &Console) -> anyhow::Result<PresetList> {
+    let lib = library(config)?;
+    Ok(PresetList {
+        kind: "presets",
+        presets: lib
+            .presets
+            .values()
+            .map(|e| PresetSummary {
+                id: e.value.id.clone(),
+                platform: e.value.platform.clone(),
+                description: e.value.description.clone(),
+                renditions: rendition_summary(&e.value),
+                audio: audio_summary(&e.value),
+                origin: e.origin.clone(),
+            })
+            .collect(),
+        platforms: lib
+            .platforms
+            .values()
+            .map(|e| PlatformSummary {
+                id: e.value.id.clone(),
+                name: e.value.name.clone(),
+                kind: rules::enum_name(&e.value.kind),
+                origin: e.origin.clone(),
+            })
+            .collect(),
+    })
+}
+
+impl fmt::Display for PresetList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{:<20} {:<13} DESCRIPTION", "PRESET", "PLATFORM")?;
+        for p in &self.presets {
+            writeln!(
+                f,
+                "{:<20} {:<13} {}",
+                p.id,
+                p.platform.as_deref().unwrap_or("(generic)"),
+                p.description
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(f, "{:<20} {:<13} NAME", "PLATFORM", "KIND")?;
+        for p in &self.platforms {
+            writeln!(f, "{:<20} {:<13} {}", p.id, p.kind, p.name)?;
+        }
+        Ok(())
+    }
+}
+
+impl Report for PresetList {}
+
+#[derive(Debug, Serialize)]
+pub struct PresetDetail {
+    pub kind: &'static str,
+    pub preset: Preset,
+    pub origin: Origin,
+    pub platform: Option<Platform>,
+    /// MediaLive and platform rules the preset breaks (empty when sound).
+    pub problems: Vec<Diagnostic>,
+}
+
+pub fn show(config: &Path, id: &str, _console: &Console) -> anyhow::Result<PresetDetail> {
+    let lib = library(config)?;
+    let entry = lib
+        .presets
+        .get(id)
+        .with_context(|| format!("unknown preset `{id}` (hint: {})", lib.preset_hint(id)))?;
+    let platform = entry
+        .value
+        .platform
+        .as_ref()
+        .and_then(|p| lib.platforms.get(p))
+        .map(|e| e.value.clone());
+    let mut problems: Vec<rules::Problem> = rules::medialive_problems(&entry.value);
+    if let Some(p) = &platform {
+        problems.extend(rules::platform_problems(&entry.value, p));
+    }
+    Ok(PresetDetail {
+        kind: "preset",
+        preset: entry.value.clone(),
+        origin: entry.origin.clone(),
+        platform,
+        problems: problems
+            .into_iter()
+            .map(|p| entry.diagnostic(&p.field, p.message).hint(p.hint))
+            .collect(),
+    })
+}
+
+impl fmt::Display for PresetDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.preset;
+        writeln!(f, "{}: {}", p.id, p.description)?;
+        writeln!(f, "  file:      {}", self.origin)?;
+        writeln!(
+            f,
+            "  platform:  {}",
+            p.platform.as_deref().unwrap_or("(generic)")
+        )?;
+        for (i, r) in rendition_summary(p).iter().enumerate() {
+            let v = &p.renditions[i];
+            writeln!(
+                f,
+                "  video:     {r}, {} {}, keyframe every {} s, {} B-frames",
+                rules::enum_name(&v.profile),
+                rules::enum_name(&v.level),
+                v.gop_seconds,
+                v.b_frames
+            )?;
+        }
+        writeln!(f, "  audio:     {}", audio_summary(p))?;
+        if let Some(platform) = &self.platform {
+            let v = &platform.video;
+            writeln!(
+                f,
+                "  limits:    {} takes up to {}p{}, keyframe every {} s or less",
+                platform.name, v.max_height, v.max_fps, v.max_gop_seconds
+            )?;
+            for band in &v.bitrate {
+                let src = platform.sources.get(&band.source);
+                writeln!(
+                    f,
+                    "             up to {}p{}: {}{} kbit/s ({}{})",
+                    band.max_height,
+                    band.max_fps,
+                    band.min_kbps.map(|m| format!("{m}-")).unwrap_or_default(),
+                    band.max_kbps,
+                    src.map(|s| s.url.as_str()).unwrap_or("?"),
+                    if src.is_some_and(|s| !s.verified) {
+                        ", UNVERIFIED"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
+        }
+        if self.problems.is_empty() {
+            writeln!(
+                f,
+                "  rules:     follows MediaLive's rules and its platform's limits"
+            )?;
+        } else {
+            for d in &self.problems {
+                writeln!(f, "  problem:   {d}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Report for PresetDetail {}

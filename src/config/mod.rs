@@ -1,0 +1,141 @@
+//! From `lunora.yaml` to a validated [`Deployment`]: the one value every
+//! command starts from.
+//!
+//! Loading parses the file into the typed model (syntax and type errors),
+//! then [`validate`] checks what types cannot: names, CIDRs, ports, secret
+//! references, presets against MediaLive and platform limits, and stages.
+//! All problems are reported together, each on one line with file, line,
+//! field and hint. Nothing here touches the network or the clock.
+
+pub mod model;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::presets::model::{Platform, Preset};
+use crate::presets::{io_reason, Library};
+use crate::yaml::{self, Locator};
+pub use model::Config;
+pub use validate::{
+    partition, DEFAULT_MIN_LATENCY_MS, DEFAULT_RECOVERY_WINDOW_MS, DEFAULT_SRT_PORT,
+    MAX_FLOW_OUTPUTS,
+};
+
+/// The stacks lunora manages for one deployment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", content = "destination", rename_all = "kebab-case")]
+pub enum StackId {
+    /// IAM roles and the alarm topic.
+    Base,
+    /// The MediaConnect flow.
+    Flow,
+    /// One destination's input, output, channel and alarms.
+    Destination(String),
+}
+
+/// A destination with its preset and platform resolved.
+#[derive(Debug, Clone)]
+pub struct ResolvedDestination {
+    pub destination: model::Destination,
+    pub preset: Preset,
+    pub platform: Platform,
+    /// The RTMP(S) URL without stream key (RTMP destinations).
+    pub ingest_url: Option<String>,
+}
+
+/// A stage with the stacks it deploys, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedStage {
+    pub name: String,
+    pub stacks: Vec<StackId>,
+}
+
+/// A validated configuration: everything rendering and deploying need.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// The config file as given on the command line.
+    pub path: PathBuf,
+    pub config: Config,
+    pub destinations: Vec<ResolvedDestination>,
+    pub stages: Vec<ResolvedStage>,
+    /// Problems that do not stop lunora but that a user should know of.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Deployment {
+    /// `{project}-{environment}`, the prefix of every stack and resource name.
+    pub fn prefix(&self) -> String {
+        format!("{}-{}", self.config.project, self.config.environment)
+    }
+
+    /// The CloudFormation stack name of a stack.
+    pub fn stack_name(&self, stack: &StackId) -> String {
+        match stack {
+            StackId::Base => format!("{}-base", self.prefix()),
+            StackId::Flow => format!("{}-flow", self.prefix()),
+            StackId::Destination(id) => format!("{}-dest-{id}", self.prefix()),
+        }
+    }
+
+    /// Every stack, in stage order.
+    pub fn stacks(&self) -> impl Iterator<Item = &StackId> {
+        self.stages.iter().flat_map(|s| s.stacks.iter())
+    }
+}
+
+/// Reads, parses and validates a config file and the presets it uses.
+pub fn load(path: &Path) -> Result<Deployment, Diagnostics> {
+    let text = fs_err::read_to_string(path).map_err(|e| {
+        Diagnostic::new(
+            path,
+            "",
+            format!("cannot read the config file: {}", io_reason(&e)),
+        )
+        .hint(if e.kind() == std::io::ErrorKind::NotFound {
+            "pass the file with `-c PATH`; `examples/lunora.yaml` is a complete example"
+        } else {
+            "check the file's permissions and that it is UTF-8 text"
+        })
+    })?;
+    let base_dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let loaded = yaml::from_str::<Config>(path, &text, &validate::type_hint)?;
+    let library = Library::load(&preset_dirs(base_dir, &loaded.value))?;
+    validate::validate(path, loaded.value, &loaded.locator, &library)
+}
+
+/// Parses and validates config text against a given library (for tests,
+/// benchmarks and fuzzing: no file system).
+pub fn from_text(path: &Path, text: &str, library: &Library) -> Result<Deployment, Diagnostics> {
+    let loaded = yaml::from_str::<Config>(path, text, &validate::type_hint)?;
+    validate::validate(path, loaded.value, &loaded.locator, library)
+}
+
+/// The user preset directories of a config: `presets/` next to it when it
+/// exists, then the ones it names.
+pub fn preset_dirs(base_dir: &Path, config: &Config) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    let local = base_dir.join("presets");
+    if local.is_dir() {
+        dirs.push(local);
+    }
+    for dir in &config.presets_dirs {
+        let dir = base_dir.join(dir);
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
+/// A located diagnostic in the config file.
+pub(crate) fn at(
+    path: &Path,
+    locator: &Locator,
+    field: &str,
+    message: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic::new(path, field, message).at(locator.locate(field))
+}

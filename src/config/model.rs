@@ -1,0 +1,301 @@
+//! The typed model of `lunora.yaml`.
+//!
+//! Every struct denies unknown fields, so a misspelt key is an error with a
+//! suggestion rather than a silently ignored setting. The JSON Schema that
+//! editors use (`lunora schema`, `schema/lunora.schema.json`) is generated
+//! from these types, so the doc comments here are what users see in their
+//! editor.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A lunora deployment: one SRT ingest flow and its destinations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Project name, used in every stack and resource name
+    /// (lowercase letters, digits and `-`).
+    pub project: String,
+    /// Environment name, e.g. `prod` or `staging`.
+    pub environment: String,
+    /// AWS Region of every resource, e.g. `us-east-1`.
+    pub region: String,
+    /// The 12-digit AWS account the stacks belong to; deploys refuse any
+    /// other account.
+    pub account_id: String,
+    /// How each MediaLive channel takes the flow: `rtp-fec` (a flow output
+    /// per destination, switchable, the default) or `mediaconnect`
+    /// (a MediaLive input of type MEDIACONNECT, no public endpoint).
+    #[serde(default)]
+    pub input_mode: InputMode,
+    /// What the encoder sends; sets every channel's input specification.
+    pub encoder: EncoderFeed,
+    /// The MediaConnect flow that receives the encoder's SRT stream.
+    pub flow: FlowConfig,
+    /// One MediaLive channel per destination.
+    pub destinations: Vec<Destination>,
+    /// Deployment stages, in order. Defaults to
+    /// `base -> flow -> primary -> platforms`.
+    #[serde(default)]
+    pub stages: Option<Vec<Stage>>,
+    /// Extra directories of preset and platform files, relative to this
+    /// file. `presets/` next to this file is always read when it exists.
+    #[serde(default)]
+    pub presets_dirs: Vec<PathBuf>,
+    /// Where alarms are sent.
+    #[serde(default)]
+    pub alarms: Alarms,
+    /// Extra tags for every resource (lunora adds `project`,
+    /// `environment`, `destination` and `managed-by`).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// How the MediaLive channels take their input from the flow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputMode {
+    /// An `rtp-fec` flow output per destination into an RTP_PUSH input.
+    #[default]
+    RtpFec,
+    /// A MediaLive input of type MEDIACONNECT (MediaLive manages the output).
+    Mediaconnect,
+}
+
+impl InputMode {
+    /// The spelling used in `lunora.yaml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RtpFec => "rtp-fec",
+            Self::Mediaconnect => "mediaconnect",
+        }
+    }
+}
+
+/// The encoder's feed into the flow (a Videon Edge node, for example).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderFeed {
+    /// Video codec of the feed.
+    pub codec: FeedCodec,
+    /// Frame height of the feed in pixels (e.g. 1080).
+    pub height: u32,
+    /// Peak bitrate of the feed in Mbit/s.
+    pub bitrate_mbps: f64,
+}
+
+/// Video codec of the encoder's feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedCodec {
+    H264,
+    H265,
+    Mpeg2,
+}
+
+/// The MediaConnect flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowConfig {
+    /// The Availability Zone the flow is pinned to, e.g. `us-east-1a`.
+    /// Changing it replaces the flow (new ingest IP).
+    pub availability_zone: String,
+    /// The primary SRT listener source.
+    pub source: SrtSource,
+    /// An optional backup SRT listener source, on its own port.
+    #[serde(default)]
+    pub backup: Option<SrtSource>,
+    /// Failover between source and backup (used only with a backup).
+    #[serde(default)]
+    pub failover: Option<Failover>,
+    /// Allow `0.0.0.0/0` as an ingest CIDR. Off by default: ingest should
+    /// be restricted to the encoder's address.
+    #[serde(default)]
+    pub allow_any_source: bool,
+}
+
+/// An SRT listener source of the flow (the encoder is the SRT caller).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SrtSource {
+    /// Source name; changing the primary source's name replaces the flow.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Listener port (1024-65535, not 2077 or 2088). Default 9998 for the
+    /// source; a backup must name its own port.
+    #[serde(default)]
+    pub port: Option<u32>,
+    /// The encoder's public address range, e.g. `203.0.113.10/32`.
+    pub allowed_cidr: String,
+    /// SRT minimum latency in milliseconds (default 2000).
+    #[serde(default)]
+    pub min_latency_ms: Option<u32>,
+    /// ARN of the Secrets Manager secret holding the SRT passphrase. The
+    /// passphrase itself never appears in lunora's files.
+    pub passphrase_secret_arn: String,
+    /// Free text shown in the console.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Source failover settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Failover {
+    /// `failover` switches between sources; `merge` merges identical
+    /// streams (SMPTE 2022-7).
+    #[serde(default)]
+    pub mode: FailoverMode,
+    /// How long MediaConnect waits before switching back, in milliseconds
+    /// (100-15000, default 200).
+    #[serde(default)]
+    pub recovery_window_ms: Option<u32>,
+    /// The preferred source's name (default: the primary source).
+    #[serde(default)]
+    pub primary_source: Option<String>,
+}
+
+/// Failover mode of the flow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FailoverMode {
+    #[default]
+    Failover,
+    Merge,
+}
+
+/// What kind of destination a channel feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationKind {
+    /// The existing MediaPackage channel behind the HLS player.
+    Mediapackage,
+    /// An RTMP(S) push to a platform or server.
+    Rtmp,
+}
+
+/// One destination: one MediaLive channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    /// Short id (lowercase letters, digits, `-`), used in stack and
+    /// resource names and on the command line (`lunora start youtube`).
+    pub id: String,
+    /// `mediapackage` (the primary) or `rtmp`.
+    pub kind: DestinationKind,
+    /// The platform whose limits apply (`youtube`, `twitch`, `linkedin`,
+    /// `facebook`, `custom` or a platform file of your own). Required for
+    /// `rtmp`; `mediapackage` destinations use the `mediapackage` platform.
+    #[serde(default)]
+    pub platform: Option<String>,
+    /// The encoder preset id (`lunora presets list`).
+    pub preset: String,
+    /// RTMP(S) ingest URL without the stream key; defaults to the
+    /// platform's ingest URL when it has one.
+    #[serde(default)]
+    pub ingest_url: Option<String>,
+    /// The stream key, as a Secrets Manager reference. Never the key itself.
+    #[serde(default)]
+    pub stream_key: Option<SecretRef>,
+    /// Credentials for an RTMP server that wants a user name and password.
+    #[serde(default)]
+    pub auth: Option<RtmpAuth>,
+    /// The existing MediaPackage channel (for `mediapackage`).
+    #[serde(default)]
+    pub mediapackage: Option<MediaPackageRef>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A reference to a Secrets Manager secret: either the secret's ARN (the
+/// whole secret string is used), or the ARN and a JSON key inside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SecretRef {
+    /// The secret's ARN.
+    Arn(String),
+    /// The secret's ARN and the JSON key of the value.
+    Key(SecretKeyRef),
+}
+
+/// A JSON key inside a Secrets Manager secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKeyRef {
+    /// The secret's ARN.
+    pub secret_arn: String,
+    /// The key inside the secret's JSON string.
+    #[serde(default)]
+    pub json_key: Option<String>,
+}
+
+impl SecretRef {
+    /// The ARN this reference names (or the raw text, when it is not one).
+    pub fn arn(&self) -> &str {
+        match self {
+            Self::Arn(arn) => arn,
+            Self::Key(k) => &k.secret_arn,
+        }
+    }
+
+    /// The JSON key, if any.
+    pub fn json_key(&self) -> Option<&str> {
+        match self {
+            Self::Arn(_) => None,
+            Self::Key(k) => k.json_key.as_deref(),
+        }
+    }
+}
+
+/// User name and password for an authenticated RTMP server. The password
+/// is the *name* of an SSM Parameter Store parameter that MediaLive reads
+/// at run time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RtmpAuth {
+    /// RTMP user name.
+    pub username: String,
+    /// Name of the SSM parameter holding the password (e.g.
+    /// `/lunora/custom-rtmp-password`).
+    pub password_parameter: String,
+}
+
+/// The existing MediaPackage (v1) channel the primary feeds. It is
+/// referenced, never created, so the HLS player URL never changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaPackageRef {
+    /// The MediaPackage channel id.
+    pub channel_id: String,
+    /// The channel's ARN, to scope MediaLive's permission to exactly this
+    /// channel. Without it the permission covers the account's channels.
+    #[serde(default)]
+    pub channel_arn: Option<String>,
+}
+
+/// A deployment stage: stacks deployed together, in parallel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// Stage name, used by `lunora deploy --stage`.
+    pub name: String,
+    /// Shared stacks in this stage: `base` and/or `flow`.
+    #[serde(default)]
+    pub stacks: Vec<String>,
+    /// Destination ids whose stacks deploy in this stage.
+    #[serde(default)]
+    pub destinations: Vec<String>,
+}
+
+/// Alarm notification settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alarms {
+    /// E-mail addresses subscribed to the alarm topic.
+    #[serde(default)]
+    pub emails: Vec<String>,
+}

@@ -1,0 +1,114 @@
+//! One-line, located error messages for bad input.
+//!
+//! Every problem lunora finds in `lunora.yaml` or in a preset file becomes a
+//! [`Diagnostic`]: the file, the line and column, the field (as a path such as
+//! `destinations[2].preset`), what is wrong, and a hint. It prints on one line
+//! so that a CI log, an editor's problem matcher or a human at 2 a.m. can act
+//! on it without reading a stack trace.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// One problem in one input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The file the problem is in, as the user named it.
+    pub file: PathBuf,
+    /// 1-based line, when the field could be located.
+    pub line: Option<usize>,
+    /// 1-based column, when the field could be located.
+    pub column: Option<usize>,
+    /// Path of the field, e.g. `flow.source.port`; empty for the whole file.
+    pub field: String,
+    /// What is wrong, lowercase, no trailing period.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic for `field` in `file`, not yet located.
+    pub fn new(file: &Path, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            line: None,
+            column: None,
+            field: field.into(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds the hint.
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Sets the position (1-based line and column).
+    #[must_use]
+    pub fn at(mut self, position: Option<(usize, usize)>) -> Self {
+        if let Some((line, column)) = position {
+            self.line = Some(line);
+            self.column = Some(column);
+        }
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        if self.field.is_empty() {
+            write!(f, ": {}", self.message)?;
+        } else {
+            write!(f, ": `{}`: {}", self.field, self.message)?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, " (hint: {hint})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A non-empty list of diagnostics: what loading or validation returns when
+/// the input is bad. Each prints on its own line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Wraps a single diagnostic.
+    pub fn one(diagnostic: Diagnostic) -> Self {
+        Self(vec![diagnostic])
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+                f.write_str("error: ")?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Self::one(d)
+    }
+}

@@ -1,0 +1,20 @@
+//! lunora: plan, deploy and operate SRT -> MediaConnect -> MediaLive
+//! live-streaming stacks on AWS from one declarative file.
+//!
+//! The pure core turns values into values with no network, clock or
+//! environment: [`config`] (lunora.yaml to a validated deployment),
+//! [`presets`] (the encoder presets and platform limits), [`render`]
+//! (deployment to canonical CloudFormation JSON). The shell around it is
+//! [`commands`] (one module per command, each returning a report) and
+//! [`output`] (the one place that writes to stdout and stderr), wired by
+//! [`app`].
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod diagnostic;
+pub mod output;
+pub mod presets;
+pub mod render;
+pub mod yaml;

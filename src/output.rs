@@ -1,0 +1,128 @@
+//! The one place lunora writes to the terminal.
+//!
+//! stdout carries data only: a command's report as text, JSON or
+//! markdown. stderr carries everything else: warnings, errors, progress.
+//! Commands never print; they return a [`Report`] and this module prints it.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::fmt::Display;
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::cli::{ColorChoice, OutputFormat};
+
+/// Exit statuses, defined once (see `lunora --help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Success, or no changes.
+    Success = 0,
+    /// Invalid input or a failed operation.
+    Failure = 1,
+    /// `plan --detailed-exitcode` found changes.
+    Changes = 2,
+    /// Refused by a safety gate.
+    Refused = 3,
+    /// Deploy failed and was rolled back cleanly.
+    RolledBack = 4,
+}
+
+/// A command's result: printable as text (Display), JSON (Serialize) and
+/// markdown.
+pub trait Report: Serialize + Display {
+    /// The report as markdown; defaults to the text in a code block.
+    fn markdown(&self) -> String {
+        format!("```text\n{self}\n```\n")
+    }
+
+    /// The exit status this report implies.
+    fn status(&self) -> ExitStatus {
+        ExitStatus::Success
+    }
+}
+
+/// The terminal: output format, colour and verbosity, decided once.
+#[derive(Debug, Clone, Copy)]
+pub struct Console {
+    pub format: OutputFormat,
+    pub color: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+impl Console {
+    /// Decides colour from the flag, the terminal and `NO_COLOR`/`TERM`.
+    pub fn new(format: OutputFormat, color: ColorChoice, quiet: bool, verbose: u8) -> Self {
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
+        };
+        Self {
+            format,
+            color,
+            quiet,
+            verbose,
+        }
+    }
+
+    fn label(&self, label: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[1;{code}m{label}\x1b[0m")
+        } else {
+            label.to_owned()
+        }
+    }
+
+    /// Prints a report to stdout in the chosen format. A closed pipe is not
+    /// an error.
+    pub fn emit<R: Report>(&self, report: &R) -> std::io::Result<()> {
+        let text = match self.format {
+            OutputFormat::Text => {
+                let mut t = report.to_string();
+                if !t.is_empty() && !t.ends_with('\n') {
+                    t.push('\n');
+                }
+                t
+            }
+            OutputFormat::Json => {
+                let mut t = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+                t.push('\n');
+                t
+            }
+            OutputFormat::Markdown => report.markdown(),
+        };
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+
+    /// `error: ...` on stderr, one line per message line.
+    pub fn error(&self, message: &dyn Display) {
+        let label = self.label("error", "31");
+        for line in message.to_string().lines() {
+            let line = line.strip_prefix("error: ").unwrap_or(line);
+            eprintln!("{label}: {line}");
+        }
+    }
+
+    /// `warning: ...` on stderr unless quiet.
+    pub fn warn(&self, message: &dyn Display) {
+        if !self.quiet {
+            eprintln!("{}: {message}", self.label("warning", "33"));
+        }
+    }
+
+    /// A plain note on stderr unless quiet.
+    pub fn note(&self, message: &dyn Display) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! The preset library: the encoder presets and platform limit files lunora
+//! knows, from the built-in collection and from the user's directories.
+//!
+//! The built-in collection is the repository's `presets/` directory,
+//! compiled into the binary so an installed `lunora` works from any
+//! directory. A user directory (`presets/` next to `lunora.yaml`, or one the
+//! config names) adds files; a user file with the id of a built-in one
+//! replaces it, so a team can tune a default without forking lunora. Adding
+//! a platform or a preset is a new YAML file, never a code change.
+
+pub mod model;
+pub mod rules;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use include_dir::{include_dir, Dir};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::yaml::{self, Locator};
+use model::{Platform, Preset};
+
+static BUILT_IN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/presets");
+
+/// Where a preset or platform file came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "path", rename_all = "kebab-case")]
+pub enum Origin {
+    /// Compiled into lunora (the repository's `presets/`).
+    BuiltIn(PathBuf),
+    /// A file on disk.
+    File(PathBuf),
+}
+
+impl Origin {
+    /// The path to name in messages.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::BuiltIn(p) | Self::File(p) => p,
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BuiltIn(p) => write!(f, "{} (built-in)", p.display()),
+            Self::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// A loaded file: its value, where it came from, and its field positions.
+#[derive(Debug, Clone)]
+pub struct Entry<T> {
+    pub value: T,
+    pub origin: Origin,
+    pub locator: Locator,
+}
+
+impl<T> Entry<T> {
+    /// A diagnostic located at `field` of this file.
+    pub fn diagnostic(&self, field: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.origin.path(), field, message).at(self.locator.locate(field))
+    }
+}
+
+/// Every preset and platform lunora can use.
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    pub presets: BTreeMap<String, Entry<Preset>>,
+    pub platforms: BTreeMap<String, Entry<Platform>>,
+}
+
+/// One YAML file read from the built-in collection or a directory.
+struct RawFile {
+    origin: Origin,
+    text: String,
+    stem: String,
+}
+
+impl Library {
+    /// The built-in collection only.
+    pub fn built_in() -> Result<Self, Diagnostics> {
+        Self::load(&[])
+    }
+
+    /// The built-in collection, then each directory in order (later files
+    /// replace earlier ones with the same id; two files with one id in the
+    /// same directory are an error).
+    pub fn load(dirs: &[PathBuf]) -> Result<Self, Diagnostics> {
+        let mut library = Self::default();
+        let mut errors = Vec::new();
+        let (presets, platforms) = built_in_files();
+        library.add_layer(presets, platforms, &mut errors);
+        for dir in dirs {
+            match dir_files(dir) {
+                Ok((presets, platforms)) => library.add_layer(presets, platforms, &mut errors),
+                Err(d) => errors.push(d),
+            }
+        }
+        if errors.is_empty() {
+            library.check_references(&mut errors);
+        }
+        if errors.is_empty() {
+            Ok(library)
+        } else {
+            Err(Diagnostics(errors))
+        }
+    }
+
+    fn add_layer(
+        &mut self,
+        presets: Vec<RawFile>,
+        platforms: Vec<RawFile>,
+        errors: &mut Vec<Diagnostic>,
+    ) {
+        let mut seen = BTreeMap::new();
+        for file in platforms {
+            if let Some(entry) = parse_file::<Platform>(&file, |p| &p.id, errors) {
+                if let Some(first) = seen.insert(entry.value.id.clone(), entry.origin.clone()) {
+                    errors.push(duplicate(&entry, "platform", &first));
+                }
+                self.platforms.insert(entry.value.id.clone(), entry);
+            }
+        }
+        seen.clear();
+        for file in presets {
+            if let Some(entry) = parse_file::<Preset>(&file, |p| &p.id, errors) {
+                if let Some(first) = seen.insert(entry.value.id.clone(), entry.origin.clone()) {
+                    errors.push(duplicate(&entry, "preset", &first));
+                }
+                self.presets.insert(entry.value.id.clone(), entry);
+            }
+        }
+    }
+
+    /// Every `source:` key a platform uses exists, and every preset's
+    /// platform exists.
+    fn check_references(&self, errors: &mut Vec<Diagnostic>) {
+        for entry in self.platforms.values() {
+            let p = &entry.value;
+            let mut refs: Vec<(String, &str)> = vec![
+                ("video.source".into(), p.video.source.as_str()),
+                ("audio.source".into(), p.audio.source.as_str()),
+            ];
+            if let Some(ingest) = &p.ingest {
+                refs.push(("ingest.source".into(), ingest.source.as_str()));
+            }
+            for (i, band) in p.video.bitrate.iter().enumerate() {
+                refs.push((format!("video.bitrate[{i}].source"), band.source.as_str()));
+            }
+            for (field, key) in refs {
+                if !p.sources.contains_key(key) {
+                    errors.push(
+                        entry
+                            .diagnostic(
+                                &field,
+                                format!("source `{key}` is not listed under `sources`"),
+                            )
+                            .hint(
+                                "add it to `sources` with its url, date and whether it is verified",
+                            ),
+                    );
+                }
+            }
+        }
+        for entry in self.presets.values() {
+            if let Some(platform) = &entry.value.platform {
+                if !self.platforms.contains_key(platform) {
+                    errors.push(
+                        entry
+                            .diagnostic("platform", format!("unknown platform `{platform}`"))
+                            .hint(self.platform_hint(platform)),
+                    );
+                }
+            }
+        }
+    }
+
+    /// A hint naming the closest preset id, or how to list them.
+    pub fn preset_hint(&self, id: &str) -> String {
+        let ids: Vec<&str> = self.presets.keys().map(String::as_str).collect();
+        match yaml::closest(id, &ids) {
+            Some(best) => format!("did you mean `{best}`? `lunora presets list` shows them all"),
+            None => "`lunora presets list` shows the available presets".to_owned(),
+        }
+    }
+
+    /// A hint naming the closest platform id, or the known ones.
+    pub fn platform_hint(&self, id: &str) -> String {
+        let ids: Vec<&str> = self.platforms.keys().map(String::as_str).collect();
+        match yaml::closest(id, &ids) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => format!(
+                "known platforms: {}; add `presets/platforms/{id}.yaml` for a new one",
+                ids.join(", ")
+            ),
+        }
+    }
+}
+
+fn duplicate<T>(entry: &Entry<T>, what: &str, first: &Origin) -> Diagnostic {
+    entry
+        .diagnostic("id", format!("{what} id is also used by {first}"))
+        .hint("give each file its own id")
+}
+
+fn parse_file<T: DeserializeOwned>(
+    file: &RawFile,
+    id_of: impl Fn(&T) -> &String,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Entry<T>> {
+    let no_hint = |_: &str, _: &str| None;
+    match yaml::from_str::<T>(file.origin.path(), &file.text, &no_hint) {
+        Ok(loaded) => {
+            let entry = Entry {
+                value: loaded.value,
+                origin: file.origin.clone(),
+                locator: loaded.locator,
+            };
+            let id = id_of(&entry.value);
+            if *id != file.stem {
+                errors.push(
+                    entry
+                        .diagnostic(
+                            "id",
+                            format!("id `{id}` does not match the file name `{}`", file.stem),
+                        )
+                        .hint(format!(
+                            "rename the file to `{id}.yaml` or set `id: {}`",
+                            file.stem
+                        )),
+                );
+                return None;
+            }
+            Some(entry)
+        }
+        Err(d) => {
+            errors.push(d);
+            None
+        }
+    }
+}
+
+fn is_yaml(name: &str) -> Option<&str> {
+    name.strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".yml"))
+}
+
+fn built_in_files() -> (Vec<RawFile>, Vec<RawFile>) {
+    let collect = |dir: Option<&Dir<'_>>, prefix: &str| {
+        let mut out = Vec::new();
+        for file in dir.into_iter().flat_map(Dir::files) {
+            let name = file
+                .path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let (Some(stem), Some(text)) = (is_yaml(name), file.contents_utf8()) else {
+                continue;
+            };
+            out.push(RawFile {
+                origin: Origin::BuiltIn(Path::new(prefix).join(name)),
+                text: text.to_owned(),
+                stem: stem.to_owned(),
+            });
+        }
+        out.sort_by(|a, b| a.stem.cmp(&b.stem));
+        out
+    };
+    (
+        collect(Some(&BUILT_IN), "presets"),
+        collect(BUILT_IN.get_dir("platforms"), "presets/platforms"),
+    )
+}
+
+fn dir_files(dir: &Path) -> Result<(Vec<RawFile>, Vec<RawFile>), Diagnostic> {
+    let read = |dir: &Path, required: bool| -> Result<Vec<RawFile>, Diagnostic> {
+        let entries = match fs_err::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(_) if !required => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Diagnostic::new(
+                    dir,
+                    "",
+                    format!("cannot read the preset directory: {}", io_reason(&e)),
+                )
+                .hint("check `presets_dirs` in the config; paths are relative to the config file"))
+            }
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let Some(stem) = is_yaml(&name) else { continue };
+            if !path.is_file() {
+                continue;
+            }
+            let text = fs_err::read_to_string(&path).map_err(|e| {
+                Diagnostic::new(
+                    &path,
+                    "",
+                    format!("cannot read the file: {}", io_reason(&e)),
+                )
+                .hint("check the file's permissions and that it is UTF-8 text")
+            })?;
+            out.push(RawFile {
+                origin: Origin::File(path.clone()),
+                text,
+                stem: stem.to_owned(),
+            });
+        }
+        out.sort_by(|a, b| a.stem.cmp(&b.stem));
+        Ok(out)
+    };
+    Ok((read(dir, true)?, read(&dir.join("platforms"), false)?))
+}
+
+/// The OS reason of an IO error, without the path (the diagnostic names it).
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    let kind = e.kind();
+    match kind {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => std::error::Error::source(e)
+            .map_or_else(|| kind.to_string(), ToString::to_string)
+            .to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_collection_loads() {
+        let lib = Library::built_in().expect("built-in presets load");
+        for id in [
+            "youtube-1080p30",
+            "youtube-1080p60",
+            "youtube-720p30",
+            "twitch-1080p60",
+            "twitch-720p60",
+            "twitch-720p30",
+            "linkedin-720p30",
+            "linkedin-1080p30",
+            "facebook-1080p30",
+            "generic-720p30",
+            "generic-1080p30",
+            "hls-ladder",
+        ] {
+            assert!(lib.presets.contains_key(id), "missing built-in preset {id}");
+        }
+        for id in [
+            "youtube",
+            "twitch",
+            "linkedin",
+            "facebook",
+            "custom",
+            "mediapackage",
+        ] {
+            assert!(
+                lib.platforms.contains_key(id),
+                "missing built-in platform {id}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_built_in_preset_follows_medialive_and_its_platform() {
+        let lib = Library::built_in().expect("built-in presets load");
+        for entry in lib.presets.values() {
+            let p = &entry.value;
+            assert_eq!(rules::medialive_problems(p), vec![], "preset {}", p.id);
+            if let Some(platform) = &p.platform {
+                let platform = &lib.platforms[platform].value;
+                assert_eq!(
+                    rules::platform_problems(p, platform),
+                    vec![],
+                    "preset {}",
+                    p.id
+                );
+            }
+        }
+    }
+}

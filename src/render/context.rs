@@ -1,0 +1,481 @@
+//! The values each template receives, computed from the deployment.
+//!
+//! Names, ARNs, export names and MediaLive's encoder numbers are decided
+//! here, once, so the templates only place them. Export names in
+//! particular are shared by the stack that exports and the stacks that
+//! import, and must never be spelt twice.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::model::{DestinationKind, FailoverMode, FeedCodec, InputMode};
+use crate::config::{Deployment, ResolvedDestination};
+use crate::presets::model::{H264Profile, RateControl};
+use crate::presets::rules::enum_name;
+
+/// Names of the cross-stack exports.
+#[derive(Debug, Serialize)]
+struct Exports {
+    mediaconnect_role_arn: String,
+    medialive_role_arn: String,
+    alarm_topic_arn: String,
+    flow_arn: String,
+    flow_egress_ip: String,
+    input_security_group_id: String,
+}
+
+fn exports(d: &Deployment) -> Exports {
+    let base = d.stack_name(&crate::config::StackId::Base);
+    let flow = d.stack_name(&crate::config::StackId::Flow);
+    Exports {
+        mediaconnect_role_arn: format!("{base}-MediaConnectSecretsRoleArn"),
+        medialive_role_arn: format!("{base}-MediaLiveRoleArn"),
+        alarm_topic_arn: format!("{base}-AlarmTopicArn"),
+        flow_arn: format!("{flow}-FlowArn"),
+        flow_egress_ip: format!("{flow}-EgressIp"),
+        input_security_group_id: format!("{flow}-InputSecurityGroupId"),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Tag {
+    #[serde(rename = "Key")]
+    key: String,
+    #[serde(rename = "Value")]
+    value: String,
+}
+
+/// Tags as a map (MediaLive) and as a Key/Value list (everything else).
+fn tags(d: &Deployment, destination: Option<&str>) -> (BTreeMap<String, String>, Vec<Tag>) {
+    let mut map = d.config.tags.clone();
+    map.insert("project".into(), d.config.project.clone());
+    map.insert("environment".into(), d.config.environment.clone());
+    map.insert("managed-by".into(), "lunora".into());
+    if let Some(dest) = destination {
+        map.insert("destination".into(), dest.to_owned());
+    }
+    let list = map
+        .iter()
+        .map(|(k, v)| Tag {
+            key: k.clone(),
+            value: v.clone(),
+        })
+        .collect();
+    (map, list)
+}
+
+fn flow_name(d: &Deployment) -> String {
+    d.prefix()
+}
+
+fn arn_prefix(d: &Deployment, service: &str) -> String {
+    format!(
+        "arn:{}:{service}:{}:{}",
+        crate::config::partition(&d.config.region),
+        d.config.region,
+        d.config.account_id
+    )
+}
+
+/// Flow ARNs are `...:flow:<generated id>:<name>`: the name pins the pattern
+/// to this deployment's flow before the flow exists.
+fn flow_arn_pattern(d: &Deployment) -> String {
+    format!("{}:flow:*:{}", arn_prefix(d, "mediaconnect"), flow_name(d))
+}
+
+fn description(d: &Deployment, what: &str) -> String {
+    format!("lunora {}: {what}", d.prefix())
+}
+
+#[derive(Debug, Serialize)]
+struct BaseContext {
+    description: String,
+    prefix: String,
+    account_id: String,
+    flow_name: String,
+    flow_arn_pattern: String,
+    passphrase_secret_arns: Vec<String>,
+    log_group_arns: Vec<String>,
+    mediapackage_channel_arns: Vec<String>,
+    password_parameter_arns: Vec<String>,
+    mediaconnect_mode: bool,
+    alarm_emails: Vec<String>,
+    tags: Vec<Tag>,
+    exports: Exports,
+}
+
+pub(super) fn base(d: &Deployment) -> minijinja::Value {
+    let flow = &d.config.flow;
+    let mut secrets: Vec<String> = std::iter::once(&flow.source)
+        .chain(flow.backup.as_ref())
+        .map(|s| s.passphrase_secret_arn.clone())
+        .collect();
+    secrets.sort();
+    secrets.dedup();
+    let logs = arn_prefix(d, "logs");
+    let mut mediapackage: Vec<String> = d
+        .destinations
+        .iter()
+        .filter_map(|r| r.destination.mediapackage.as_ref())
+        .map(|mp| {
+            // A v1 channel ARN ends in a generated id, not the channel id:
+            // without the ARN, the account's channels are the narrowest
+            // scope that can be written before deploy.
+            mp.channel_arn
+                .clone()
+                .unwrap_or_else(|| format!("{}:channels/*", arn_prefix(d, "mediapackage")))
+        })
+        .collect();
+    mediapackage.sort();
+    mediapackage.dedup();
+    let mut parameters: Vec<String> = d
+        .destinations
+        .iter()
+        .filter_map(|r| r.destination.auth.as_ref())
+        .map(|a| {
+            if a.password_parameter.starts_with("arn:") {
+                a.password_parameter.clone()
+            } else {
+                format!("{}:parameter{}", arn_prefix(d, "ssm"), a.password_parameter)
+            }
+        })
+        .collect();
+    parameters.sort();
+    parameters.dedup();
+    minijinja::Value::from_serialize(BaseContext {
+        description: description(d, "IAM roles and alarm topic"),
+        prefix: d.prefix(),
+        account_id: d.config.account_id.clone(),
+        flow_name: flow_name(d),
+        flow_arn_pattern: flow_arn_pattern(d),
+        passphrase_secret_arns: secrets,
+        log_group_arns: vec![
+            format!("{logs}:log-group:ElementalMediaLive"),
+            format!("{logs}:log-group:ElementalMediaLive:log-stream:*"),
+        ],
+        mediapackage_channel_arns: mediapackage,
+        password_parameter_arns: parameters,
+        mediaconnect_mode: d.config.input_mode == InputMode::Mediaconnect,
+        alarm_emails: d.config.alarms.emails.clone(),
+        tags: tags(d, None).1,
+        exports: exports(d),
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct SourceView {
+    name: String,
+    description: String,
+    port: u32,
+    allowed_cidr: String,
+    min_latency_ms: u32,
+    passphrase_secret_arn: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FailoverView {
+    mode: &'static str,
+    recovery_window_ms: u32,
+    primary_source: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FlowView {
+    name: String,
+    availability_zone: String,
+    source: SourceView,
+    backup: Option<SourceView>,
+    failover: Option<FailoverView>,
+}
+
+#[derive(Debug, Serialize)]
+struct FlowContext {
+    description: String,
+    flow: FlowView,
+    rtp_fec: bool,
+    tags: Vec<Tag>,
+    tags_map: BTreeMap<String, String>,
+    exports: Exports,
+}
+
+fn source_view(
+    s: &crate::config::model::SrtSource,
+    default_name: &str,
+    default_port: u32,
+) -> SourceView {
+    let name = s.name.clone().unwrap_or_else(|| default_name.to_owned());
+    SourceView {
+        description: s
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("SRT listener ({name})")),
+        name,
+        port: s.port.unwrap_or(default_port),
+        allowed_cidr: s.allowed_cidr.clone(),
+        min_latency_ms: s
+            .min_latency_ms
+            .unwrap_or(crate::config::DEFAULT_MIN_LATENCY_MS),
+        passphrase_secret_arn: s.passphrase_secret_arn.clone(),
+    }
+}
+
+pub(super) fn flow(d: &Deployment) -> minijinja::Value {
+    let f = &d.config.flow;
+    let source = source_view(&f.source, "primary", crate::config::DEFAULT_SRT_PORT);
+    let backup = f.backup.as_ref().map(|b| source_view(b, "backup", 0));
+    let failover = backup.as_ref().map(|_| {
+        let settings = f.failover.clone().unwrap_or_default();
+        FailoverView {
+            mode: match settings.mode {
+                FailoverMode::Failover => "FAILOVER",
+                FailoverMode::Merge => "MERGE",
+            },
+            recovery_window_ms: settings
+                .recovery_window_ms
+                .unwrap_or(crate::config::DEFAULT_RECOVERY_WINDOW_MS),
+            primary_source: settings
+                .primary_source
+                .unwrap_or_else(|| source.name.clone()),
+        }
+    });
+    let (tags_map, tags) = tags(d, None);
+    minijinja::Value::from_serialize(FlowContext {
+        description: description(d, "MediaConnect SRT ingest flow"),
+        flow: FlowView {
+            name: flow_name(d),
+            availability_zone: f.availability_zone.clone(),
+            source,
+            backup,
+            failover,
+        },
+        rtp_fec: d.config.input_mode == InputMode::RtpFec,
+        tags,
+        tags_map,
+        exports: exports(d),
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct Names {
+    channel: String,
+    input: String,
+    output: String,
+}
+
+#[derive(Debug, Serialize)]
+struct InputSpec {
+    codec: &'static str,
+    resolution: &'static str,
+    maximum_bitrate: &'static str,
+}
+
+/// The channel's input specification: MediaLive's billing class of the
+/// input, which must cover what the encoder sends.
+fn input_spec(d: &Deployment) -> InputSpec {
+    let e = &d.config.encoder;
+    InputSpec {
+        codec: match e.codec {
+            FeedCodec::H264 => "AVC",
+            FeedCodec::H265 => "HEVC",
+            FeedCodec::Mpeg2 => "MPEG2",
+        },
+        resolution: match e.height {
+            0..=576 => "SD",
+            577..=1080 => "HD",
+            _ => "UHD",
+        },
+        maximum_bitrate: if e.bitrate_mbps <= 10.0 {
+            "MAX_10_MBPS"
+        } else if e.bitrate_mbps <= 20.0 {
+            "MAX_20_MBPS"
+        } else {
+            "MAX_50_MBPS"
+        },
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct VideoView {
+    name: String,
+    width: u32,
+    height: u32,
+    profile: String,
+    level: String,
+    rate_control: String,
+    bitrate: Option<u64>,
+    max_bitrate: Option<u64>,
+    qvbr_quality_level: Option<u32>,
+    buf_size: u64,
+    framerate_numerator: u32,
+    framerate_denominator: u32,
+    gop_seconds: f64,
+    b_frames: u32,
+    scene_change_detect: &'static str,
+    entropy_encoding: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct AudioView {
+    profile: String,
+    coding_mode: String,
+    sample_rate: u32,
+    bitrate: u32,
+    rate_control: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RtmpView {
+    url: String,
+    stream_name: String,
+    username: Option<String>,
+    password_param: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MediaPackageView {
+    channel_id: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DestView {
+    id: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DestinationContext {
+    description: String,
+    dest: DestView,
+    names: Names,
+    rtp_fec: bool,
+    input_mode: &'static str,
+    input_spec: InputSpec,
+    videos: Vec<VideoView>,
+    audio: AudioView,
+    rtmp: Option<RtmpView>,
+    mediapackage: Option<MediaPackageView>,
+    tags: Vec<Tag>,
+    tags_map: BTreeMap<String, String>,
+    exports: Exports,
+}
+
+/// The CloudFormation dynamic reference that resolves the stream key at
+/// deploy time; the key itself never passes through lunora.
+fn stream_key_reference(key: &crate::config::model::SecretRef) -> String {
+    match key.json_key() {
+        Some(k) => format!(
+            "{{{{resolve:secretsmanager:{}:SecretString:{k}}}}}",
+            key.arn()
+        ),
+        None => format!("{{{{resolve:secretsmanager:{}}}}}", key.arn()),
+    }
+}
+
+fn video_views(r: &ResolvedDestination) -> Vec<VideoView> {
+    let rtmp = r.destination.kind == DestinationKind::Rtmp;
+    r.preset
+        .renditions
+        .iter()
+        .map(|v| {
+            let bitrate = v.bitrate_kbps.map(|k| u64::from(k) * 1000);
+            let max_bitrate = match v.rate_control {
+                RateControl::Cbr => None,
+                _ => v.max_bitrate_kbps.map(|k| u64::from(k) * 1000),
+            };
+            let peak = max_bitrate.or(bitrate).unwrap_or(0);
+            let buffer = v.buffer_seconds.unwrap_or(2.0);
+            VideoView {
+                name: v.name.clone(),
+                width: v.width,
+                height: v.height,
+                profile: enum_name(&v.profile),
+                level: enum_name(&v.level),
+                rate_control: enum_name(&v.rate_control),
+                bitrate: match v.rate_control {
+                    RateControl::Qvbr => None,
+                    _ => bitrate,
+                },
+                max_bitrate,
+                qvbr_quality_level: v.qvbr_quality_level,
+                buf_size: (peak as f64 * buffer).round() as u64,
+                framerate_numerator: v.framerate.numerator,
+                framerate_denominator: v.framerate.denominator,
+                gop_seconds: v.gop_seconds,
+                b_frames: v.b_frames,
+                scene_change_detect: if rtmp { "DISABLED" } else { "ENABLED" },
+                entropy_encoding: if v.profile == H264Profile::Baseline {
+                    "CAVLC"
+                } else {
+                    "CABAC"
+                },
+            }
+        })
+        .collect()
+}
+
+pub(super) fn destination(d: &Deployment, id: &str) -> minijinja::Value {
+    // Stages only name validated destinations, so the lookup succeeds; an
+    // empty context would fail the strict template loudly, not silently.
+    let Some(r) = d.destinations.iter().find(|r| r.destination.id == id) else {
+        return minijinja::Value::UNDEFINED;
+    };
+    let prefix = d.prefix();
+    let a = &r.preset.audio;
+    let rtmp = match r.destination.kind {
+        DestinationKind::Rtmp => Some(RtmpView {
+            url: r.ingest_url.clone().unwrap_or_default(),
+            stream_name: r
+                .destination
+                .stream_key
+                .as_ref()
+                .map(stream_key_reference)
+                .unwrap_or_default(),
+            username: r.destination.auth.as_ref().map(|a| a.username.clone()),
+            password_param: r
+                .destination
+                .auth
+                .as_ref()
+                .map(|a| a.password_parameter.clone()),
+        }),
+        DestinationKind::Mediapackage => None,
+    };
+    let mediapackage = r
+        .destination
+        .mediapackage
+        .as_ref()
+        .map(|mp| MediaPackageView {
+            channel_id: mp.channel_id.clone(),
+        });
+    let (tags_map, tags) = tags(d, Some(id));
+    minijinja::Value::from_serialize(DestinationContext {
+        description: description(
+            d,
+            &format!(
+                "destination {id} ({}, preset {})",
+                r.platform.name, r.preset.id
+            ),
+        ),
+        dest: DestView { id: id.to_owned() },
+        names: Names {
+            channel: format!("{prefix}-{id}"),
+            input: format!("{prefix}-{id}-input"),
+            output: format!("{prefix}-{id}"),
+        },
+        rtp_fec: d.config.input_mode == InputMode::RtpFec,
+        input_mode: d.config.input_mode.as_str(),
+        input_spec: input_spec(d),
+        videos: video_views(r),
+        audio: AudioView {
+            profile: enum_name(&a.profile),
+            coding_mode: enum_name(&a.coding_mode),
+            sample_rate: a.sample_rate,
+            bitrate: a.bitrate_kbps * 1000,
+            rate_control: enum_name(&a.rate_control),
+        },
+        rtmp,
+        mediapackage,
+        tags,
+        tags_map,
+        exports: exports(d),
+    })
+}

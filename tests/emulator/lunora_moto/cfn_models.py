@@ -1,0 +1,710 @@
+"""CloudFormation models moto 5.2.1 lacks.
+
+moto's CloudFormation engine finds models through
+`CloudFormationModel.__subclasses__()` (direct subclasses only), cached on first
+use; every class below therefore lists CloudFormationModel as a direct base and
+this module must be imported before the server handles a request.
+
+Create, update and delete go through moto's own mediaconnect / medialive /
+cloudwatch backends, so the resources are visible to the service APIs.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudwatch.models import (
+    Dimension,
+    Metric,
+    MetricDataQuery,
+    MetricStat,
+    cloudwatch_backends,
+)
+from moto.core.common_models import CloudFormationModel
+from moto.mediaconnect.models import MediaConnectBackend, mediaconnect_backends
+from moto.medialive.models import MediaLiveBackend, medialive_backends
+
+from . import mediaconnect_ext as mcx
+from . import medialive_ext as mlx
+from .common import BadRequestException, drop_none, service_model, to_api
+
+
+def _member_shape(service: str, structure: str, member: str) -> Any:
+    return service_model(service).shape_for(structure).members[member]
+
+
+def _mc(value: Any, structure: str, member: str | None = None) -> Any:
+    """CFN properties -> MediaConnect wire format (camelCase)."""
+    if value is None:
+        return None
+    shp = (
+        _member_shape("mediaconnect", structure, member)
+        if member
+        else service_model("mediaconnect").shape_for(structure)
+    )
+    return drop_none(to_api(value, shp, wire_names=True))
+
+
+def _ml(value: Any, structure: str) -> Any:
+    """CFN properties -> MediaLive request members (PascalCase, typed)."""
+    return drop_none(to_api(value, service_model("medialive").shape_for(structure), wire_names=False))
+
+
+class _Resource:
+    """Common behaviour of the lunora CloudFormation models.
+
+    Instances are what moto keeps in a stack's resource map; they hold the last
+    applied (resolved) properties and look live values up in the backends.
+    """
+
+    CFN_TYPE = ""
+    NAME_PROPERTY = ""
+    ATTRIBUTES: tuple[str, ...] = ()
+    # Top-level properties whose change means replacement (createOnlyProperties).
+    CREATE_ONLY: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        account_id: str,
+        region_name: str,
+        logical_id: str | None,
+        resource_name: str,
+        properties: dict[str, Any],
+    ):
+        self.account_id = account_id
+        self.region_name = region_name
+        self.logical_resource_id = logical_id
+        self.resource_name = resource_name
+        self.properties = copy.deepcopy(properties or {})
+
+    # -- moto CloudFormationModel interface
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name not in self.ATTRIBUTES:
+            raise UnformattedGetAttTemplateException()
+        return self._attribute(attribute_name)
+
+    def is_created(self) -> bool:
+        return True
+
+    @property
+    def physical_resource_id(self) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        resource = cls(
+            account_id,
+            region_name,
+            kwargs.get("LogicalId"),
+            resource_name,
+            cloudformation_json.get("Properties") or {},
+        )
+        resource._create()
+        return resource
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        new_props = cloudformation_json.get("Properties") or {}
+        if new_props == original_resource.properties:
+            return original_resource
+        if original_resource._needs_replacement(new_props):
+            # CloudFormation creates the replacement first, then deletes the old one.
+            replacement = cls(
+                account_id,
+                region_name,
+                original_resource.logical_resource_id,
+                new_resource_name,
+                new_props,
+            )
+            replacement._create()
+            original_resource._delete()
+            return replacement
+        original_resource._update(copy.deepcopy(new_props))
+        original_resource.properties = copy.deepcopy(new_props)
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        # Only reached when delete() below raised TypeError/AttributeError.
+        raise RuntimeError(f"cannot delete {cls.CFN_TYPE} {resource_name}")
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        try:
+            self._delete()
+        except (TypeError, AttributeError) as exc:
+            # moto would swallow these and silently try another delete path.
+            raise RuntimeError(f"{self.CFN_TYPE} delete failed: {exc!r}") from exc
+
+    # -- per-type hooks
+    def _needs_replacement(self, new_props: dict[str, Any]) -> bool:
+        return any(self.properties.get(p) != new_props.get(p) for p in self.CREATE_ONLY)
+
+    def _create(self) -> None:
+        raise NotImplementedError
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _delete(self) -> None:
+        raise NotImplementedError
+
+    def _attribute(self, name: str) -> Any:
+        raise NotImplementedError
+
+
+# ====================================================================== MediaConnect
+
+
+class _MediaConnectResource(_Resource):
+    @property
+    def mc(self) -> MediaConnectBackend:
+        return mediaconnect_backends[self.account_id][self.region_name]
+
+
+class MediaConnectFlow(_MediaConnectResource, CloudFormationModel):
+    CFN_TYPE = "AWS::MediaConnect::Flow"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = (
+        "FlowArn",
+        "FlowAvailabilityZone",
+        "Source.SourceArn",
+        "Source.IngestIp",
+        "Source.SourceIngestPort",
+        "EgressIp",
+        "FlowNdiMachineName",
+    )
+    CREATE_ONLY = ("Name", "AvailabilityZone")
+    EXTRA = {
+        "FlowSize": "flowSize",
+        "SourceMonitoringConfig": "sourceMonitoringConfig",
+        "NdiConfig": "ndiConfig",
+        "EncodingConfig": "encodingConfig",
+    }
+
+    flow_arn = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.flow_arn
+
+    def _needs_replacement(self, new_props: dict[str, Any]) -> bool:
+        old_source = (self.properties.get("Source") or {}).get("Name")
+        new_source = (new_props.get("Source") or {}).get("Name")
+        return super()._needs_replacement(new_props) or old_source != new_source
+
+    def _source(self, props: dict[str, Any]) -> dict[str, Any]:
+        source = _mc(props.get("Source"), "CreateFlowRequest", "Source")
+        if not source or not source.get("name"):
+            raise BadRequestException("Source.Name is required for a flow.")
+        for read_only in ("ingestIp", "sourceArn", "sourceIngestPort"):
+            source.pop(read_only, None)
+        return source
+
+    def _create(self) -> None:
+        props = self.properties
+        flow = self.mc.create_flow(
+            availability_zone=props.get("AvailabilityZone") or f"{self.region_name}a",
+            entitlements=[],
+            name=self.resource_name,
+            outputs=[],
+            source=self._source(props),
+            source_failover_config=_mc(props.get("SourceFailoverConfig"), "CreateFlowRequest", "SourceFailoverConfig"),
+            sources=[],
+            vpc_interfaces=_mc(props.get("VpcInterfaces"), "CreateFlowRequest", "VpcInterfaces") or [],
+            maintenance=_mc(props.get("Maintenance"), "CreateFlowRequest", "Maintenance"),
+        )
+        self._apply_extra(flow, props)
+        self.flow_arn = flow.flow_arn
+
+    def _apply_extra(self, flow: Any, props: dict[str, Any]) -> None:
+        extra = mcx.flow_extra(flow)
+        for prop, key in self.EXTRA.items():
+            value = _mc(props.get(prop), "CreateFlowRequest", prop)
+            if value is None:
+                extra.pop(key, None)
+            else:
+                extra[key] = value
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        flow = mcx.get_flow(self.mc, self.flow_arn)
+        mcx.replace_source_settings(flow.source, self._source(new_props))
+        failover = _mc(new_props.get("SourceFailoverConfig"), "CreateFlowRequest", "SourceFailoverConfig")
+        flow.source_failover_config = failover or {"state": "DISABLED"}
+        flow.maintenance = _mc(new_props.get("Maintenance"), "CreateFlowRequest", "Maintenance") or {}
+        flow.vpc_interfaces = _mc(new_props.get("VpcInterfaces"), "CreateFlowRequest", "VpcInterfaces") or []
+        self._apply_extra(flow, new_props)
+
+    def _delete(self) -> None:
+        self.mc._flows.pop(self.flow_arn, None)
+
+    def _attribute(self, name: str) -> Any:
+        flow = mcx.get_flow(self.mc, self.flow_arn)
+        source = flow.source or {}
+        if name == "FlowArn":
+            return flow.flow_arn
+        if name == "FlowAvailabilityZone":
+            return flow.availability_zone
+        if name == "EgressIp":
+            return flow.egress_ip
+        if name == "Source.SourceArn":
+            return source.get("sourceArn")
+        if name == "Source.IngestIp":
+            return source.get("ingestIp")
+        if name == "Source.SourceIngestPort":
+            port = source.get("ingestPort")
+            return "" if port is None else str(port)
+        if name == "FlowNdiMachineName":
+            return (mcx.flow_extra(flow).get("ndiConfig") or {}).get("machineName", "")
+        raise UnformattedGetAttTemplateException()
+
+
+class MediaConnectFlowSource(_MediaConnectResource, CloudFormationModel):
+    CFN_TYPE = "AWS::MediaConnect::FlowSource"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("SourceArn", "IngestIp", "SourceIngestPort")
+    CREATE_ONLY = ("FlowArn", "Name", "Protocol")
+
+    flow_arn = ""
+    source_arn = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.source_arn
+
+    def _settings(self, props: dict[str, Any]) -> dict[str, Any]:
+        settings = {k: v for k, v in props.items() if k not in ("FlowArn", "SourceArn", "IngestIp", "SourceIngestPort")}
+        settings["Name"] = settings.get("Name") or self.resource_name
+        return _mc(settings, "SetSourceRequest")
+
+    def _create(self) -> None:
+        flow_arn = self.properties.get("FlowArn")
+        if not flow_arn:
+            raise BadRequestException("FlowArn is required for a flow source.")
+        flow = mcx.get_flow(self.mc, flow_arn)
+        source = mcx.add_source(self.mc, flow, self._settings(self.properties))
+        self.flow_arn = flow_arn
+        self.source_arn = source["sourceArn"]
+
+    def _find(self) -> dict[str, Any]:
+        flow = mcx.get_flow(self.mc, self.flow_arn)
+        for source in flow.sources:
+            if source.get("sourceArn") == self.source_arn:
+                return source
+        raise BadRequestException(f"Source {self.source_arn} no longer exists")
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        mcx.replace_source_settings(self._find(), self._settings(new_props))
+
+    def _delete(self) -> None:
+        flow = self.mc._flows.get(self.flow_arn)
+        if flow is not None and any(s.get("sourceArn") == self.source_arn for s in flow.sources):
+            mcx.remove_source(flow, self.source_arn)
+
+    def _attribute(self, name: str) -> Any:
+        source = self._find()
+        if name == "SourceArn":
+            return source["sourceArn"]
+        if name == "IngestIp":
+            return source.get("ingestIp")
+        port = source.get("ingestPort")
+        return "" if port is None else str(port)
+
+
+class MediaConnectFlowOutput(_MediaConnectResource, CloudFormationModel):
+    CFN_TYPE = "AWS::MediaConnect::FlowOutput"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("OutputArn",)
+    CREATE_ONLY = ("FlowArn", "Name")
+
+    flow_arn = ""
+    output_arn = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.output_arn
+
+    def _settings(self, props: dict[str, Any]) -> dict[str, Any]:
+        settings = {k: v for k, v in props.items() if k not in ("FlowArn", "OutputArn")}
+        settings["Name"] = settings.get("Name") or self.resource_name
+        return _mc(settings, "AddOutputRequest")
+
+    def _create(self) -> None:
+        flow_arn = self.properties.get("FlowArn")
+        if not flow_arn:
+            raise BadRequestException("FlowArn is required for a flow output.")
+        flow = mcx.get_flow(self.mc, flow_arn)
+        output = mcx.add_output(self.mc, flow, self._settings(self.properties))
+        self.flow_arn = flow_arn
+        self.output_arn = output["outputArn"]
+
+    def _find(self) -> dict[str, Any]:
+        flow = mcx.get_flow(self.mc, self.flow_arn)
+        for output in flow.outputs:
+            if output.get("outputArn") == self.output_arn:
+                return output
+        raise BadRequestException(f"Output {self.output_arn} no longer exists")
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        settings = self._settings(new_props)
+        settings["name"] = self._find().get("name")
+        status = settings.get("outputStatus", "ENABLED")
+        if status not in ("ENABLED", "DISABLED"):
+            raise BadRequestException(f"Invalid OutputStatus {status}.")
+        mcx.replace_output_settings(self._find(), settings)
+
+    def _delete(self) -> None:
+        flow = self.mc._flows.get(self.flow_arn)
+        if flow is not None and any(o.get("outputArn") == self.output_arn for o in flow.outputs):
+            mcx.remove_output(flow, self.output_arn)
+
+    def _attribute(self, name: str) -> Any:
+        return self._find()["outputArn"]
+
+
+# ====================================================================== MediaLive
+
+
+class _MediaLiveResource(_Resource):
+    @property
+    def ml(self) -> MediaLiveBackend:
+        return medialive_backends[self.account_id][self.region_name]
+
+
+class MediaLiveInputSecurityGroup(_MediaLiveResource, CloudFormationModel):
+    CFN_TYPE = "AWS::MediaLive::InputSecurityGroup"
+    ATTRIBUTES = ("Id", "Arn")
+    CREATE_ONLY = ("Tags",)
+
+    isg_id = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.isg_id
+
+    def _create(self) -> None:
+        req = _ml(self.properties, "CreateInputSecurityGroupRequest")
+        isg = mlx.create_isg(self.ml, req.get("WhitelistRules") or [], req.get("Tags"))
+        self.isg_id = isg.id
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        req = _ml(new_props, "CreateInputSecurityGroupRequest")
+        mlx.update_isg(self.ml, self.isg_id, req.get("WhitelistRules") or [], None)
+
+    def _delete(self) -> None:
+        if self.isg_id in mlx.isg_store(self.ml):
+            mlx.delete_isg(self.ml, self.isg_id)
+
+    def _attribute(self, name: str) -> Any:
+        isg = mlx.get_isg(self.ml, self.isg_id)
+        return isg.id if name == "Id" else isg.arn
+
+
+class MediaLiveInput(_MediaLiveResource, CloudFormationModel):
+    CFN_TYPE = "AWS::MediaLive::Input"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Id", "Arn", "Destinations", "Sources")
+    CREATE_ONLY = ("Type", "Vpc", "InputNetworkLocation", "RouterSettings")
+    # CreateInputRequest members without a moto Input constructor argument.
+    EXTRA = {
+        "SrtSettings": "srt_settings",
+        "InputNetworkLocation": "input_network_location",
+        "MulticastSettings": "multicast_settings",
+        "Smpte2110ReceiverGroupSettings": "smpte2110_receiver_group_settings",
+        "SdiSources": "sdi_sources",
+        "RouterSettings": "router_settings",
+        "Vpc": "vpc",
+    }
+
+    input_id = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.input_id
+
+    def _create(self) -> None:
+        req = _ml(self.properties, "CreateInputRequest")
+        a_input = self.ml.create_input(
+            destinations=req.get("Destinations"),
+            input_devices=req.get("InputDevices") or [],
+            input_security_groups=req.get("InputSecurityGroups") or [],
+            media_connect_flows=req.get("MediaConnectFlows") or [],
+            name=self.resource_name,
+            role_arn=req.get("RoleArn"),
+            sources=req.get("Sources") or [],
+            tags=req.get("Tags") or {},
+            input_type=req.get("Type"),
+        )
+        a_input.state = "DETACHED"  # CloudFormation waits for creation to finish
+        for prop, attr in self.EXTRA.items():
+            if req.get(prop) is not None:
+                setattr(a_input, attr, req[prop])
+        self.input_id = a_input.id
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        req = _ml(new_props, "CreateInputRequest")
+        a_input = mlx.get_input(self.ml, self.input_id)
+        self.ml.update_input(
+            destinations=req.get("Destinations"),
+            input_devices=req.get("InputDevices") or [],
+            input_id=self.input_id,
+            input_security_groups=req.get("InputSecurityGroups") or [],
+            media_connect_flows=req.get("MediaConnectFlows") or [],
+            name=new_props.get("Name") or a_input.name,
+            role_arn=req.get("RoleArn"),
+            sources=req.get("Sources") or [],
+        )
+        a_input.tags = req.get("Tags") or {}
+        for prop, attr in self.EXTRA.items():
+            setattr(a_input, attr, req.get(prop))
+
+    def _delete(self) -> None:
+        a_input = self.ml._inputs.get(self.input_id)
+        if a_input is None:
+            return
+        mlx.sync_attachments(self.ml)
+        if a_input.attached_channels:
+            raise BadRequestException(
+                f"Input {self.input_id} is attached to channel(s) {', '.join(a_input.attached_channels)}."
+            )
+        mlx.remove_input(self.ml, self.input_id)
+
+    def _attribute(self, name: str) -> Any:
+        a_input = mlx.get_input(self.ml, self.input_id)
+        if name == "Id":
+            return a_input.id
+        if name == "Arn":
+            return a_input.arn
+        if name == "Destinations":
+            return [d.get("Url") for d in a_input.destinations or []]
+        return [s.get("Url") for s in a_input.sources or []]
+
+
+class MediaLiveChannel(_MediaLiveResource, CloudFormationModel):
+    CFN_TYPE = "AWS::MediaLive::Channel"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Id", "Arn", "Inputs")
+    CREATE_ONLY = ("Vpc",)
+    # CreateChannelRequest member -> moto Channel attribute.
+    FIELDS = {
+        "CdiInputSpecification": "cdi_input_specification",
+        "Destinations": "destinations",
+        "EncoderSettings": "encoder_settings",
+        "InputAttachments": "input_attachments",
+        "InputSpecification": "input_specification",
+        "LogLevel": "log_level",
+        "RoleArn": "role_arn",
+        "Maintenance": "maintenance",
+        "AnywhereSettings": "anywhere_settings",
+        "ChannelEngineVersion": "channel_engine_version",
+        "LinkedChannelSettings": "linked_channel_settings",
+        "ChannelSecurityGroups": "channel_security_groups",
+        "InferenceSettings": "inference_settings",
+    }
+
+    channel_id = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.channel_id
+
+    def _create(self) -> None:
+        req = _ml(self.properties, "CreateChannelRequest")
+        channel = self.ml.create_channel(
+            cdi_input_specification=req.get("CdiInputSpecification"),
+            channel_class=req.get("ChannelClass") or "STANDARD",
+            destinations=req.get("Destinations") or [],
+            encoder_settings=req.get("EncoderSettings"),
+            input_attachments=req.get("InputAttachments") or [],
+            input_specification=req.get("InputSpecification"),
+            log_level=req.get("LogLevel"),
+            name=self.resource_name,
+            role_arn=req.get("RoleArn"),
+            tags=req.get("Tags") or {},
+        )
+        channel.state = "IDLE"  # CloudFormation waits until the channel is IDLE
+        for prop in ("Maintenance", "AnywhereSettings", "ChannelEngineVersion", "LinkedChannelSettings",
+                     "ChannelSecurityGroups", "InferenceSettings"):
+            if req.get(prop) is not None:
+                setattr(channel, self.FIELDS[prop], req[prop])
+        if req.get("Vpc") is not None:
+            channel.vpc = req["Vpc"]
+        self.channel_id = channel.id
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        req = _ml(new_props, "CreateChannelRequest")
+        channel = mlx.get_channel(self.ml, self.channel_id)
+        fields = {attr: req.get(prop) for prop, attr in self.FIELDS.items()}
+        fields["destinations"] = fields["destinations"] or []
+        fields["input_attachments"] = fields["input_attachments"] or []
+        # MediaLive refuses edits unless the channel is IDLE (ConflictException).
+        mlx.ensure_idle(channel)
+        if req.get("ChannelClass") and req["ChannelClass"] != channel.channel_class:
+            mlx.validate_destinations(req["ChannelClass"], fields["destinations"])
+            channel.channel_class = req["ChannelClass"]
+        mlx.validate_attachments(self.ml, channel.id, fields["input_attachments"])
+        mlx.validate_destinations(channel.channel_class, fields["destinations"])
+        for attr, value in fields.items():
+            setattr(channel, attr, value)
+        channel.name = new_props.get("Name") or channel.name
+        channel.tags = req.get("Tags") or {}
+        mlx.sync_attachments(self.ml)
+
+    def _delete(self) -> None:
+        mlx.remove_channel(self.ml, self.channel_id)
+
+    def _attribute(self, name: str) -> Any:
+        channel = mlx.get_channel(self.ml, self.channel_id)
+        if name == "Id":
+            return channel.id
+        if name == "Arn":
+            return channel.arn
+        return [a.get("InputId") for a in channel.input_attachments or []]
+
+
+# ====================================================================== CloudWatch
+
+
+class CloudWatchAlarm(_Resource, CloudFormationModel):
+    """moto 5.2.1 has the CloudWatch alarm API but no AWS::CloudWatch::Alarm model."""
+
+    CFN_TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    ATTRIBUTES = ("Arn",)
+    CREATE_ONLY = ("AlarmName",)
+
+    alarm_name = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.alarm_name
+
+    @property
+    def cw(self) -> Any:
+        return cloudwatch_backends[self.account_id][self.region_name]
+
+    @staticmethod
+    def _int(value: Any) -> int | None:
+        return None if value is None else int(value)
+
+    @staticmethod
+    def _metric_queries(metrics: list[dict[str, Any]] | None) -> list[MetricDataQuery] | None:
+        if not metrics:
+            return None
+        queries = []
+        for metric in metrics:
+            stat = metric.get("MetricStat")
+            metric_stat = None
+            if stat:
+                inner = stat.get("Metric") or {}
+                metric_stat = MetricStat(
+                    metric=Metric(
+                        metric_name=inner.get("MetricName"),
+                        namespace=inner.get("Namespace"),
+                        dimensions=[Dimension(d.get("Name"), d.get("Value")) for d in inner.get("Dimensions") or []],
+                    ),
+                    period=stat.get("Period"),
+                    stat=stat.get("Stat"),
+                    unit=stat.get("Unit"),
+                )
+            queries.append(
+                MetricDataQuery(
+                    query_id=metric.get("Id"),
+                    label=metric.get("Label"),
+                    period=metric.get("Period"),
+                    return_data=metric.get("ReturnData"),
+                    expression=metric.get("Expression"),
+                    metric_stat=metric_stat,
+                )
+            )
+        return queries
+
+    def _put(self, props: dict[str, Any]) -> None:
+        enabled = props.get("ActionsEnabled", True)
+        if isinstance(enabled, str):
+            enabled = enabled.lower() == "true"
+        threshold = props.get("Threshold")
+        self.cw.put_metric_alarm(
+            name=self.alarm_name,
+            namespace=props.get("Namespace"),
+            metric_name=props.get("MetricName"),
+            comparison_operator=props.get("ComparisonOperator"),
+            evaluation_periods=self._int(props.get("EvaluationPeriods")),
+            period=self._int(props.get("Period")),
+            threshold=None if threshold is None else float(threshold),
+            statistic=props.get("Statistic"),
+            description=props.get("AlarmDescription"),
+            dimensions=[{"Name": d.get("Name"), "Value": d.get("Value")} for d in props.get("Dimensions") or []],
+            alarm_actions=list(props.get("AlarmActions") or []),
+            metric_data_queries=self._metric_queries(props.get("Metrics")),
+            datapoints_to_alarm=self._int(props.get("DatapointsToAlarm")),
+            extended_statistic=props.get("ExtendedStatistic"),
+            ok_actions=list(props.get("OKActions") or []),
+            insufficient_data_actions=list(props.get("InsufficientDataActions") or []),
+            unit=props.get("Unit"),
+            actions_enabled=enabled,
+            treat_missing_data=props.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=props.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=props.get("ThresholdMetricId"),
+            tags=props.get("Tags") or None,
+        )
+
+    def _create(self) -> None:
+        self.alarm_name = self.properties.get("AlarmName") or self.resource_name
+        self._put(self.properties)
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        self._put(new_props)
+
+    def _delete(self) -> None:
+        self.cw.delete_alarms([self.alarm_name])
+
+    def _attribute(self, name: str) -> Any:
+        alarm = self.cw.alarms.get(self.alarm_name)
+        if alarm is None:
+            raise BadRequestException(f"Alarm {self.alarm_name} no longer exists")
+        return alarm.alarm_arn
+
+
+MODELS = (
+    MediaConnectFlow,
+    MediaConnectFlowSource,
+    MediaConnectFlowOutput,
+    MediaLiveInputSecurityGroup,
+    MediaLiveInput,
+    MediaLiveChannel,
+    CloudWatchAlarm,
+)
