@@ -463,13 +463,13 @@ fn check_destinations(
                 }
             }
             let feed_height = config.encoder.height;
-            for (r_i, rendition) in r.preset.renditions.iter().enumerate() {
+            for rendition in &r.preset.renditions {
                 if rendition.height > feed_height {
                     c.warn(
                         &field("preset"),
                         format!(
-                            "preset `{}` rendition {} upscales the encoder's {feed_height}p feed to {}p",
-                            r.preset.id, r_i, rendition.height
+                            "preset `{}` rendition `{}` upscales the encoder's {feed_height}p feed",
+                            r.preset.id, rendition.name
                         ),
                         "pick a preset at or below the feed's resolution",
                     );
@@ -682,7 +682,11 @@ fn check_rtmp(
             "add `stream_key: {secret_arn: arn:aws:secretsmanager:..., json_key: KEY}`",
         ),
         Some(key @ SecretRef::Arn(_)) | Some(key @ SecretRef::Key(_)) => {
-            check_secret_arn(c, config, &field("stream_key"), key.arn(), "stream key");
+            let arn_field = match key {
+                SecretRef::Arn(_) => field("stream_key"),
+                SecretRef::Key(_) => field("stream_key.secret_arn"),
+            };
+            check_secret_arn(c, config, &arn_field, key.arn(), "stream key");
             if let Some(json_key) = key.json_key() {
                 if json_key.is_empty() || json_key.contains([':', '}', '{']) {
                     c.error(

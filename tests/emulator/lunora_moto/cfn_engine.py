@@ -13,22 +13,31 @@ Each patch is small and listed in README.md ("Patched moto behaviour"):
 4. Resource failures no longer surface as API errors. CreateStack: resources are
    rolled back, the stack ends in ROLLBACK_COMPLETE with CREATE_FAILED /
    ROLLBACK_* events. UpdateStack: new resources are created and changed ones
-   updated first, removed ones deleted last (moto deleted first); on failure the
-   previous template is re-applied and the stack ends in UPDATE_ROLLBACK_COMPLETE
-   with UPDATE_FAILED / UPDATE_ROLLBACK_* events carrying the reason. Template
-   validation errors (unknown export, bad GetAtt, missing parameter) stay
-   synchronous ValidationErrors, as in CloudFormation.
+   updated first (a resource that refers to a replaced one is re-evaluated);
+   replaced and removed resources are deleted in a cleanup step after success
+   (moto deleted removed resources first and never revisited dependents). On
+   failure replacements are dropped, the originals restored, the previous
+   template re-applied and the stack ends in UPDATE_ROLLBACK_COMPLETE with
+   *_FAILED / UPDATE_ROLLBACK_* events carrying the reason. An update that
+   would change or drop an export another stack imports fails the same way
+   ("Export X cannot be updated as it is in use by Y"). Template validation
+   errors (unknown export, bad GetAtt, missing parameter, unresolvable dynamic
+   reference) stay synchronous ValidationErrors, as in CloudFormation.
 5. DeleteStack of a stack whose export is imported by another stack fails
    (DELETE_FAILED, "Export ... cannot be deleted as it is in use by ...");
    a resource that cannot be deleted also gives DELETE_FAILED instead of HTTP 500.
 6. Exports are re-read after UpdateStack (moto kept the creation-time values).
-7. UpdateStack with an identical template and no parameters raises
-   "No updates are to be performed." (moto only checked when parameters were given).
+7. UpdateStack with an identical template and identical parameter values raises
+   "No updates are to be performed." (moto compared typed with string values and
+   skipped the check without parameters).
 8. Failed and deleted stacks no longer re-create resources when their outputs or
    resources are read (moto's lazy resource map did that).
 9. ExecuteChangeSet: a CREATE change set now yields the template's outputs and
    exports (moto kept the empty placeholder template), an UPDATE change set
-   refreshes outputs/exports, and both roll back on failure like 4.
+   refreshes outputs/exports, and both roll back on failure like 4. Change set
+   Changes include resources affected only by changed parameter values.
+10. DescribeStacks: ExportName is set only on outputs that declare an Export
+    (moto gave it to every output whose value equalled an exported value).
 """
 
 from __future__ import annotations
@@ -47,14 +56,21 @@ from moto.cloudformation.exceptions import (
     UnsupportedAttribute,
     ValidationError,
 )
-from moto.cloudformation.models import CloudFormationBackend, Event, Stack, cloudformation_backends
+from moto.cloudformation.models import (
+    Change,
+    ChangeSet,
+    CloudFormationBackend,
+    Event,
+    Stack,
+    cloudformation_backends,
+)
 from moto.cloudformation.parsing import OutputMap, ResourceMap
 from moto.core.exceptions import ServiceException
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
 from werkzeug.exceptions import HTTPException
 
-from .common import ApiError
+from . import journal
 
 SYNC_ERRORS = (ValidationError, ExportNotFound, MissingParameterError, UnsupportedAttribute)
 MAX_ATTEMPTS = parsing.MAX_UPDATE_ATTEMPTS
@@ -63,10 +79,11 @@ MAX_ATTEMPTS = parsing.MAX_UPDATE_ATTEMPTS
 class ResourceFailure(Exception):
     """A resource operation failed inside a stack operation."""
 
-    def __init__(self, logical_id: str, resource_type: str, cause: BaseException):
+    def __init__(self, logical_id: str, resource_type: str, cause: BaseException, action: str = "CREATE"):
         self.logical_id = logical_id
         self.resource_type = resource_type
         self.cause = cause
+        self.action = action  # CREATE | UPDATE | DELETE
         super().__init__(f"{logical_id}: {cause}")
 
     @property
@@ -276,8 +293,34 @@ def _physical_id(resources_map: ResourceMap, logical_id: str) -> str | None:
     return getattr(resource, "physical_resource_id", None)
 
 
+def _references(node: Any) -> set[str]:
+    """Logical ids a template fragment refers to (Ref, Fn::GetAtt, Fn::Sub)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value.split(".", 1)[0] if isinstance(value, str) else value[0]
+                found.add(str(target))
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                if isinstance(text, str):
+                    found.update(m.split(".", 1)[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text))
+                if isinstance(value, list) and len(value) > 1:
+                    found.update(_references(value[1]))
+            else:
+                found.update(_references(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.update(_references(item))
+    return found
+
+
 def resource_map_update(self: ResourceMap, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
-    """CloudFormation's order: create added, update changed, then delete removed."""
+    """CloudFormation's order: create added resources, update changed ones
+    (re-evaluating resources that refer to a replaced one), and leave the
+    deletion of removed / replaced resources to run_cleanup() after success."""
     diff = self.build_resource_diff(template, parameters)
     old_resources = self._resource_json_map
 
@@ -288,50 +331,127 @@ def resource_map_update(self: ResourceMap, template: dict[str, Any], parameters:
     self.load_parameters()
     self.load_conditions()
     self._resource_json_map = template["Resources"]
+    self.lunora_replaced = journal.begin()
+    self.lunora_removals = []
+    # Rollback: also revisit what the failed update re-evaluated as a dependent.
+    forced = [
+        name for name in getattr(self, "lunora_force_modify", [])
+        if name in self._resource_json_map and name in self._parsed_resources and name not in diff["Modify"]
+    ]
+    self.lunora_force_modify = []
+    self.lunora_propagated = []
+    try:
+        for logical_id in diff["Add"]:
+            _ = self[logical_id]
 
-    for logical_id in diff["Add"]:
-        _ = self[logical_id]
-
-    pending = list(diff["Modify"])
-    failures: dict[str, BaseException] = {}
-    for _attempt in range(1, MAX_ATTEMPTS):
-        if not pending:
-            break
-        for logical_id in list(pending):
-            try:
-                changed = parsing.parse_and_update_resource(
-                    logical_id, self._resource_json_map[logical_id], self,
-                    account_id=self._account_id, region_name=self._region_name,
-                )
-            except Exception as exc:  # retried: may depend on another change
-                failures[logical_id] = exc
-            else:
+        pending = list(diff["Modify"]) + forced
+        queued = set(pending)
+        failures: dict[str, BaseException] = {}
+        stalled = 0
+        while pending and stalled < MAX_ATTEMPTS:
+            progressed = False
+            for logical_id in list(pending):
+                before = getattr(self._parsed_resources.get(logical_id), "physical_resource_id", None)
+                try:
+                    changed = parsing.parse_and_update_resource(
+                        logical_id, self._resource_json_map[logical_id], self,
+                        account_id=self._account_id, region_name=self._region_name,
+                    )
+                except Exception as exc:  # retried: may depend on another change
+                    failures[logical_id] = exc
+                    continue
                 if changed is not None:
                     self._parsed_resources[logical_id] = changed
                 pending.remove(logical_id)
                 failures.pop(logical_id, None)
-    if pending:
-        logical_id = pending[0]
-        exc = failures[logical_id]
-        if isinstance(exc, ResourceFailure):
-            raise exc
-        raise ResourceFailure(logical_id, self._resource_json_map[logical_id]["Type"], exc) from exc
+                progressed = True
+                if getattr(changed, "physical_resource_id", before) != before:
+                    # Replaced: whatever refers to it sees new values.
+                    for other, body in self._resource_json_map.items():
+                        if other not in queued and other in self._parsed_resources and logical_id in _references(body):
+                            queued.add(other)
+                            pending.append(other)
+                            self.lunora_propagated.append(other)
+            stalled = 0 if progressed else stalled + 1
+        if pending:
+            logical_id = pending[0]
+            exc = failures[logical_id]
+            if isinstance(exc, ResourceFailure):
+                raise exc
+            raise ResourceFailure(logical_id, self._resource_json_map[logical_id]["Type"], exc, "UPDATE") from exc
+    finally:
+        journal.end()
+    self.lunora_removals = [
+        (name, self._parsed_resources[name], old_resources[name])
+        for name in diff["Remove"]
+        if name in self._parsed_resources
+    ]
 
-    removals = [r for r in diff["Remove"] if r in self._parsed_resources]
+
+def undo_replacements(resources_map: ResourceMap) -> None:
+    """Failed update: drop the replacements, put the original resources back."""
+    for original, replacement in reversed(getattr(resources_map, "lunora_replaced", [])):
+        try:
+            replacement._delete()
+        except Exception:  # noqa: BLE001 - best effort, like a rollback
+            pass
+        resources_map._parsed_resources[original.logical_resource_id] = original
+    resources_map.lunora_replaced = []
+
+
+def run_cleanup(stack: Stack) -> None:
+    """UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: delete replaced and removed resources.
+    Failures are reported as DELETE_FAILED events but do not fail the update."""
+    resources_map = stack.resource_map
+    for original, _replacement in getattr(resources_map, "lunora_replaced", []):
+        try:
+            original._delete()
+        except Exception as exc:  # noqa: BLE001
+            _resource_event(stack, original.logical_resource_id, original.CFN_TYPE,
+                            original.physical_resource_id, "DELETE_FAILED",
+                            handler_message(exc, original.CFN_TYPE))
+    resources_map.lunora_replaced = []
+    removals = list(getattr(resources_map, "lunora_removals", []))
+    failures: dict[str, BaseException] = {}
     for _attempt in range(1, MAX_ATTEMPTS):
+        for entry in list(removals):
+            name, resource, body = entry
+            try:
+                resources_map._delete_resource(resource, body)
+            except Exception as exc:  # noqa: BLE001 - retried: dependency order
+                failures[name] = exc
+            else:
+                if resources_map._parsed_resources.get(name) is resource:
+                    resources_map._parsed_resources.pop(name, None)
+                removals.remove(entry)
         if not removals:
             break
-        for logical_id in list(removals):
-            try:
-                self._delete_resource(self._parsed_resources[logical_id], old_resources[logical_id])
-            except Exception as exc:
-                failures[logical_id] = exc
-            else:
-                self._parsed_resources.pop(logical_id, None)
-                removals.remove(logical_id)
-    if removals:
-        logical_id = removals[0]
-        raise ResourceFailure(logical_id, old_resources[logical_id]["Type"], failures[logical_id])
+    for name, resource, body in removals:
+        _resource_event(stack, name, body.get("Type", ""), getattr(resource, "physical_resource_id", None),
+                        "DELETE_FAILED", handler_message(failures[name], body.get("Type", "")))
+    resources_map.lunora_removals = []
+
+
+class ExportInUse(Exception):
+    pass
+
+
+def check_exports(stack: Stack, output_map: OutputMap) -> None:
+    """CloudFormation refuses to change or drop an export another stack imports."""
+    backend = _backend_of(stack)
+    old = {n: e.value for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id}
+    new = {e.name: e.value for e in output_map.exports}
+    changed = sorted(n for n in old if n not in new or new[n] != old[n])
+    if not changed:
+        return
+    for other in backend.stacks.values():
+        if other is stack or other.status in ("DELETE_COMPLETE", "ROLLBACK_COMPLETE"):
+            continue
+        imported = _imported_names(other)
+        for name in changed:
+            if name in imported:
+                verb = "updated" if name in new else "deleted"
+                raise ExportInUse(f"Export {name} cannot be {verb} as it is in use by {other.name}")
 
 
 def _neutralise(stack: Stack) -> None:
@@ -414,7 +534,11 @@ def stack_update(self: Stack, template: str, role_arn: str | None = None,
     self._parse_template()
     try:
         self.resource_map.update(self.template_dict, parameters)
+        output_map = self._create_output_map()
+        check_exports(self, output_map)
     except Exception as exc:
+        undo_replacements(self.resource_map)
+        self.resource_map.lunora_removals = []
         rollback_error = _roll_back_update(self, previous_template_dict, previous_parameters)
         self.template = previous_template
         self._parse_template()
@@ -426,24 +550,34 @@ def stack_update(self: Stack, template: str, role_arn: str | None = None,
             raise sync from None
         _record_update_failure(self, exc, rollback_error)
         return
-    self.output_map = self._create_output_map()
+    self.output_map = output_map
     self.role_arn = role_arn
     if parameters:
         self.parameters = parameters
     if tags is not None:
         self.tags = tags
     self._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    run_cleanup(self)
     self._add_stack_event("UPDATE_COMPLETE")
     self.status = "UPDATE_COMPLETE"
     self.status_reason = None
 
 
 def _roll_back_update(stack: Stack, template_dict: dict[str, Any], parameters: dict[str, Any]) -> BaseException | None:
-    stack.resource_map.input_parameters = parameters
+    # Parameters the failed update introduced go back to their template defaults.
+    rollback_parameters = dict(parameters)
+    declared = template_dict.get("Parameters") or {}
+    for key in stack.resource_map.input_parameters or {}:
+        if key not in rollback_parameters and "Default" in declared.get(key, {}):
+            rollback_parameters[key] = str(declared[key]["Default"])
+    stack.resource_map.lunora_force_modify = list(getattr(stack.resource_map, "lunora_propagated", []))
     try:
-        stack.resource_map.update(template_dict, parameters or None)
+        stack.resource_map.update(template_dict, rollback_parameters or None)
+        run_cleanup(stack)  # removes what the failed update had added
     except Exception as exc:  # noqa: BLE001 - reported as UPDATE_ROLLBACK_FAILED
         return exc
+    finally:
+        stack.resource_map.input_parameters = parameters
     return None
 
 
@@ -451,9 +585,9 @@ def _record_update_failure(stack: Stack, exc: BaseException, rollback_error: Bas
     if isinstance(exc, ResourceFailure):
         _resource_event(
             stack, exc.logical_id, exc.resource_type,
-            _physical_id(stack.resource_map, exc.logical_id), "UPDATE_FAILED", exc.reason,
+            _physical_id(stack.resource_map, exc.logical_id), f"{exc.action}_FAILED", exc.reason,
         )
-        reason = f"The following resource(s) failed to update: [{exc.logical_id}]. "
+        reason = f"The following resource(s) failed to {exc.action.lower()}: [{exc.logical_id}]. "
     else:
         reason = str(exc)
     stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
@@ -544,7 +678,14 @@ def validate_different_update(self: Any, incoming_params: Any, stack_body: str, 
     _orig_validate_different_update(self, incoming_params, stack_body, old_stack)
     if self._get_action() != "UpdateStack":
         return  # CreateChangeSet reports "no changes" through the change set status
-    if stack_body and not incoming_params and not old_stack.parameters and old_stack.template == stack_body:
+    if not stack_body or old_stack.template != stack_body:
+        return
+    previous = {k: str(v) for k, v in (old_stack.parameters or {}).items()}
+    requested = {}
+    for param in incoming_params or []:
+        key = param["ParameterKey"]
+        requested[key] = previous.get(key) if param.get("UsePreviousValue") else str(param.get("ParameterValue"))
+    if requested == previous:
         raise ValidationError(old_stack.name, message="No updates are to be performed.")
 
 
@@ -560,6 +701,19 @@ def _find_change_set(backend: CloudFormationBackend, change_set_name: str, stack
         ):
             return change_set
     raise ValidationError(message=f"ChangeSet [{change_set_name}] does not exist")
+
+
+def change_set_diff(self: ChangeSet) -> list[Change]:
+    """moto listed only template differences; parameter-only changes count too."""
+    actions = self.stack.resource_map.build_resource_diff(self.template_dict, self.parameters or None)
+    old_resources = self.stack.resource_map._resource_json_map
+    new_resources = self.template_dict.get("Resources", {})
+    changes = []
+    for action, names in actions.items():
+        for name in names:
+            source = old_resources if action == "Remove" else new_resources
+            changes.append(Change(action=action, logical_resource_id=name, resource_type=source[name]["Type"]))
+    return changes
 
 
 def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
@@ -599,6 +753,30 @@ def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_
             other.execution_status = "OBSOLETE"
 
 
+# ------------------------------------------------------------------ 10. ExportName
+
+
+def stack_outputs(self: Stack) -> list[dict[str, Any]] | None:
+    """moto matched outputs to exports by *value*, so every output with the same
+    value as an exported one got its ExportName; use the output's own Export."""
+    declared = self.output_map._output_json_map or {}
+    outputs = []
+    for output in self.output_map.values():
+        if not output:
+            continue
+        export = (declared.get(output.key) or {}).get("Export")
+        export_name = clean_json(export.get("Name"), self.resource_map) if export else None
+        outputs.append(
+            {
+                "OutputKey": output.key,
+                "OutputValue": output.value,
+                "Description": output.description,
+                "ExportName": export_name,
+            }
+        )
+    return outputs or None
+
+
 # ------------------------------------------------------------------ install
 
 
@@ -614,9 +792,11 @@ def install() -> None:
     CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
     CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    ChangeSet.diff = change_set_diff  # type: ignore[method-assign]
+    Stack.outputs = property(stack_outputs)  # type: ignore[assignment,method-assign]
     cfn_responses.CloudFormationResponse._validate_different_update = validate_different_update  # type: ignore[method-assign]
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
 
-__all__ = ["install", "ResourceFailure", "ApiError"]
+__all__ = ["install", "ResourceFailure"]

@@ -12,6 +12,7 @@ cloudwatch backends, so the resources are visible to the service APIs.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -25,7 +26,9 @@ from moto.cloudwatch.models import (
 from moto.core.common_models import CloudFormationModel
 from moto.mediaconnect.models import MediaConnectBackend, mediaconnect_backends
 from moto.medialive.models import MediaLiveBackend, medialive_backends
+from moto.sns.models import sns_backends
 
+from . import journal
 from . import mediaconnect_ext as mcx
 from . import medialive_ext as mlx
 from .common import BadRequestException, drop_none, service_model, to_api
@@ -50,6 +53,14 @@ def _mc(value: Any, structure: str, member: str | None = None) -> Any:
 def _ml(value: Any, structure: str) -> Any:
     """CFN properties -> MediaLive request members (PascalCase, typed)."""
     return drop_none(to_api(value, service_model("medialive").shape_for(structure), wire_names=False))
+
+
+def _tag(mc: MediaConnectBackend, arn: str, tags: Any) -> None:
+    """CFN Tags ([{Key, Value}] or {k: v}) -> MediaConnect ListTagsForResource."""
+    if isinstance(tags, list):
+        tags = {t.get("Key"): t.get("Value") for t in tags}
+    if tags:
+        mc.tag_resource(arn, tags)
 
 
 class _Resource:
@@ -145,7 +156,8 @@ class _Resource:
                 new_props,
             )
             replacement._create()
-            original_resource._delete()
+            if not journal.record(original_resource, replacement):
+                original_resource._delete()
             return replacement
         original_resource._update(copy.deepcopy(new_props))
         original_resource.properties = copy.deepcopy(new_props)
@@ -249,6 +261,7 @@ class MediaConnectFlow(_MediaConnectResource, CloudFormationModel):
         )
         self._apply_extra(flow, props)
         self.flow_arn = flow.flow_arn
+        _tag(self.mc, self.flow_arn, props.get("Tags"))
 
     def _apply_extra(self, flow: Any, props: dict[str, Any]) -> None:
         extra = mcx.flow_extra(flow)
@@ -267,6 +280,7 @@ class MediaConnectFlow(_MediaConnectResource, CloudFormationModel):
         flow.maintenance = _mc(new_props.get("Maintenance"), "CreateFlowRequest", "Maintenance") or {}
         flow.vpc_interfaces = _mc(new_props.get("VpcInterfaces"), "CreateFlowRequest", "VpcInterfaces") or []
         self._apply_extra(flow, new_props)
+        _tag(self.mc, self.flow_arn, new_props.get("Tags"))
 
     def _delete(self) -> None:
         self.mc._flows.pop(self.flow_arn, None)
@@ -306,7 +320,9 @@ class MediaConnectFlowSource(_MediaConnectResource, CloudFormationModel):
         return self.source_arn
 
     def _settings(self, props: dict[str, Any]) -> dict[str, Any]:
-        settings = {k: v for k, v in props.items() if k not in ("FlowArn", "SourceArn", "IngestIp", "SourceIngestPort")}
+        settings = {
+            k: v for k, v in props.items() if k not in ("FlowArn", "SourceArn", "IngestIp", "SourceIngestPort", "Tags")
+        }
         settings["Name"] = settings.get("Name") or self.resource_name
         return _mc(settings, "SetSourceRequest")
 
@@ -318,6 +334,7 @@ class MediaConnectFlowSource(_MediaConnectResource, CloudFormationModel):
         source = mcx.add_source(self.mc, flow, self._settings(self.properties))
         self.flow_arn = flow_arn
         self.source_arn = source["sourceArn"]
+        _tag(self.mc, self.source_arn, self.properties.get("Tags"))
 
     def _find(self) -> dict[str, Any]:
         flow = mcx.get_flow(self.mc, self.flow_arn)
@@ -328,6 +345,7 @@ class MediaConnectFlowSource(_MediaConnectResource, CloudFormationModel):
 
     def _update(self, new_props: dict[str, Any]) -> None:
         mcx.replace_source_settings(self._find(), self._settings(new_props))
+        _tag(self.mc, self.source_arn, new_props.get("Tags"))
 
     def _delete(self) -> None:
         flow = self.mc._flows.get(self.flow_arn)
@@ -358,7 +376,7 @@ class MediaConnectFlowOutput(_MediaConnectResource, CloudFormationModel):
         return self.output_arn
 
     def _settings(self, props: dict[str, Any]) -> dict[str, Any]:
-        settings = {k: v for k, v in props.items() if k not in ("FlowArn", "OutputArn")}
+        settings = {k: v for k, v in props.items() if k not in ("FlowArn", "OutputArn", "Tags")}
         settings["Name"] = settings.get("Name") or self.resource_name
         return _mc(settings, "AddOutputRequest")
 
@@ -370,6 +388,7 @@ class MediaConnectFlowOutput(_MediaConnectResource, CloudFormationModel):
         output = mcx.add_output(self.mc, flow, self._settings(self.properties))
         self.flow_arn = flow_arn
         self.output_arn = output["outputArn"]
+        _tag(self.mc, self.output_arn, self.properties.get("Tags"))
 
     def _find(self) -> dict[str, Any]:
         flow = mcx.get_flow(self.mc, self.flow_arn)
@@ -385,6 +404,7 @@ class MediaConnectFlowOutput(_MediaConnectResource, CloudFormationModel):
         if status not in ("ENABLED", "DISABLED"):
             raise BadRequestException(f"Invalid OutputStatus {status}.")
         mcx.replace_output_settings(self._find(), settings)
+        _tag(self.mc, self.output_arn, new_props.get("Tags"))
 
     def _delete(self) -> None:
         flow = self.mc._flows.get(self.flow_arn)
@@ -699,6 +719,60 @@ class CloudWatchAlarm(_Resource, CloudFormationModel):
         return alarm.alarm_arn
 
 
+# ====================================================================== SNS
+
+
+class SnsSubscription(_Resource, CloudFormationModel):
+    """moto 5.2.1 has the SNS subscription API but no AWS::SNS::Subscription model."""
+
+    CFN_TYPE = "AWS::SNS::Subscription"
+    ATTRIBUTES = ("Arn",)
+    CREATE_ONLY = ("Endpoint", "Protocol", "TopicArn", "Region")
+    SETTABLE = ("DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery",
+                "RedrivePolicy", "ReplayPolicy", "SubscriptionRoleArn")
+
+    subscription_arn = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.subscription_arn
+
+    @property
+    def sns(self) -> Any:
+        topic_arn = str(self.properties.get("TopicArn") or "")
+        parts = topic_arn.split(":")
+        region = self.properties.get("Region") or (parts[3] if len(parts) > 3 else self.region_name)
+        return sns_backends[self.account_id][region]
+
+    def _set_attributes(self, props: dict[str, Any]) -> None:
+        for name in self.SETTABLE:
+            value = props.get(name)
+            if value is None:
+                continue
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value)
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            self.sns.set_subscription_attributes(self.subscription_arn, name, str(value))
+
+    def _create(self) -> None:
+        props = self.properties
+        if not props.get("TopicArn") or not props.get("Protocol"):
+            raise BadRequestException("TopicArn and Protocol are required for a subscription.")
+        subscription = self.sns.subscribe(props["TopicArn"], props.get("Endpoint"), props["Protocol"])
+        self.subscription_arn = subscription.arn
+        self._set_attributes(props)
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        self._set_attributes(new_props)
+
+    def _delete(self) -> None:
+        self.sns.unsubscribe(self.subscription_arn)
+
+    def _attribute(self, name: str) -> Any:
+        return self.subscription_arn
+
+
 MODELS = (
     MediaConnectFlow,
     MediaConnectFlowSource,
@@ -707,4 +781,5 @@ MODELS = (
     MediaLiveInput,
     MediaLiveChannel,
     CloudWatchAlarm,
+    SnsSubscription,
 )

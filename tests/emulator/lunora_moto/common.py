@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -22,10 +21,6 @@ def fake_ip(net: str, seed: str, salt: int = 0) -> str:
     """A stable address in `net`/24 derived from `seed` (host part 2..251)."""
     digest = hashlib.sha256(f"{seed}#{salt}".encode()).digest()
     return f"{net}.{2 + digest[0] % 250}"
-
-
-def request_id() -> str:
-    return str(uuid.uuid4())
 
 
 class ApiError(ServiceException):
@@ -54,11 +49,6 @@ class NotFoundException(ApiError):
 class ConflictException(ApiError):
     code = "ConflictException"
     http_status = 409
-
-
-class UnprocessableEntityException(ApiError):
-    code = "UnprocessableEntityException"
-    http_status = 422
 
 
 @lru_cache(maxsize=None)

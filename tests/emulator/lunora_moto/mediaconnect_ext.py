@@ -12,6 +12,7 @@ Patched (see README.md, "Patched moto behaviour"):
   no ARN; now they append and assign ARNs / ingest IPs.
 - RemoveFlowOutput: moto compared the output *name* to the ARN (never matched).
 - RemoveFlowSource: not implemented by moto; added.
+- NotFoundException is answered with HTTP 404 (moto: 400).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.mediaconnect import exceptions as mc_exceptions
 from moto.mediaconnect import responses as mc_responses
 from moto.mediaconnect.models import Flow, MediaConnectBackend
 from moto.moto_api._internal import mock_random
@@ -368,6 +370,8 @@ def _remove_flow_source(self: Any) -> str:
 
 
 def install() -> None:
+    # moto's MediaConnect NotFoundException answered HTTP 400; MediaConnect uses 404.
+    mc_exceptions.NotFoundException.code = 404
     MediaConnectBackend.create_flow = _create_flow  # type: ignore[method-assign]
     Flow.to_dict = _to_dict  # type: ignore[method-assign]
     cls = mc_responses.MediaConnectResponse

@@ -296,7 +296,9 @@ def _describe_channel(self: MediaLiveBackend, channel_id: str) -> Channel:
 
 def _describe_input(self: MediaLiveBackend, input_id: str) -> Input:
     get_input(self, input_id)
-    return _orig["describe_input"](self, input_id)
+    a_input = _orig["describe_input"](self, input_id)  # CREATING -> DETACHED
+    sync_attachments(self)  # ... or ATTACHED
+    return a_input
 
 
 def _delete_channel(self: MediaLiveBackend, channel_id: str) -> Channel:

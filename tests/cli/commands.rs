@@ -1,0 +1,141 @@
+//! The commands' contracts: stdout for data, JSON shapes, exit codes, and
+//! the commands that are not built yet saying so.
+
+use serde_json::Value;
+
+use crate::util::{lunora, root};
+
+fn stdout_json(args: &[&str]) -> Value {
+    let out = lunora().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn validate_summarises_the_example() {
+    lunora()
+        .args(["-c", "examples/lunora.yaml", "validate"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("`examples/lunora.yaml` is valid: lunora-player-prod in us-east-1, 5 destinations, 7 stacks in 4 stages"));
+    let v = stdout_json(&["-c", "examples/lunora.yaml", "--output", "json", "validate"]);
+    assert_eq!(v["kind"], "validate");
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["destinations"].as_array().unwrap().len(), 5);
+    let stages: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["base", "flow", "primary", "platforms"]);
+}
+
+#[test]
+fn default_stages_are_base_flow_primary_platforms() {
+    let v = stdout_json(&["-c", "tests/fixtures/mediaconnect/lunora.yaml", "--output", "json", "validate"]);
+    let stages: Vec<(String, Vec<String>)> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["stacks"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(stages[0], ("base".to_owned(), vec!["acme-live-staging-base".to_owned()]));
+    assert_eq!(stages[1], ("flow".to_owned(), vec!["acme-live-staging-flow".to_owned()]));
+    assert_eq!(stages[2], ("primary".to_owned(), vec!["acme-live-staging-dest-hls".to_owned()]));
+    assert_eq!(stages[3].0, "platforms");
+    assert_eq!(stages[3].1.len(), 2);
+}
+
+#[test]
+fn presets_list_shows_the_collection_and_local_files() {
+    let v = stdout_json(&["--output", "json", "-c", "tests/fixtures/custom-platform/lunora.yaml", "presets", "list"]);
+    let ids: Vec<&str> = v["presets"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    for id in ["youtube-1080p30", "twitch-720p30", "hls-ladder", "kick-1080p60"] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let kick = v["presets"].as_array().unwrap().iter().find(|p| p["id"] == "kick-1080p60").unwrap();
+    assert_eq!(kick["origin"]["kind"], "file");
+    let platforms: Vec<&str> = v["platforms"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert!(platforms.contains(&"kick"));
+    // Without a config file, the built-in collection.
+    lunora()
+        .args(["-c", "does-not-exist.yaml", "presets", "list"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("youtube-1080p60"));
+}
+
+#[test]
+fn presets_show_prints_settings_limits_and_sources() {
+    lunora()
+        .args(["presets", "show", "twitch-1080p60"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("1920x1080@60 CBR 6000 kbit/s"))
+        .stdout(predicates::str::contains("UNVERIFIED"))
+        .stdout(predicates::str::contains("follows MediaLive's rules"));
+    let v = stdout_json(&["--output", "json", "presets", "show", "hls-ladder"]);
+    assert_eq!(v["preset"]["renditions"].as_array().unwrap().len(), 4);
+    assert_eq!(v["problems"].as_array().unwrap().len(), 0);
+    lunora()
+        .args(["presets", "show", "youtube-1080p90"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("unknown preset `youtube-1080p90` (hint: did you mean `youtube-1080p30`?"));
+}
+
+#[test]
+fn the_committed_schemas_are_current() {
+    for (kind, file) in [("config", "lunora.schema.json"), ("preset", "preset.schema.json"), ("platform", "platform.schema.json")] {
+        let out = lunora().args(["schema", kind]).output().unwrap();
+        assert!(out.status.success());
+        let committed = std::fs::read_to_string(root().join("schema").join(file)).unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            committed,
+            "schema/{file} is stale: run `cargo run -- schema {kind} > schema/{file}`"
+        );
+    }
+}
+
+#[test]
+fn the_schema_describes_the_config_fields() {
+    let v = stdout_json(&["schema"]);
+    let props = v["properties"].as_object().unwrap();
+    for field in ["project", "environment", "region", "account_id", "input_mode", "encoder", "flow", "destinations", "stages"] {
+        assert!(props.contains_key(field), "schema lacks `{field}`");
+    }
+    assert_eq!(v["additionalProperties"], false);
+}
+
+#[test]
+fn commands_not_built_yet_say_so_and_fail() {
+    for cmd in [["plan"], ["deploy"], ["rollback"], ["releases"], ["status"], ["cost"], ["outputs"]] {
+        lunora()
+            .args(["-c", "examples/lunora.yaml"])
+            .args(cmd)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicates::str::contains(format!("`lunora {}` is not built yet", cmd[0])));
+    }
+    lunora().args(["start", "youtube"]).assert().code(1);
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        lunora()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("lunora"));
+    }
+}
+
+#[test]
+fn usage_errors_exit_1() {
+    lunora().arg("frobnicate").assert().code(1);
+    lunora().arg("--help").assert().success().stdout(predicates::str::contains("Exit codes"));
+}

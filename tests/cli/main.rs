@@ -1,0 +1,9 @@
+//! lunora's command-line and rendering tests: one integration binary.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+mod commands;
+mod errors;
+mod fuzz;
+mod lint;
+mod render;
+mod util;

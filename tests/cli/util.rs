@@ -1,0 +1,39 @@
+//! Shared helpers: the binary, the repository root, the fixtures.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root (tests run with it as the working directory).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `lunora` run from the repository root, with no colour and no
+/// inherited config or endpoint.
+pub fn lunora() -> Command {
+    let mut cmd = Command::cargo_bin("lunora").unwrap();
+    cmd.current_dir(root())
+        .env_remove("LUNORA_CONFIG")
+        .env_remove("LUNORA_COLOR")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Every config the render tests cover: the example and the fixtures.
+pub fn configs() -> Vec<(&'static str, PathBuf)> {
+    let r = root();
+    vec![
+        ("example", r.join("examples/lunora.yaml")),
+        ("mediaconnect", r.join("tests/fixtures/mediaconnect/lunora.yaml")),
+        ("no-backup", r.join("tests/fixtures/no-backup/lunora.yaml")),
+        ("custom-platform", r.join("tests/fixtures/custom-platform/lunora.yaml")),
+    ]
+}
+
+/// Renders a config through the library.
+pub fn render(path: &Path) -> Vec<lunora::render::RenderedStack> {
+    let deployment = lunora::config::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    lunora::render::render(&deployment).unwrap()
+}
