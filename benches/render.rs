@@ -19,11 +19,20 @@ fn config_with(n: usize) -> String {
     let example = std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap();
     let mut text = example[..example.find("destinations:").unwrap()].to_owned();
     text.push_str("destinations:\n");
-    let presets = ["youtube-1080p30", "twitch-720p60", "facebook-1080p30", "linkedin-720p30"];
+    let presets = [
+        "youtube-1080p30",
+        "twitch-720p60",
+        "facebook-1080p30",
+        "linkedin-720p30",
+    ];
     let platforms = ["youtube", "twitch", "facebook", "linkedin"];
     for i in 0..n {
         let k = i % 4;
-        let url = if platforms[k] == "linkedin" { "    ingest_url: rtmps://ingest.example.net/live\n" } else { "" };
+        let url = if platforms[k] == "linkedin" {
+            "    ingest_url: rtmps://ingest.example.net/live\n"
+        } else {
+            ""
+        };
         text.push_str(&format!(
             "  - id: d{i}\n    kind: rtmp\n    platform: {}\n    preset: {}\n{url}    stream_key:\n      secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:keys-AbCdEf\n      json_key: d{i}\n",
             platforms[k], presets[k]
@@ -35,7 +44,10 @@ fn config_with(n: usize) -> String {
 fn whole_render(c: &mut Criterion) {
     let console = Console::new(OutputFormat::Text, ColorChoice::Never, true, 0);
     let out = tempfile::tempdir().unwrap();
-    let args = RenderArgs { out: out.path().to_path_buf(), check: false };
+    let args = RenderArgs {
+        out: out.path().to_path_buf(),
+        check: false,
+    };
     let example = root().join("examples/lunora.yaml");
     c.bench_function("render/example (file to stacks/)", |b| {
         b.iter(|| lunora::commands::render::run(&example, &args, &console).unwrap());
@@ -45,10 +57,19 @@ fn whole_render(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("lunora.yaml");
         std::fs::write(&config, config_with(n)).unwrap();
-        let args = RenderArgs { out: dir.path().join("stacks"), check: false };
-        group.bench_with_input(BenchmarkId::from_parameter(n), &config, |b, config: &PathBuf| {
-            b.iter(|| lunora::commands::render::run(Path::new(config), &args, &console).unwrap());
-        });
+        let args = RenderArgs {
+            out: dir.path().join("stacks"),
+            check: false,
+        };
+        group.bench_with_input(
+            BenchmarkId::from_parameter(n),
+            &config,
+            |b, config: &PathBuf| {
+                b.iter(|| {
+                    lunora::commands::render::run(Path::new(config), &args, &console).unwrap()
+                });
+            },
+        );
     }
     group.finish();
 }

@@ -75,24 +75,25 @@ pub enum RenderError {
 
 /// The minijinja environment with lunora's templates: strict undefined
 /// behaviour, JSON auto-escaping.
-fn environment() -> Environment<'static> {
+fn environment() -> Result<Environment<'static>, RenderError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::Json);
     env.set_keep_trailing_newline(true);
     for (name, source) in TEMPLATES {
-        // The templates are part of the binary and covered by tests; a
-        // syntax error in one is a build defect caught by every render test.
-        if let Err(e) = env.add_template(name, source) {
-            panic!("built-in template {name} does not parse: {e:#}");
-        }
+        env.add_template(name, source)
+            .map_err(|source| RenderError::Template {
+                template: name,
+                stack: String::new(),
+                source,
+            })?;
     }
-    env
+    Ok(env)
 }
 
 /// Renders every stack of the deployment, in stage order.
 pub fn render(deployment: &Deployment) -> Result<Vec<RenderedStack>, RenderError> {
-    let env = environment();
+    let env = environment()?;
     let mut out = Vec::new();
     for stage in &deployment.stages {
         for id in &stage.stacks {

@@ -7,7 +7,11 @@ use crate::util::{lunora, root};
 
 fn stdout_json(args: &[&str]) -> Value {
     let out = lunora().args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -22,13 +26,24 @@ fn validate_summarises_the_example() {
     assert_eq!(v["kind"], "validate");
     assert_eq!(v["valid"], true);
     assert_eq!(v["destinations"].as_array().unwrap().len(), 5);
-    let stages: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let stages: Vec<&str> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert_eq!(stages, ["base", "flow", "primary", "platforms"]);
 }
 
 #[test]
 fn default_stages_are_base_flow_primary_platforms() {
-    let v = stdout_json(&["-c", "tests/fixtures/mediaconnect/lunora.yaml", "--output", "json", "validate"]);
+    let v = stdout_json(&[
+        "-c",
+        "tests/fixtures/mediaconnect/lunora.yaml",
+        "--output",
+        "json",
+        "validate",
+    ]);
     let stages: Vec<(String, Vec<String>)> = v["stages"]
         .as_array()
         .unwrap()
@@ -36,27 +51,71 @@ fn default_stages_are_base_flow_primary_platforms() {
         .map(|s| {
             (
                 s["name"].as_str().unwrap().to_owned(),
-                s["stacks"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect(),
+                s["stacks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().to_owned())
+                    .collect(),
             )
         })
         .collect();
-    assert_eq!(stages[0], ("base".to_owned(), vec!["acme-live-staging-base".to_owned()]));
-    assert_eq!(stages[1], ("flow".to_owned(), vec!["acme-live-staging-flow".to_owned()]));
-    assert_eq!(stages[2], ("primary".to_owned(), vec!["acme-live-staging-dest-hls".to_owned()]));
+    assert_eq!(
+        stages[0],
+        ("base".to_owned(), vec!["acme-live-staging-base".to_owned()])
+    );
+    assert_eq!(
+        stages[1],
+        ("flow".to_owned(), vec!["acme-live-staging-flow".to_owned()])
+    );
+    assert_eq!(
+        stages[2],
+        (
+            "primary".to_owned(),
+            vec!["acme-live-staging-dest-hls".to_owned()]
+        )
+    );
     assert_eq!(stages[3].0, "platforms");
     assert_eq!(stages[3].1.len(), 2);
 }
 
 #[test]
 fn presets_list_shows_the_collection_and_local_files() {
-    let v = stdout_json(&["--output", "json", "-c", "tests/fixtures/custom-platform/lunora.yaml", "presets", "list"]);
-    let ids: Vec<&str> = v["presets"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
-    for id in ["youtube-1080p30", "twitch-720p30", "hls-ladder", "kick-1080p60"] {
+    let v = stdout_json(&[
+        "--output",
+        "json",
+        "-c",
+        "tests/fixtures/custom-platform/lunora.yaml",
+        "presets",
+        "list",
+    ]);
+    let ids: Vec<&str> = v["presets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "youtube-1080p30",
+        "twitch-720p30",
+        "hls-ladder",
+        "kick-1080p60",
+    ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
-    let kick = v["presets"].as_array().unwrap().iter().find(|p| p["id"] == "kick-1080p60").unwrap();
+    let kick = v["presets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "kick-1080p60")
+        .unwrap();
     assert_eq!(kick["origin"]["kind"], "file");
-    let platforms: Vec<&str> = v["platforms"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let platforms: Vec<&str> = v["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     assert!(platforms.contains(&"kick"));
     // Without a config file, the built-in collection.
     lunora()
@@ -82,12 +141,18 @@ fn presets_show_prints_settings_limits_and_sources() {
         .args(["presets", "show", "youtube-1080p90"])
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("unknown preset `youtube-1080p90` (hint: did you mean `youtube-1080p30`?"));
+        .stderr(predicates::str::contains(
+            "unknown preset `youtube-1080p90` (hint: did you mean `youtube-1080p30`?",
+        ));
 }
 
 #[test]
 fn the_committed_schemas_are_current() {
-    for (kind, file) in [("config", "lunora.schema.json"), ("preset", "preset.schema.json"), ("platform", "platform.schema.json")] {
+    for (kind, file) in [
+        ("config", "lunora.schema.json"),
+        ("preset", "preset.schema.json"),
+        ("platform", "platform.schema.json"),
+    ] {
         let out = lunora().args(["schema", kind]).output().unwrap();
         assert!(out.status.success());
         let committed = std::fs::read_to_string(root().join("schema").join(file)).unwrap();
@@ -103,7 +168,17 @@ fn the_committed_schemas_are_current() {
 fn the_schema_describes_the_config_fields() {
     let v = stdout_json(&["schema"]);
     let props = v["properties"].as_object().unwrap();
-    for field in ["project", "environment", "region", "account_id", "input_mode", "encoder", "flow", "destinations", "stages"] {
+    for field in [
+        "project",
+        "environment",
+        "region",
+        "account_id",
+        "input_mode",
+        "encoder",
+        "flow",
+        "destinations",
+        "stages",
+    ] {
         assert!(props.contains_key(field), "schema lacks `{field}`");
     }
     assert_eq!(v["additionalProperties"], false);
@@ -111,14 +186,25 @@ fn the_schema_describes_the_config_fields() {
 
 #[test]
 fn commands_not_built_yet_say_so_and_fail() {
-    for cmd in [["plan"], ["deploy"], ["rollback"], ["releases"], ["status"], ["cost"], ["outputs"]] {
+    for cmd in [
+        ["plan"],
+        ["deploy"],
+        ["rollback"],
+        ["releases"],
+        ["status"],
+        ["cost"],
+        ["outputs"],
+    ] {
         lunora()
             .args(["-c", "examples/lunora.yaml"])
             .args(cmd)
             .assert()
             .code(1)
             .stdout("")
-            .stderr(predicates::str::contains(format!("`lunora {}` is not built yet", cmd[0])));
+            .stderr(predicates::str::contains(format!(
+                "`lunora {}` is not built yet",
+                cmd[0]
+            )));
     }
     lunora().args(["start", "youtube"]).assert().code(1);
 }
@@ -137,5 +223,47 @@ fn completions_are_printed_for_each_shell() {
 #[test]
 fn usage_errors_exit_1() {
     lunora().arg("frobnicate").assert().code(1);
-    lunora().arg("--help").assert().success().stdout(predicates::str::contains("Exit codes"));
+    lunora()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("Exit codes"));
+}
+
+#[test]
+fn a_local_preset_replaces_the_built_in_one_with_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap();
+    std::fs::write(dir.path().join("lunora.yaml"), example).unwrap();
+    std::fs::create_dir_all(dir.path().join("presets")).unwrap();
+    let built_in = std::fs::read_to_string(root().join("presets/youtube-1080p30.yaml")).unwrap();
+    let tuned = built_in
+        .replace("bitrate_kbps: 6000", "bitrate_kbps: 7000")
+        .replace(
+            "YouTube 1080p30, 6 Mbit/s",
+            "Team-tuned YouTube 1080p30, 7 Mbit/s",
+        );
+    std::fs::write(dir.path().join("presets/youtube-1080p30.yaml"), tuned).unwrap();
+    let config = dir.path().join("lunora.yaml");
+    let out = lunora()
+        .arg("-c")
+        .arg(&config)
+        .args(["--output", "json", "presets", "show", "youtube-1080p30"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["preset"]["renditions"][0]["bitrate_kbps"], 7000);
+    assert_eq!(v["origin"]["kind"], "file");
+    let render = dir.path().join("stacks");
+    lunora()
+        .arg("-c")
+        .arg(&config)
+        .args(["render", "--out"])
+        .arg(&render)
+        .assert()
+        .success();
+    let youtube =
+        std::fs::read_to_string(render.join("lunora-player-prod-dest-youtube.json")).unwrap();
+    assert!(youtube.contains("\"Bitrate\": 7000000"));
 }

@@ -21,8 +21,20 @@ struct Case {
     never: &'static [&'static str],
 }
 
-const fn case(name: &'static str, edits: &'static [(&'static str, &'static str)], expect: &'static [&'static str], line: Option<usize>) -> Case {
-    Case { name, edits, files: &[], expect, line, never: &[] }
+const fn case(
+    name: &'static str,
+    edits: &'static [(&'static str, &'static str)],
+    expect: &'static [&'static str],
+    line: Option<usize>,
+) -> Case {
+    Case {
+        name,
+        edits,
+        files: &[],
+        expect,
+        line,
+        never: &[],
+    }
 }
 
 const FAST_TWITCH: &str = "id: twitch-fast
@@ -142,9 +154,17 @@ fn cases() -> Vec<Case> {
 
 fn run_case(c: &Case) {
     let example = std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap();
-    let mut text = if c.name == "empty file" { String::new() } else { example };
+    let mut text = if c.name == "empty file" {
+        String::new()
+    } else {
+        example
+    };
     for (from, to) in c.edits {
-        assert!(text.contains(from), "case `{}`: `{from}` is not in the example", c.name);
+        assert!(
+            text.contains(from),
+            "case `{}`: `{from}` is not in the example",
+            c.name
+        );
         text = text.replacen(from, to, 1);
     }
     let dir = tempfile::tempdir().unwrap();
@@ -155,31 +175,64 @@ fn run_case(c: &Case) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
     }
-    let output = lunora().arg("-c").arg(&config).arg("validate").output().unwrap();
+    let output = lunora()
+        .arg("-c")
+        .arg(&config)
+        .arg("validate")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     let name = c.name;
-    assert_eq!(output.status.code(), Some(1), "case `{name}`: exit code; stderr:\n{stderr}");
-    assert!(output.stdout.is_empty(), "case `{name}`: stdout must stay empty on error");
-    assert!(!stderr.contains("panicked"), "case `{name}` panicked:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "case `{name}`: exit code; stderr:\n{stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "case `{name}`: stdout must stay empty on error"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "case `{name}` panicked:\n{stderr}"
+    );
     for line in stderr.lines() {
-        assert!(line.starts_with("error: ") || line.starts_with("warning: "), "case `{name}`: stray line `{line}`");
+        assert!(
+            line.starts_with("error: ") || line.starts_with("warning: "),
+            "case `{name}`: stray line `{line}`"
+        );
     }
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
     assert!(!errors.is_empty(), "case `{name}`: no error line");
     for e in &errors {
         assert!(e.contains("(hint: "), "case `{name}`: no hint in `{e}`");
         let shown = Path::new(&e[7..e[7..].find(':').map_or(e.len(), |i| i + 7)]);
-        assert!(shown.is_absolute() || shown.exists() || shown.starts_with("presets"), "case `{name}`: `{e}` names no file");
+        assert!(
+            shown.is_absolute() || shown.exists() || shown.starts_with("presets"),
+            "case `{name}`: `{e}` names no file"
+        );
     }
     for expect in c.expect {
-        assert!(stderr.contains(expect), "case `{name}`: expected `{expect}` in:\n{stderr}");
+        assert!(
+            stderr.contains(expect),
+            "case `{name}`: expected `{expect}` in:\n{stderr}"
+        );
     }
     if let Some(line) = c.line {
         let needle = format!("lunora.yaml:{line}:");
-        assert!(errors.iter().any(|e| e.contains(&needle)), "case `{name}`: expected `{needle}` in:\n{stderr}");
+        assert!(
+            errors.iter().any(|e| e.contains(&needle)),
+            "case `{name}`: expected `{needle}` in:\n{stderr}"
+        );
     }
     for secret in c.never {
-        assert!(!stderr.contains(secret), "case `{name}`: the secret was echoed:\n{stderr}");
+        assert!(
+            !stderr.contains(secret),
+            "case `{name}`: the secret was echoed:\n{stderr}"
+        );
     }
 }
 
@@ -196,7 +249,12 @@ fn bad_inputs_get_located_one_line_errors() {
             failures.push(msg);
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n---\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n---\n")
+    );
 }
 
 #[test]
@@ -221,7 +279,9 @@ fn more_destinations_than_a_flow_has_outputs() {
         .arg("validate")
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("51 destinations need more than the 50 outputs a MediaConnect flow allows"));
+        .stderr(predicates::str::contains(
+            "51 destinations need more than the 50 outputs a MediaConnect flow allows",
+        ));
 }
 
 #[test]
@@ -246,5 +306,7 @@ fn a_bad_file_in_a_preset_directory_is_located() {
         .arg("validate")
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("presets/odd.yaml:6:3: `audio.coding_mode`: unknown variant `STEREO`"));
+        .stderr(predicates::str::contains(
+            "presets/odd.yaml:6:3: `audio.coding_mode`: unknown variant `STEREO`",
+        ));
 }

@@ -45,17 +45,21 @@ fn edit() -> impl Strategy<Value = Edit> {
         any::<usize>().prop_map(Edit::Delete),
         any::<usize>().prop_map(Edit::Duplicate),
         (any::<usize>(), 0usize..6).prop_map(|(l, n)| Edit::Indent(l, n)),
-        (any::<usize>(), prop_oneof![
-            Just(String::new()),
-            Just("~".to_owned()),
-            Just("[]".to_owned()),
-            Just("{}".to_owned()),
-            Just("-1".to_owned()),
-            Just("4294967296".to_owned()),
-            Just(".nan".to_owned()),
-            Just("\"\"".to_owned()),
-            "[ -~]{0,40}",
-        ]).prop_map(|(l, v)| Edit::ReplaceValue(l, v)),
+        (
+            any::<usize>(),
+            prop_oneof![
+                Just(String::new()),
+                Just("~".to_owned()),
+                Just("[]".to_owned()),
+                Just("{}".to_owned()),
+                Just("-1".to_owned()),
+                Just("4294967296".to_owned()),
+                Just(".nan".to_owned()),
+                Just("\"\"".to_owned()),
+                "[ -~]{0,40}",
+            ]
+        )
+            .prop_map(|(l, v)| Edit::ReplaceValue(l, v)),
         any::<usize>().prop_map(Edit::Truncate),
     ]
 }

@@ -28,5 +28,9 @@ fn every_rendered_template_passes_cfn_lint() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(files.len() >= 18, "only {} templates were linted", files.len());
+    assert!(
+        files.len() >= 18,
+        "only {} templates were linted",
+        files.len()
+    );
 }

@@ -87,7 +87,11 @@ fn the_existing_mediapackage_channel_is_referenced_never_declared() {
             let value: Value = serde_json::from_str(&stack.template).unwrap();
             for r in value["Resources"].as_object().unwrap().values() {
                 let t = r["Type"].as_str().unwrap();
-                assert!(!t.starts_with("AWS::MediaPackage"), "{} declares {t}", stack.name);
+                assert!(
+                    !t.starts_with("AWS::MediaPackage"),
+                    "{} declares {t}",
+                    stack.name
+                );
             }
         }
     }
@@ -105,10 +109,16 @@ fn every_resource_that_takes_tags_is_tagged_managed_by_lunora() {
                 let tags = &r["Properties"]["Tags"];
                 let managed = match tags {
                     Value::Object(map) => map.get("managed-by") == Some(&Value::from("lunora")),
-                    Value::Array(list) => list.iter().any(|t| t["Key"] == "managed-by" && t["Value"] == "lunora"),
+                    Value::Array(list) => list
+                        .iter()
+                        .any(|t| t["Key"] == "managed-by" && t["Value"] == "lunora"),
                     _ => false,
                 };
-                assert!(managed, "{}: {id} is not tagged managed-by: lunora", stack.name);
+                assert!(
+                    managed,
+                    "{}: {id} is not tagged managed-by: lunora",
+                    stack.name
+                );
             }
         }
     }
@@ -166,7 +176,11 @@ fn destination_stacks_import_only_what_base_and_flow_export() {
             walk(&value, &mut imports);
         }
         let missing: Vec<_> = imports.difference(&exports).collect();
-        assert!(missing.is_empty(), "{}: imports without export: {missing:?}", path.display());
+        assert!(
+            missing.is_empty(),
+            "{}: imports without export: {missing:?}",
+            path.display()
+        );
     }
 }
 
@@ -187,7 +201,8 @@ fn render_writes_every_stack_and_removes_stale_ones() {
         .stdout(predicates::str::contains("removed"));
     assert!(!stale.exists(), "the stale template was kept");
     assert!(foreign.exists(), "a file that is not lunora's was removed");
-    let committed = std::fs::read_to_string(root().join("stacks/lunora-player-prod-flow.json")).unwrap();
+    let committed =
+        std::fs::read_to_string(root().join("stacks/lunora-player-prod-flow.json")).unwrap();
     let written = std::fs::read_to_string(out.join("lunora-player-prod-flow.json")).unwrap();
     assert_eq!(committed, written);
     // A second run changes nothing.
@@ -203,7 +218,11 @@ fn render_writes_every_stack_and_removes_stale_ones() {
 fn render_check_names_stale_missing_and_extra_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
-    lunora().args(["-c", "examples/lunora.yaml", "render", "--out"]).arg(out).assert().success();
+    lunora()
+        .args(["-c", "examples/lunora.yaml", "render", "--out"])
+        .arg(out)
+        .assert()
+        .success();
     std::fs::write(out.join("lunora-player-prod-base.json"), "{}\n").unwrap();
     std::fs::remove_file(out.join("lunora-player-prod-flow.json")).unwrap();
     std::fs::write(out.join("lunora-player-prod-dest-gone.json"), "{}\n").unwrap();
@@ -213,9 +232,18 @@ fn render_check_names_stale_missing_and_extra_files() {
         .assert()
         .code(1);
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
-    assert!(stdout.contains("lunora-player-prod-base.json: differs from a fresh render"), "{stdout}");
-    assert!(stdout.contains("lunora-player-prod-flow.json: missing"), "{stdout}");
-    assert!(stdout.contains("lunora-player-prod-dest-gone.json: belongs to no stack"), "{stdout}");
+    assert!(
+        stdout.contains("lunora-player-prod-base.json: differs from a fresh render"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("lunora-player-prod-flow.json: missing"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("lunora-player-prod-dest-gone.json: belongs to no stack"),
+        "{stdout}"
+    );
     // --check writes nothing.
     assert!(!out.join("lunora-player-prod-flow.json").exists());
 }

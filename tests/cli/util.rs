@@ -26,14 +26,21 @@ pub fn configs() -> Vec<(&'static str, PathBuf)> {
     let r = root();
     vec![
         ("example", r.join("examples/lunora.yaml")),
-        ("mediaconnect", r.join("tests/fixtures/mediaconnect/lunora.yaml")),
+        (
+            "mediaconnect",
+            r.join("tests/fixtures/mediaconnect/lunora.yaml"),
+        ),
         ("no-backup", r.join("tests/fixtures/no-backup/lunora.yaml")),
-        ("custom-platform", r.join("tests/fixtures/custom-platform/lunora.yaml")),
+        (
+            "custom-platform",
+            r.join("tests/fixtures/custom-platform/lunora.yaml"),
+        ),
     ]
 }
 
 /// Renders a config through the library.
 pub fn render(path: &Path) -> Vec<lunora::render::RenderedStack> {
-    let deployment = lunora::config::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let deployment =
+        lunora::config::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     lunora::render::render(&deployment).unwrap()
 }
