@@ -12,7 +12,7 @@ struct Case {
     /// Text replacements applied to the example, in order (first match).
     edits: &'static [(&'static str, &'static str)],
     /// Extra files next to the config: (relative path, content).
-    files: &'static [(&'static str, &'static str)],
+    files: Vec<(&'static str, String)>,
     /// What stderr must contain.
     expect: &'static [&'static str],
     /// The line the error must point at, as `file:LINE:`.
@@ -30,35 +30,19 @@ const fn case(
     Case {
         name,
         edits,
-        files: &[],
+        files: Vec::new(),
         expect,
         line,
         never: &[],
     }
 }
 
-const FAST_TWITCH: &str = "id: twitch-fast
-description: too fast for Twitch
-platform: twitch
-renditions:
-  - name: 1080p60
-    width: 1920
-    height: 1080
-    framerate: 60
-    rate_control: CBR
-    bitrate_kbps: 8000
-    profile: MAIN
-    level: H264_LEVEL_4_2
-    gop_seconds: 2
-audio:
-  profile: LC
-  coding_mode: CODING_MODE_2_0
-  sample_rate: 48000
-  bitrate_kbps: 128
-";
-
-const LOW_LEVEL: &str = "id: twitch-low-level
-description: level too low for 1080p60
+/// A Twitch preset file, with `edits` applied: the base is sound, each
+/// edit breaks one rule.
+fn twitch_preset(id: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = format!(
+        "id: {id}
+description: a preset that breaks one rule
 platform: twitch
 renditions:
   - name: 1080p60
@@ -68,34 +52,20 @@ renditions:
     rate_control: CBR
     bitrate_kbps: 6000
     profile: MAIN
-    level: H264_LEVEL_4_1
+    level: H264_LEVEL_4_2
     gop_seconds: 2
 audio:
   profile: LC
   coding_mode: CODING_MODE_2_0
   sample_rate: 48000
   bitrate_kbps: 128
-";
-
-const BAD_AAC: &str = "id: twitch-bad-aac
-description: AAC stereo at 100 kbit/s
-platform: twitch
-renditions:
-  - name: 720p30
-    width: 1280
-    height: 720
-    framerate: 30
-    rate_control: CBR
-    bitrate_kbps: 3000
-    profile: MAIN
-    level: H264_LEVEL_3_1
-    gop_seconds: 2
-audio:
-  profile: LC
-  coding_mode: CODING_MODE_2_0
-  sample_rate: 48000
-  bitrate_kbps: 100
-";
+"
+    );
+    for (from, to) in edits {
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
 
 fn cases() -> Vec<Case> {
     vec![
@@ -137,15 +107,15 @@ fn cases() -> Vec<Case> {
         case("encoder bitrate above any input class", &[("  bitrate_mbps: 12", "  bitrate_mbps: 80")], &["80 Mbit/s is outside what a MediaLive input takes"], Some(19)),
         case("invalid e-mail", &[("[streaming-ops@example.com]", "[streaming-ops]")], &["`alarms.emails[0]`: `streaming-ops` is not an e-mail address"], None),
         Case {
-            files: &[("presets/twitch-fast.yaml", FAST_TWITCH)],
+            files: vec![("presets/twitch-fast.yaml", twitch_preset("twitch-fast", &[("bitrate_kbps: 6000", "bitrate_kbps: 8000")]))],
             ..case("preset above its platform's bitrate", &[("preset: twitch-1080p60", "preset: twitch-fast")], &["presets/twitch-fast.yaml:10:5: `renditions[0].bitrate_kbps`: 8000 kbit/s is above Twitch's 6000 kbit/s for 1080p60 (preset `twitch-fast`)"], None)
         },
         Case {
-            files: &[("presets/twitch-low-level.yaml", LOW_LEVEL)],
+            files: vec![("presets/twitch-low-level.yaml", twitch_preset("twitch-low-level", &[("H264_LEVEL_4_2", "H264_LEVEL_4_1")]))],
             ..case("H.264 level too low", &[("preset: twitch-1080p60", "preset: twitch-low-level")], &["presets/twitch-low-level.yaml:12:5: `renditions[0].level`: H.264 level 4.1 cannot carry 1920x1080 at 60 fps", "use level 4.2 or higher"], None)
         },
         Case {
-            files: &[("presets/twitch-bad-aac.yaml", BAD_AAC)],
+            files: vec![("presets/twitch-bad-aac.yaml", twitch_preset("twitch-bad-aac", &[("bitrate_kbps: 128", "bitrate_kbps: 100")]))],
             ..case("invalid AAC combination", &[("preset: twitch-1080p60", "preset: twitch-bad-aac")], &["`audio.bitrate_kbps`: 100 kbit/s is not a valid AAC bitrate", "use one of 96, 128, 160, 192 kbit/s"], None)
         },
         case("hls ladder on an rtmp destination", &[("preset: generic-720p30", "preset: hls-ladder")], &["preset `hls-ladder` is made for mediapackage, this destination is custom"], None),
@@ -170,7 +140,7 @@ fn run_case(c: &Case) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("lunora.yaml");
     std::fs::write(&config, &text).unwrap();
-    for (rel, content) in c.files {
+    for (rel, content) in &c.files {
         let path = dir.path().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
