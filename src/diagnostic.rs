@@ -59,22 +59,39 @@ impl Diagnostic {
     }
 }
 
+/// Writes `text` with control characters escaped, so that a value from
+/// the input can neither break the one-line format nor drive the terminal.
+fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for ch in text.chars() {
+        if ch.is_control() {
+            write!(f, "{}", ch.escape_default())?;
+        } else {
+            write!(f, "{ch}")?;
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+        write_escaped(f, &self.file.display().to_string())?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
             if let Some(column) = self.column {
                 write!(f, ":{column}")?;
             }
         }
-        if self.field.is_empty() {
-            write!(f, ": {}", self.message)?;
-        } else {
-            write!(f, ": `{}`: {}", self.field, self.message)?;
+        if !self.field.is_empty() {
+            f.write_str(": `")?;
+            write_escaped(f, &self.field)?;
+            f.write_str("`")?;
         }
+        f.write_str(": ")?;
+        write_escaped(f, &self.message)?;
         if let Some(hint) = &self.hint {
-            write!(f, " (hint: {hint})")?;
+            f.write_str(" (hint: ")?;
+            write_escaped(f, hint)?;
+            f.write_str(")")?;
         }
         Ok(())
     }

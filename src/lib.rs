@@ -10,11 +10,13 @@
 //! [`app`].
 
 pub mod app;
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
 pub mod output;
+pub mod plan;
 pub mod presets;
 pub mod render;
 pub mod yaml;

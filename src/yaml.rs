@@ -241,7 +241,10 @@ pub fn from_str<T: DeserializeOwned>(
         Err(err) => {
             let path = err.path().to_string();
             let path = if path == "." { String::new() } else { path };
-            let message = strip_location(&err.inner().to_string());
+            let mut message = strip_location(&err.inner().to_string());
+            if is_secret_field(&path) {
+                message = without_value(&message);
+            }
             let hint = hint_for(&path, &message).unwrap_or_else(|| generic_hint(&message));
             Err(Diagnostic::new(file, path.clone(), message)
                 .at(locator.locate(&path))
@@ -255,6 +258,39 @@ pub fn from_str<T: DeserializeOwned>(
 fn strip_location(message: &str) -> String {
     let cut = message.find(" at line ").unwrap_or(message.len());
     message[..cut].to_owned()
+}
+
+/// Fields that may hold a secret pasted in the wrong place: their values
+/// are never repeated in a message.
+fn is_secret_field(path: &str) -> bool {
+    [
+        "passphrase",
+        "secret",
+        "stream_key",
+        "password",
+        "auth",
+        "ingest_url",
+    ]
+    .iter()
+    .any(|s| path.contains(s))
+}
+
+/// serde writes "invalid type: string \"VALUE\", expected ..." and
+/// "invalid value: integer `VALUE`, expected ...": keep the kind, drop the
+/// value.
+fn without_value(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: ", "invalid length "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let kind = rest.split([' ', ',']).next().unwrap_or_default();
+            let expected = rest
+                .split(", expected")
+                .nth(1)
+                .map(|e| format!(", expected{e}"))
+                .unwrap_or_default();
+            return format!("{prefix}{kind} (value not shown){expected}");
+        }
+    }
+    message.to_owned()
 }
 
 fn generic_hint(message: &str) -> String {

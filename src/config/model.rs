@@ -45,6 +45,11 @@ pub struct Config {
     /// file. `presets/` next to this file is always read when it exists.
     #[serde(default)]
     pub presets_dirs: Vec<PathBuf>,
+    /// Where release history and the deploy lock live: a directory
+    /// (relative to this file; default `.lunora`) or `s3://bucket/prefix`
+    /// for teams and CI.
+    #[serde(default)]
+    pub state: Option<String>,
     /// Where alarms are sent.
     #[serde(default)]
     pub alarms: Alarms,

@@ -219,6 +219,13 @@ fn check_flow(c: &mut Checker<'_>, config: &Config) {
             Some(_) => {}
         }
         if let Some(f) = &flow.failover {
+            if f.mode == super::model::FailoverMode::Merge {
+                c.warn(
+                    "flow.failover.mode",
+                    "MERGE (SMPTE 2022-7) for SRT sources is UNVERIFIED; MediaConnect may refuse it",
+                    "use `failover` unless you have confirmed MERGE works for SRT",
+                );
+            }
             if let Some(w) = f.recovery_window_ms {
                 if !(100..=15_000).contains(&w) {
                     c.error(
@@ -274,11 +281,11 @@ fn check_source(c: &mut Checker<'_>, config: &Config, field: &str, s: &SrtSource
     }
     if let Some(ms) = s.min_latency_ms {
         // Valid range for flows is UNVERIFIED; SRT router endpoints
-        // document 10-15000 ms.
-        if !(10..=15_000).contains(&ms) {
+        // document 10-10000 ms, the only source found.
+        if !(10..=10_000).contains(&ms) {
             c.error(
                 &format!("{field}.min_latency_ms"),
-                format!("{ms} ms is outside 10-15000 ms"),
+                format!("{ms} ms is outside 10-10000 ms"),
                 "use 2000 for an internet path; raise it for lossy links",
             );
         }
@@ -338,11 +345,30 @@ fn check_cidr(c: &mut Checker<'_>, config: &Config, field: &str, text: &str) {
         return;
     }
     let a = net.addr();
+    let special = a.is_multicast()
+        || a.is_broadcast()
+        || a.octets()[0] >= 240
+        || (a.octets()[0] == 100 && (64..128).contains(&a.octets()[1]));
     if a.is_private() || a.is_loopback() || a.is_link_local() || a.is_unspecified() {
         c.error(
             field,
             format!("`{text}` is a private address range; MediaConnect sees the encoder's public address"),
             "use the public IP the encoder's traffic leaves from, as `/32`",
+        );
+    } else if special {
+        c.error(
+            field,
+            format!("`{text}` is a multicast, broadcast, reserved or carrier-grade NAT range, not an encoder's address"),
+            "use the public IP the encoder's traffic leaves from, as `/32`",
+        );
+    } else if net.prefix_len() < 16 && !config.flow.allow_any_source {
+        c.error(
+            field,
+            format!(
+                "`{text}` lets {} addresses send to the flow",
+                1u64 << (32 - net.prefix_len())
+            ),
+            "restrict it to the encoder's address (`/32`), or set `flow.allow_any_source: true`",
         );
     } else if net.prefix_len() < 24 {
         c.warn(
@@ -374,10 +400,25 @@ fn check_secret_arn(c: &mut Checker<'_>, config: &Config, field: &str, value: &s
         && !parts[6].is_empty()
         && !value.contains(['{', '}', ' ']);
     if !ok {
+        // The value is not printed: it may be a secret pasted in the
+        // wrong place.
         c.error(
             field,
-            format!("`{value}` is not a Secrets Manager secret ARN"),
+            "this is not a Secrets Manager secret ARN",
             "copy the ARN from the secret's page: `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-xxxxxx`",
+        );
+        return;
+    }
+    // A full ARN ends in `-` and six random characters; IAM compares the
+    // full ARN, so a partial one would deny the flow its own passphrase.
+    let suffix_ok = parts[6].rsplit_once('-').is_some_and(|(name, suffix)| {
+        !name.is_empty() && suffix.len() == 6 && suffix.chars().all(|ch| ch.is_ascii_alphanumeric())
+    });
+    if !suffix_ok {
+        c.error(
+            field,
+            "the secret ARN lacks its 6-character suffix (a partial ARN)",
+            "use the complete ARN, ending in `-` and six characters, as the Secrets Manager console shows it",
         );
         return;
     }
@@ -700,11 +741,15 @@ fn check_rtmp(
     }
     if let Some(auth) = &d.auth {
         let p = &auth.password_parameter;
-        if !p.starts_with('/') && !p.starts_with("arn:") {
+        let name_ok = p.starts_with('/')
+            && p.len() <= 2048
+            && p.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "/_.-".contains(ch));
+        if !name_ok {
             c.error(
                 &field("auth.password_parameter"),
-                "this looks like the password itself, not an SSM parameter name",
-                "store it in SSM Parameter Store and write the parameter name, e.g. `/lunora/rtmp-password`",
+                "this is not an SSM parameter name (it may be the password itself)",
+                "store the password in SSM Parameter Store and write the parameter's name, e.g. `/lunora/rtmp-password`",
             );
         }
     }
@@ -775,7 +820,23 @@ fn check_rtmp(
             u.path_segments()
                 .map(|s| s.filter(|p| !p.is_empty()).count())
                 .unwrap_or(0)
-        });
+        })
+        .or_else(|| ingest.and_then(|g| g.path_segments));
+    if segments.is_empty() {
+        c.error(
+            &f,
+            "the ingest URL has no application name",
+            "MediaLive pushes to `rtmp://host/app`: add the application path, e.g. `/live`",
+        );
+        return None;
+    }
+    if default_depth.is_none() && segments.len() > 1 {
+        c.warn(
+            &f,
+            "the ingest URL has more than one path segment; if the last one is the stream key, it would be written into the template",
+            "cut the URL after the application name and reference the key with `stream_key:`",
+        );
+    }
     let too_deep = default_depth.is_some_and(|depth| segments.len() > depth);
     if too_deep || segments.last().is_some_and(|s| looks_like_stream_key(s)) {
         c.error(
@@ -998,6 +1059,11 @@ fn default_stages(config: &Config) -> Vec<ResolvedStage> {
     stages
 }
 
+/// Characters AWS accepts in tag keys and values (IAM's rule, the strictest).
+fn tag_char(ch: char) -> bool {
+    ch.is_alphanumeric() || ch == ' ' || "_.:/=+-@".contains(ch)
+}
+
 fn check_alarms_and_tags(c: &mut Checker<'_>, config: &Config) {
     for (i, email) in config.alarms.emails.iter().enumerate() {
         let valid = email.split_once('@').is_some_and(|(user, host)| {
@@ -1019,7 +1085,11 @@ fn check_alarms_and_tags(c: &mut Checker<'_>, config: &Config) {
                 format!("lunora sets the `{key}` tag itself"),
                 "choose another tag key",
             );
-        } else if key.is_empty() || key.len() > 128 || key.starts_with("aws:") {
+        } else if key.is_empty()
+            || key.len() > 128
+            || key.to_ascii_lowercase().starts_with("aws:")
+            || !key.chars().all(tag_char)
+        {
             c.error(
                 &field,
                 format!("`{key}` is not a valid tag key"),

@@ -321,6 +321,11 @@ pub struct IngestRules {
     /// Only `rtmps://` is accepted.
     #[serde(default)]
     pub requires_rtmps: bool,
+    /// How many path segments the platform's ingest URLs have (for
+    /// platforms without a default URL); a longer path likely ends with
+    /// the stream key.
+    #[serde(default)]
+    pub path_segments: Option<usize>,
     /// Key of the source in `sources`.
     pub source: String,
 }

@@ -133,13 +133,7 @@ pub(super) fn base(d: &Deployment) -> minijinja::Value {
         .destinations
         .iter()
         .filter_map(|r| r.destination.auth.as_ref())
-        .map(|a| {
-            if a.password_parameter.starts_with("arn:") {
-                a.password_parameter.clone()
-            } else {
-                format!("{}:parameter{}", arn_prefix(d, "ssm"), a.password_parameter)
-            }
-        })
+        .map(|a| format!("{}:parameter{}", arn_prefix(d, "ssm"), a.password_parameter))
         .collect();
     parameters.sort();
     parameters.dedup();
@@ -239,7 +233,15 @@ pub(super) fn flow(d: &Deployment) -> minijinja::Value {
                 .unwrap_or_else(|| source.name.clone()),
         }
     });
-    let (tags_map, tags) = tags(d, None);
+    let (_, tags) = tags(d, None);
+    // The input security group's tags are create-only: a change would
+    // replace it and change the id every destination imports. It gets
+    // lunora's fixed tags only, never the user's.
+    let tags_map = BTreeMap::from([
+        ("environment".to_owned(), d.config.environment.clone()),
+        ("managed-by".to_owned(), "lunora".to_owned()),
+        ("project".to_owned(), d.config.project.clone()),
+    ]);
     minijinja::Value::from_serialize(FlowContext {
         description: description(d, "MediaConnect SRT ingest flow"),
         flow: FlowView {

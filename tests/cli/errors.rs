@@ -118,6 +118,14 @@ fn cases() -> Vec<Case> {
             files: vec![("presets/twitch-bad-aac.yaml", twitch_preset("twitch-bad-aac", &[("bitrate_kbps: 128", "bitrate_kbps: 100")]))],
             ..case("invalid AAC combination", &[("preset: twitch-1080p60", "preset: twitch-bad-aac")], &["`audio.bitrate_kbps`: 100 kbit/s is not a valid AAC bitrate", "use one of 96, 128, 160, 192 kbit/s"], None)
         },
+        case("partial secret arn", &[("srt-passphrase-Ab12Cd\n    description: Videon Edge, studio", "srt-passphrase\n    description: Videon Edge, studio")], &["`flow.source.passphrase_secret_arn`: the secret ARN lacks its 6-character suffix"], Some(28)),
+        Case { never: &["8675309912"], ..case("secret typed as a number", &[("passphrase_secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/srt-passphrase-Ab12Cd", "passphrase_secret_arn: 8675309912")], &["invalid type: integer (value not shown), expected a string"], Some(28)) },
+        Case { never: &["MySecretPass123"], ..case("not an arn", &[("passphrase_secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/srt-passphrase-Ab12Cd", "passphrase_secret_arn: arn:MySecretPass123")], &["this is not a Secrets Manager secret ARN"], Some(28)) },
+        case("control characters in a value", &[("project: lunora-player", "project: \"lunora\\nplayer\"")], &["`lunora\\nplayer` is not a valid project name"], Some(10)),
+        case("ingest cidr far too wide", &[("203.0.113.10/32", "128.0.0.0/1")], &["`128.0.0.0/1` lets 2147483648 addresses send to the flow"], Some(26)),
+        case("multicast cidr", &[("203.0.113.10/32", "224.0.0.0/4")], &["is a multicast, broadcast, reserved or carrier-grade NAT range"], Some(26)),
+        case("ingest url without an application", &[("rtmp://stream.example.com/live", "rtmp://stream.example.com")], &["the ingest URL has no application name"], None),
+        case("tag key with characters aws refuses", &[("alarms:", "tags:\n  \"team!#\": video\nalarms:")], &["is not a valid tag key"], None),
         case("hls ladder on an rtmp destination", &[("preset: generic-720p30", "preset: hls-ladder")], &["preset `hls-ladder` is made for mediapackage, this destination is custom"], None),
     ]
 }
@@ -237,7 +245,7 @@ fn more_destinations_than_a_flow_has_outputs() {
     text.push_str("destinations:\n");
     for i in 0..51 {
         text.push_str(&format!(
-            "  - id: d{i}\n    kind: rtmp\n    platform: twitch\n    preset: twitch-720p30\n    stream_key: arn:aws:secretsmanager:us-east-1:123456789012:secret:k-{i}\n"
+            "  - id: d{i}\n    kind: rtmp\n    platform: twitch\n    preset: twitch-720p30\n    stream_key: arn:aws:secretsmanager:us-east-1:123456789012:secret:k-{i:06}\n"
         ));
     }
     let dir = tempfile::tempdir().unwrap();

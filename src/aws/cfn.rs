@@ -1,0 +1,289 @@
+//! CloudFormation calls: read stacks and templates, preview changes through
+//! change sets (always deleted afterwards, empty ones included).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_sdk_cloudformation::types::{ChangeSetStatus, ChangeSetType, Parameter, StackStatus};
+
+use super::{error_code, sdk_error, Aws};
+use crate::plan::ChangeSetChange;
+
+/// What DescribeStacks says about a stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackInfo {
+    pub name: String,
+    pub stack_id: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// Last update time, or creation time for a stack never updated.
+    pub last_updated: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl StackInfo {
+    /// `REVIEW_IN_PROGRESS` stacks exist only as a pending change set:
+    /// nothing is deployed.
+    pub fn is_deployed(&self) -> bool {
+        self.status != StackStatus::ReviewInProgress.as_str()
+            && self.status != StackStatus::DeleteComplete.as_str()
+    }
+}
+
+fn is_missing_stack(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.contains("does not exist"))
+}
+
+/// DescribeStacks for one stack; `None` when it does not exist.
+pub async fn describe(aws: &Aws, name: &str) -> anyhow::Result<Option<StackInfo>> {
+    let result = aws
+        .cloudformation
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await;
+    let out = match result {
+        Ok(out) => out,
+        Err(e)
+            if error_code(&e) == Some("ValidationError")
+                && is_missing_stack(
+                    aws_sdk_cloudformation::error::ProvideErrorMetadata::message(&e),
+                ) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => {
+            return Err(sdk_error("cloudformation:DescribeStacks", e))
+                .with_context(|| format!("cannot read stack `{name}`"))
+        }
+    };
+    let Some(stack) = out.stacks().first() else {
+        return Ok(None);
+    };
+    let parameters = stack
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_owned(),
+                p.parameter_value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
+    let outputs = stack
+        .outputs()
+        .iter()
+        .filter_map(|o| {
+            Some((
+                o.output_key()?.to_owned(),
+                o.output_value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
+    let last_updated = stack
+        .last_updated_time()
+        .or(stack.creation_time())
+        .map(ToString::to_string);
+    Ok(Some(StackInfo {
+        name: name.to_owned(),
+        stack_id: stack.stack_id().unwrap_or_default().to_owned(),
+        status: stack
+            .stack_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        status_reason: stack.stack_status_reason().map(str::to_owned),
+        last_updated,
+        parameters,
+        outputs,
+    }))
+}
+
+/// The deployed template, canonicalised the way lunora renders, so that
+/// an unchanged stack compares equal byte for byte.
+pub async fn template(aws: &Aws, name: &str) -> anyhow::Result<String> {
+    let out = aws
+        .cloudformation
+        .get_template()
+        .stack_name(name)
+        .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:GetTemplate", e))
+        .with_context(|| format!("cannot read the template of stack `{name}`"))?;
+    let body = out.template_body().unwrap_or_default();
+    Ok(match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(value) => crate::render::canonical_json(&value),
+        Err(_) => body.to_owned(),
+    })
+}
+
+/// Names of the live (not deleted) stacks whose name starts with `prefix`.
+pub async fn stacks_with_prefix(aws: &Aws, prefix: &str) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut pages = aws.cloudformation.list_stacks().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error("cloudformation:ListStacks", e))?;
+        for s in page.stack_summaries() {
+            let deleted = s.stack_status() == Some(&StackStatus::DeleteComplete);
+            if let Some(name) = s.stack_name() {
+                if !deleted && name.starts_with(prefix) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+fn parameters(p: &BTreeMap<String, String>) -> Vec<Parameter> {
+    p.iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect()
+}
+
+/// A change set name unique to this run (CloudFormation names: letters,
+/// digits, `-`, starting with a letter).
+pub fn change_set_name(purpose: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("lunora-{purpose}-{nanos}")
+}
+
+/// Creates a change set and waits until CloudFormation has computed it.
+/// Returns its ARN and its changes; a change set with no changes is
+/// reported as an empty list (its FAILED status is not an error).
+pub async fn create_change_set(
+    aws: &Aws,
+    stack: &str,
+    template_body: &str,
+    params: &BTreeMap<String, String>,
+    kind: ChangeSetType,
+    name: &str,
+) -> anyhow::Result<(String, Vec<ChangeSetChange>)> {
+    let out = aws
+        .cloudformation
+        .create_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .change_set_type(kind)
+        .template_body(template_body)
+        .set_parameters(Some(parameters(params)))
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
+        .description("lunora")
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:CreateChangeSet", e))
+        .with_context(|| format!("cannot create a change set for stack `{stack}`"))?;
+    let arn = out.id().unwrap_or(name).to_owned();
+    let changes = wait_change_set(aws, stack, &arn).await?;
+    Ok((arn, changes))
+}
+
+async fn wait_change_set(
+    aws: &Aws,
+    stack: &str,
+    arn: &str,
+) -> anyhow::Result<Vec<ChangeSetChange>> {
+    let mut delay = Duration::from_millis(100);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    loop {
+        let mut changes = Vec::new();
+        let mut status = None;
+        let mut reason = None;
+        let mut pages = aws
+            .cloudformation
+            .describe_change_set()
+            .change_set_name(arn)
+            .stack_name(stack)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("cloudformation:DescribeChangeSet", e))?;
+            status = page.status().cloned();
+            reason = page.status_reason().map(str::to_owned);
+            for c in page.changes() {
+                if let Some(rc) = c.resource_change() {
+                    changes.push(ChangeSetChange {
+                        logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+                        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+                        action: rc
+                            .action()
+                            .map(|a| a.as_str().to_owned())
+                            .unwrap_or_default(),
+                        replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+                    });
+                }
+            }
+        }
+        match status {
+            Some(ChangeSetStatus::CreateComplete) => return Ok(changes),
+            Some(ChangeSetStatus::Failed) => {
+                let reason = reason.unwrap_or_default();
+                if reason.contains("didn't contain changes")
+                    || reason.contains("No updates are to be performed")
+                {
+                    return Ok(Vec::new());
+                }
+                anyhow::bail!("the change set for stack `{stack}` failed: {reason}");
+            }
+            _ => {}
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the change set for stack `{stack}` was not ready after 10 minutes"
+        );
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Deletes a change set (plan never leaves one behind).
+pub async fn delete_change_set(aws: &Aws, stack: &str, arn: &str) -> anyhow::Result<()> {
+    aws.cloudformation
+        .delete_change_set()
+        .change_set_name(arn)
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:DeleteChangeSet", e))
+        .with_context(|| format!("cannot delete the preview change set of stack `{stack}`"))?;
+    Ok(())
+}
+
+/// What an update of a stack would change, from a change set made for the
+/// purpose and deleted afterwards.
+pub async fn preview_update(
+    aws: &Aws,
+    stack: &str,
+    template_body: &str,
+    params: &BTreeMap<String, String>,
+) -> anyhow::Result<Vec<ChangeSetChange>> {
+    let name = change_set_name("plan");
+    let result = create_change_set(
+        aws,
+        stack,
+        template_body,
+        params,
+        ChangeSetType::Update,
+        &name,
+    )
+    .await;
+    // Delete it whatever happened, so that no change set piles up; the
+    // name is unique, so deleting by name is safe even after a failure.
+    let arn = result.as_ref().map(|(arn, _)| arn.clone()).unwrap_or(name);
+    let deleted = delete_change_set(aws, stack, &arn).await;
+    let (_, changes) = result?;
+    deleted?;
+    Ok(changes)
+}

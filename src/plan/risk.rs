@@ -1,0 +1,439 @@
+//! Which changes are dangerous, and the security table.
+//!
+//! A replaced flow means a new ingest IP (the encoder must be re-pointed);
+//! touching MediaPackage can change the HLS player URL; a running channel
+//! cannot be edited without an outage. These are found from the templates
+//! and the live state, not only from a change set's `Replacement` field,
+//! which emulators leave out and which says "Conditional" too often to
+//! gate on.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ResourceAction, ResourceChange};
+
+/// How bad a risk is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Worth reading.
+    Warning,
+    /// Deploy refuses it (exit 3) unless the user names it in an override.
+    Critical,
+}
+
+/// What kind of risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RiskKind {
+    /// The MediaConnect flow would be replaced: new ingest IP.
+    FlowReplacement,
+    /// Another protected resource (a flow source) would be replaced.
+    ProtectedReplacement,
+    /// Something touches MediaPackage (the HLS player URL).
+    Mediapackage,
+    /// A running MediaLive channel would be updated.
+    RunningChannel,
+    /// A destination's stack would be deleted.
+    DestinationRemoved,
+    /// An input would be replaced (new endpoint, the flow output follows).
+    InputReplacement,
+    /// IAM permissions grow.
+    IamBroadening,
+    /// An ingest or input allow-list grows.
+    CidrBroadening,
+}
+
+/// One risk of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Risk {
+    pub severity: Severity,
+    pub kind: RiskKind,
+    pub stack: String,
+    pub logical_id: Option<String>,
+    pub message: String,
+}
+
+/// One row of the security table (like `cdk diff`'s).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SecurityChange {
+    /// `+` granted or widened, `-` revoked.
+    pub change: char,
+    /// `iam` or `cidr`.
+    pub kind: String,
+    /// The logical id of the role, flow, source or security group.
+    pub logical_id: String,
+    /// IAM: effect, actions and resources; CIDR: the property and range.
+    pub detail: String,
+}
+
+/// The create-only properties (change means replacement) of every
+/// resource type lunora renders, from the CloudFormation registry schemas
+/// (shared/reference/aws-media-domain.md section 1).
+pub fn create_only(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "AWS::MediaConnect::Flow" => &["Name", "AvailabilityZone", "Source.Name"],
+        "AWS::MediaConnect::FlowSource" => &["FlowArn", "Name", "Protocol"],
+        "AWS::MediaConnect::FlowOutput" => &["FlowArn", "Name"],
+        "AWS::MediaLive::Input" => &["Type", "Vpc", "RouterSettings", "InputNetworkLocation"],
+        "AWS::MediaLive::InputSecurityGroup" => &["Tags"],
+        "AWS::MediaLive::Channel" => &["Vpc"],
+        "AWS::IAM::Role" => &["RoleName", "Path"],
+        "AWS::SNS::Topic" => &["TopicName", "FifoTopic"],
+        "AWS::SNS::Subscription" => &["Endpoint", "Protocol", "TopicArn"],
+        "AWS::CloudWatch::Alarm" => &["AlarmName"],
+        "AWS::MediaPackage::Channel" => &["Id", "Tags"],
+        "AWS::MediaPackage::OriginEndpoint" => &["Id"],
+        _ => &[],
+    }
+}
+
+/// The value at a dotted property path.
+pub fn lookup<'a>(props: &'a BTreeMap<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut value = props.get(parts.next()?)?;
+    for part in parts {
+        value = value.get(part)?;
+    }
+    Some(value)
+}
+
+fn resource<'a>(template: &'a Value, id: &str) -> Option<&'a Value> {
+    template.get("Resources")?.get(id)
+}
+
+fn parse(template: &str) -> Value {
+    serde_json::from_str(template).unwrap_or(Value::Null)
+}
+
+/// The risks of one stack's changes.
+pub fn stack_risks(
+    stack: &str,
+    live: &str,
+    desired: &str,
+    changes: &[ResourceChange],
+    running_channels: &BTreeSet<String>,
+) -> Vec<Risk> {
+    let (live_v, desired_v) = (parse(live), parse(desired));
+    let mut out = Vec::new();
+    let mut push = |severity, kind, id: &str, message: String| {
+        out.push(Risk {
+            severity,
+            kind,
+            stack: stack.to_owned(),
+            logical_id: Some(id.to_owned()),
+            message,
+        });
+    };
+    for c in changes {
+        let id = c.logical_id.as_str();
+        let replaced = matches!(
+            c.action,
+            ResourceAction::Replace | ResourceAction::MayReplace | ResourceAction::Remove
+        );
+        let why = if c.replacement_reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", c.replacement_reasons.join(", "))
+        };
+        let verb = match c.action {
+            ResourceAction::Remove => "removed",
+            ResourceAction::MayReplace => "possibly replaced",
+            _ => "replaced",
+        };
+        match c.resource_type.as_str() {
+            "AWS::MediaConnect::Flow" if replaced => push(
+                Severity::Critical,
+                RiskKind::FlowReplacement,
+                id,
+                format!("the flow `{id}` would be {verb}{why}: new flow ARN and ingest IP, the encoder must be re-pointed"),
+            ),
+            "AWS::MediaConnect::FlowSource" if replaced => push(
+                Severity::Critical,
+                RiskKind::ProtectedReplacement,
+                id,
+                format!("the flow source `{id}` would be {verb}{why}: its ingest address changes"),
+            ),
+            t if t.starts_with("AWS::MediaPackage::") => push(
+                Severity::Critical,
+                RiskKind::Mediapackage,
+                id,
+                format!("`{id}` ({t}) is MediaPackage: a change can move the HLS player URL"),
+            ),
+            "AWS::MediaLive::Channel" => {
+                let mp = |v: &Value| {
+                    resource(v, id)
+                        .and_then(|r| r.pointer("/Properties/Destinations"))
+                        .and_then(Value::as_array)
+                        .map(|d| d.iter().filter_map(|x| x.get("MediaPackageSettings")).cloned().collect::<Vec<_>>())
+                        .unwrap_or_default()
+                };
+                let (before, after) = (mp(&live_v), mp(&desired_v));
+                if c.action != ResourceAction::Add && before != after && !(before.is_empty() && after.is_empty()) {
+                    push(
+                        Severity::Critical,
+                        RiskKind::Mediapackage,
+                        id,
+                        format!("`{id}` changes where it delivers to MediaPackage: the HLS player may go dark"),
+                    );
+                }
+                if c.action != ResourceAction::Add && running_channels.contains(id) {
+                    push(
+                        Severity::Critical,
+                        RiskKind::RunningChannel,
+                        id,
+                        format!("the channel `{id}` is running: MediaLive only edits idle channels, so the update needs a stop and start (an outage)"),
+                    );
+                }
+            }
+            "AWS::MediaLive::Input" if replaced && c.action != ResourceAction::Remove => push(
+                Severity::Warning,
+                RiskKind::InputReplacement,
+                id,
+                format!("the input `{id}` would be {verb}{why}: new input id and endpoint"),
+            ),
+            _ => {}
+        }
+    }
+    let security = security_changes(live, desired);
+    let is_update = !matches!(live_v.get("Resources"), None | Some(Value::Null));
+    if is_update {
+        for s in security.iter().filter(|s| s.change == '+') {
+            out.push(Risk {
+                severity: Severity::Warning,
+                kind: if s.kind == "iam" {
+                    RiskKind::IamBroadening
+                } else {
+                    RiskKind::CidrBroadening
+                },
+                stack: stack.to_owned(),
+                logical_id: Some(s.logical_id.clone()),
+                message: format!("`{}` grants more: {}", s.logical_id, s.detail),
+            });
+        }
+    }
+    out
+}
+
+fn as_list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect(),
+        Some(other) => vec![other.to_string()],
+        None => Vec::new(),
+    }
+}
+
+/// IAM statements of every role: (logical id, rendered statement).
+fn iam_statements(template: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
+        return out;
+    };
+    for (id, r) in resources {
+        if r.get("Type").and_then(Value::as_str) != Some("AWS::IAM::Role") {
+            continue;
+        }
+        let trust = r
+            .pointer("/Properties/AssumeRolePolicyDocument/Statement")
+            .and_then(Value::as_array);
+        for s in trust.into_iter().flatten() {
+            let principal = s.get("Principal").map(Value::to_string).unwrap_or_default();
+            out.insert((
+                id.clone(),
+                format!(
+                    "trust {} {principal}",
+                    s.get("Effect").and_then(Value::as_str).unwrap_or("Allow")
+                ),
+            ));
+        }
+        let policies = r.pointer("/Properties/Policies").and_then(Value::as_array);
+        for p in policies.into_iter().flatten() {
+            let statements = p
+                .pointer("/PolicyDocument/Statement")
+                .and_then(Value::as_array);
+            for s in statements.into_iter().flatten() {
+                let mut actions = as_list(s.get("Action"));
+                actions.sort();
+                let mut resources = as_list(s.get("Resource"));
+                resources.sort();
+                out.insert((
+                    id.clone(),
+                    format!(
+                        "{} {} on {}",
+                        s.get("Effect").and_then(Value::as_str).unwrap_or("Allow"),
+                        actions.join(", "),
+                        resources.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Allow-listed CIDRs: (logical id, property, CIDR).
+fn cidrs(template: &Value) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
+        return out;
+    };
+    for (id, r) in resources {
+        let t = r.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let props = r.get("Properties");
+        let mut add = |prop: &str, v: Option<&Value>| {
+            if let Some(s) = v.and_then(Value::as_str) {
+                out.insert((id.clone(), prop.to_owned(), s.to_owned()));
+            }
+        };
+        match t {
+            "AWS::MediaConnect::Flow" => add(
+                "Source.WhitelistCidr",
+                props.and_then(|p| p.pointer("/Source/WhitelistCidr")),
+            ),
+            "AWS::MediaConnect::FlowSource" => {
+                add("WhitelistCidr", props.and_then(|p| p.get("WhitelistCidr")))
+            }
+            "AWS::MediaLive::InputSecurityGroup" => {
+                for rule in props
+                    .and_then(|p| p.get("WhitelistRules"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    match rule.get("Cidr") {
+                        Some(Value::String(s)) => {
+                            out.insert((id.clone(), "WhitelistRules".to_owned(), s.clone()));
+                        }
+                        Some(other) => {
+                            out.insert((
+                                id.clone(),
+                                "WhitelistRules".to_owned(),
+                                other.to_string(),
+                            ));
+                        }
+                        None => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn contained(cidr: &str, within: &[&str]) -> bool {
+    let Ok(net) = cidr.parse::<Ipv4Net>() else {
+        return within.contains(&cidr);
+    };
+    within
+        .iter()
+        .any(|w| w.parse::<Ipv4Net>().is_ok_and(|outer| outer.contains(&net)))
+}
+
+/// The security table: IAM statements and allow-listed CIDRs granted (`+`)
+/// or revoked (`-`) between two templates. A CIDR inside one that was
+/// already allowed is not a broadening.
+pub fn security_changes(live: &str, desired: &str) -> Vec<SecurityChange> {
+    let (before, after) = (parse(live), parse(desired));
+    let mut out = Vec::new();
+    let (old_iam, new_iam) = (iam_statements(&before), iam_statements(&after));
+    for (id, s) in new_iam.difference(&old_iam) {
+        out.push(SecurityChange {
+            change: '+',
+            kind: "iam".into(),
+            logical_id: id.clone(),
+            detail: s.clone(),
+        });
+    }
+    for (id, s) in old_iam.difference(&new_iam) {
+        out.push(SecurityChange {
+            change: '-',
+            kind: "iam".into(),
+            logical_id: id.clone(),
+            detail: s.clone(),
+        });
+    }
+    let (old_cidr, new_cidr) = (cidrs(&before), cidrs(&after));
+    for (id, prop, cidr) in new_cidr.difference(&old_cidr) {
+        let previous: Vec<&str> = old_cidr
+            .iter()
+            .filter(|(i, p, _)| i == id && p == prop)
+            .map(|(_, _, c)| c.as_str())
+            .collect();
+        if !contained(cidr, &previous) {
+            out.push(SecurityChange {
+                change: '+',
+                kind: "cidr".into(),
+                logical_id: id.clone(),
+                detail: format!("{prop} allows {cidr}"),
+            });
+        }
+    }
+    for (id, prop, cidr) in old_cidr.difference(&new_cidr) {
+        out.push(SecurityChange {
+            change: '-',
+            kind: "cidr".into(),
+            logical_id: id.clone(),
+            detail: format!("{prop} no longer allows {cidr}"),
+        });
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(cidr: &str, az: &str) -> String {
+        serde_json::json!({"Resources": {"Flow": {"Type": "AWS::MediaConnect::Flow", "Properties": {
+            "Name": "f", "AvailabilityZone": az, "Source": {"Name": "primary", "WhitelistCidr": cidr}}}}})
+        .to_string()
+    }
+
+    #[test]
+    fn a_wider_cidr_is_a_broadening_and_a_narrower_one_is_not() {
+        let wider = security_changes(&flow("203.0.113.10/32", "a"), &flow("203.0.113.0/24", "a"));
+        assert!(wider
+            .iter()
+            .any(|s| s.change == '+' && s.detail.contains("203.0.113.0/24")));
+        let narrower =
+            security_changes(&flow("203.0.113.0/24", "a"), &flow("203.0.113.10/32", "a"));
+        assert!(narrower.iter().all(|s| s.change == '-'));
+    }
+
+    #[test]
+    fn flow_replacement_is_critical() {
+        let live = flow("203.0.113.10/32", "us-east-1a");
+        let desired = flow("203.0.113.10/32", "us-east-1b");
+        let changes = super::super::resource_changes(&live, &desired);
+        let risks = stack_risks("s-flow", &live, &desired, &changes, &BTreeSet::new());
+        assert_eq!(risks.len(), 1);
+        assert_eq!(
+            (risks[0].severity, risks[0].kind),
+            (Severity::Critical, RiskKind::FlowReplacement)
+        );
+    }
+
+    #[test]
+    fn updating_a_running_channel_is_critical() {
+        let t = |bitrate: u32| {
+            serde_json::json!({"Resources": {"Channel": {"Type": "AWS::MediaLive::Channel", "Properties": {"EncoderSettings": {"Bitrate": bitrate}}}}}).to_string()
+        };
+        let changes = super::super::resource_changes(&t(1), &t(2));
+        let running: BTreeSet<String> = ["Channel".to_owned()].into();
+        let risks = stack_risks("s", &t(1), &t(2), &changes, &running);
+        assert_eq!(risks[0].kind, RiskKind::RunningChannel);
+        assert!(stack_risks("s", &t(1), &t(2), &changes, &BTreeSet::new()).is_empty());
+    }
+}
