@@ -31,10 +31,21 @@ pub fn main() -> ExitCode {
         Ok(status) => status,
         Err(err) => {
             report_error(&console, &err);
-            ExitStatus::Failure
+            exit_status_of(&err)
         }
     };
     ExitCode::from(status as u8)
+}
+
+/// Refusals by a safety gate exit 3; every other error exits 1.
+fn exit_status_of(err: &anyhow::Error) -> ExitStatus {
+    if err.downcast_ref::<commands::plan::Refused>().is_some() {
+        return ExitStatus::Refused;
+    }
+    if let Some(e) = err.downcast_ref::<crate::release::ReleaseError>() {
+        return e.exit_status();
+    }
+    ExitStatus::Failure
 }
 
 fn report_error(console: &Console, err: &anyhow::Error) {
@@ -84,16 +95,82 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
             ))?;
             Ok(ExitStatus::Success)
         }
-        Command::Plan(_) => not_built("plan", 4),
-        Command::Deploy(_) => not_built("deploy", 4),
-        Command::Rollback(_) => not_built("rollback", 4),
-        Command::Releases(_) => not_built("releases", 4),
+        Command::Plan(args) => {
+            let report = runtime()?.block_on(commands::plan::run(
+                &g.config,
+                args.detailed_exitcode,
+                args.out.as_ref(),
+                &aws_settings(cli),
+                console,
+            ))?;
+            emit(console, &report)
+        }
+        Command::Deploy(args) => {
+            let options = deploy_options(&args.gates, args.plan.clone());
+            let report = runtime()?.block_on(commands::deploy::run(
+                &g.config,
+                &options,
+                &aws_settings(cli),
+                console,
+            ))?;
+            emit(console, &report)
+        }
+        Command::Rollback(args) => {
+            let options = deploy_options(&args.gates, None);
+            let report = runtime()?.block_on(commands::rollback::run(
+                &g.config,
+                args.to.as_deref(),
+                &options,
+                &aws_settings(cli),
+                console,
+            ))?;
+            emit(console, &report)
+        }
+        Command::Releases => {
+            let report = runtime()?.block_on(async {
+                let deployment = commands::load(&g.config, console)?;
+                let aws =
+                    crate::aws::Aws::connect(&aws_settings(cli), &deployment.config.region).await?;
+                let online = aws.has_credentials().await;
+                let store = commands::open_store(&deployment, online.then_some(&aws))?;
+                commands::releases::run(&store).await
+            })?;
+            emit(console, &report)
+        }
         Command::Status(_) => not_built("status", 5),
         Command::Start(_) => not_built("start", 5),
         Command::Stop(_) => not_built("stop", 5),
         Command::Failover(_) => not_built("failover", 5),
         Command::Cost(_) => not_built("cost", 5),
         Command::Outputs(_) => not_built("outputs", 5),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn aws_settings(cli: &Cli) -> crate::aws::AwsSettings {
+    crate::aws::AwsSettings {
+        profile: cli.global.profile.clone(),
+        region: cli.global.region.clone(),
+        endpoint_url: cli.global.endpoint_url.clone(),
+    }
+}
+
+fn deploy_options(
+    g: &crate::cli::GateArgs,
+    plan_file: Option<std::path::PathBuf>,
+) -> commands::deploy::DeployOptions {
+    commands::deploy::DeployOptions {
+        stage: g.stage.clone(),
+        yes: g.yes,
+        plan_file,
+        allow_replace: g.allow_replace.clone(),
+        restart_running: g.restart_running,
+        force_unlock: g.force_unlock,
     }
 }
 

@@ -87,14 +87,15 @@ pub enum Command {
     Validate,
     /// Render one CloudFormation template per stack.
     Render(RenderArgs),
-    /// Compare the rendered stacks with the live ones.
-    Plan(NotBuiltArgs),
-    /// Deploy the stacks, stage by stage.
-    Deploy(NotBuiltArgs),
-    /// Redeploy a recorded release.
-    Rollback(NotBuiltArgs),
+    /// Compare the rendered stacks with the live ones (or, without AWS
+    /// credentials, with the latest recorded release).
+    Plan(PlanArgs),
+    /// Deploy the stacks, stage by stage, through change sets.
+    Deploy(DeployArgs),
+    /// Redeploy a recorded release (default: the one before the latest).
+    Rollback(RollbackArgs),
     /// List the recorded releases.
-    Releases(NotBuiltArgs),
+    Releases,
     /// Show the flow and every destination.
     Status(NotBuiltArgs),
     /// Start destinations.
@@ -124,6 +125,54 @@ pub struct RenderArgs {
     /// Write nothing; exit 1 and name the files if DIR differs from a fresh render.
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 0 when nothing changes, 2 when something does, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan; `deploy --plan FILE` executes exactly it.
+    #[arg(long, value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Options shared by `deploy` and `rollback`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// Deploy only this stage (earlier stages must be deployed).
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// Do not ask; required when stdin is not a terminal or CI=true.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Allow replacing (or touching) this protected resource; repeatable.
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub allow_replace: Vec<String>,
+    /// Stop running channels that must be updated, update, start them again.
+    #[arg(long)]
+    pub restart_running: bool,
+    /// Remove a deploy lock left by a run that died, then deploy.
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub gates: GateArgs,
+    /// Execute exactly this saved plan (`plan --out`); refuse if a stack moved since.
+    #[arg(long, value_name = "PLANFILE")]
+    pub plan: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub gates: GateArgs,
+    /// The release to restore (`lunora releases`); default: the one before the latest.
+    #[arg(long, value_name = "RELEASE")]
+    pub to: Option<String>,
 }
 
 /// Arguments of a command that is not built yet: accepted so that the

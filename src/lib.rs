@@ -18,5 +18,7 @@ pub mod diagnostic;
 pub mod output;
 pub mod plan;
 pub mod presets;
+pub mod progress;
+pub mod release;
 pub mod render;
 pub mod yaml;

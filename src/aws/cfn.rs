@@ -1,7 +1,7 @@
 //! CloudFormation calls: read stacks and templates, preview changes through
 //! change sets (always deleted afterwards, empty ones included).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -286,4 +286,157 @@ pub async fn preview_update(
     let (_, changes) = result?;
     deleted?;
     Ok(changes)
+}
+
+/// Starts executing a change set.
+pub async fn execute_change_set(aws: &Aws, stack: &str, arn: &str) -> anyhow::Result<()> {
+    aws.cloudformation
+        .execute_change_set()
+        .change_set_name(arn)
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:ExecuteChangeSet", e))
+        .with_context(|| format!("cannot execute the change set of stack `{stack}`"))?;
+    Ok(())
+}
+
+/// Starts deleting a stack.
+pub async fn delete_stack(aws: &Aws, stack: &str) -> anyhow::Result<()> {
+    aws.cloudformation
+        .delete_stack()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:DeleteStack", e))
+        .with_context(|| format!("cannot delete stack `{stack}`"))?;
+    Ok(())
+}
+
+/// One stack event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StackEvent {
+    pub event_id: String,
+    pub timestamp: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+impl StackEvent {
+    /// A failure that caused others, not one of the cancellations that
+    /// follow it.
+    pub fn is_causal_failure(&self) -> bool {
+        self.status.ends_with("_FAILED")
+            && !self
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("cancelled") || r.contains("canceled"))
+    }
+}
+
+/// Stack events newer than `seen` (ids already reported), oldest first.
+pub async fn new_events(
+    aws: &Aws,
+    stack: &str,
+    seen: &mut BTreeSet<String>,
+) -> anyhow::Result<Vec<StackEvent>> {
+    let out = aws
+        .cloudformation
+        .describe_stack_events()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:DescribeStackEvents", e))?;
+    let mut events: Vec<StackEvent> = out
+        .stack_events()
+        .iter()
+        .filter_map(|e| {
+            let id = e.event_id()?.to_owned();
+            if seen.contains(&id) {
+                return None;
+            }
+            Some(StackEvent {
+                event_id: id,
+                timestamp: e.timestamp().map(ToString::to_string).unwrap_or_default(),
+                logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+                resource_type: e.resource_type().unwrap_or_default().to_owned(),
+                status: e
+                    .resource_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                reason: e.resource_status_reason().map(str::to_owned),
+            })
+        })
+        .collect();
+    events.reverse();
+    for e in &events {
+        seen.insert(e.event_id.clone());
+    }
+    Ok(events)
+}
+
+/// The ids of the events a stack has now (to report only later ones).
+pub async fn event_ids(aws: &Aws, stack: &str) -> anyhow::Result<BTreeSet<String>> {
+    let mut seen = BTreeSet::new();
+    if describe(aws, stack).await?.is_some() {
+        new_events(aws, stack, &mut seen).await?;
+    }
+    Ok(seen)
+}
+
+/// Sets the stack policy.
+pub async fn set_stack_policy(aws: &Aws, stack: &str, policy: &str) -> anyhow::Result<()> {
+    aws.cloudformation
+        .set_stack_policy()
+        .stack_name(stack)
+        .stack_policy_body(policy)
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:SetStackPolicy", e))
+        .with_context(|| format!("cannot set the stack policy of `{stack}`"))?;
+    Ok(())
+}
+
+/// Turns termination protection on or off.
+pub async fn set_termination_protection(aws: &Aws, stack: &str, on: bool) -> anyhow::Result<()> {
+    aws.cloudformation
+        .update_termination_protection()
+        .stack_name(stack)
+        .enable_termination_protection(on)
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:UpdateTerminationProtection", e))
+        .with_context(|| format!("cannot set termination protection on `{stack}`"))?;
+    Ok(())
+}
+
+/// Recovers a stack stuck in `UPDATE_ROLLBACK_FAILED`.
+pub async fn continue_update_rollback(
+    aws: &Aws,
+    stack: &str,
+    skip: &[String],
+) -> anyhow::Result<()> {
+    aws.cloudformation
+        .continue_update_rollback()
+        .stack_name(stack)
+        .set_resources_to_skip((!skip.is_empty()).then(|| skip.to_vec()))
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:ContinueUpdateRollback", e))
+        .with_context(|| format!("cannot continue the rollback of `{stack}`"))?;
+    Ok(())
+}
+
+/// Rolls back a stack left in `UPDATE_FAILED`.
+pub async fn rollback_stack(aws: &Aws, stack: &str) -> anyhow::Result<()> {
+    aws.cloudformation
+        .rollback_stack()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| sdk_error("cloudformation:RollbackStack", e))
+        .with_context(|| format!("cannot roll back `{stack}`"))?;
+    Ok(())
 }

@@ -159,3 +159,20 @@ where
         _ => None,
     }
 }
+
+/// A MediaLive channel's state (`IDLE`, `RUNNING`, ...); `None` when the
+/// channel does not exist.
+pub async fn channel_state(aws: &Aws, channel_id: &str) -> anyhow::Result<Option<String>> {
+    match aws
+        .medialive
+        .describe_channel()
+        .channel_id(channel_id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.state().map(|s| s.as_str().to_owned())),
+        Err(e) if error_code(&e) == Some("NotFoundException") => Ok(None),
+        Err(e) => Err(sdk_error("medialive:DescribeChannel", e))
+            .with_context(|| format!("cannot read the state of channel `{channel_id}`")),
+    }
+}

@@ -1,8 +1,12 @@
 //! One module per command. Each gathers its inputs, calls the core and
 //! returns a report; none prints.
 
+pub mod deploy;
+pub mod plan;
 pub mod presets;
+pub mod releases;
 pub mod render;
+pub mod rollback;
 pub mod schema;
 pub mod validate;
 
@@ -29,6 +33,52 @@ impl Report for RawText {
     fn markdown(&self) -> String {
         self.0.clone()
     }
+}
+
+/// The release store the config names (`state:`), S3 through `aws`.
+pub fn open_store(
+    deployment: &Deployment,
+    aws: Option<&crate::aws::Aws>,
+) -> anyhow::Result<crate::release::ReleaseStore> {
+    let dir = deployment.path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let location = crate::release::parse_location(deployment.config.state.as_deref(), dir)?;
+    if location.is_s3() && aws.is_none() {
+        anyhow::bail!(
+            "the release store `{location}` is in S3, which needs AWS credentials (hint: set credentials, or use a local `state:` directory)"
+        );
+    }
+    Ok(crate::release::ReleaseStore::open(
+        &location,
+        &deployment.config.project,
+        &deployment.config.environment,
+        aws.map(|a| &a.s3),
+    )?)
+}
+
+/// Takes the deploy lock (exit 3 when another run holds it).
+pub async fn lock(
+    store: &crate::release::ReleaseStore,
+    caller: &crate::aws::Caller,
+    command: &str,
+    force_unlock: bool,
+    console: &Console,
+) -> anyhow::Result<crate::release::LockGuard> {
+    if force_unlock {
+        if let Some(previous) = store.force_unlock().await? {
+            console.warn(&format!(
+                "removed the deploy lock held by {} since {} (--force-unlock)",
+                previous.holder, previous.started_at
+            ));
+        }
+    }
+    let info =
+        crate::release::LockInfo::new(caller.arn.clone(), command, time::OffsetDateTime::now_utc());
+    Ok(store.acquire(info).await?)
 }
 
 /// Loads and validates the config, printing its warnings on stderr.

@@ -120,6 +120,9 @@ pub struct StackPlan {
     /// The live stack's id and last change time at plan time.
     pub live_stack_id: Option<String>,
     pub live_last_updated: Option<String>,
+    /// Things the reader should know (a change set that could not be made,
+    /// a failed stack that a deploy replaces).
+    pub notes: Vec<String>,
 }
 
 impl StackPlan {
@@ -325,6 +328,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
             template_sha256,
             live_stack_id: None,
             live_last_updated: None,
+            notes: Vec::new(),
         };
     };
     let same = live.template == desired.template && live.parameters == desired.parameters;
@@ -365,6 +369,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
         template_sha256,
         live_stack_id: live.stack_id.clone(),
         live_last_updated: live.last_updated.clone(),
+        notes: Vec::new(),
     }
 }
 
@@ -400,6 +405,7 @@ pub fn plan_delete(live: &LiveStack) -> StackPlan {
         template_sha256: None,
         live_stack_id: live.stack_id.clone(),
         live_last_updated: live.last_updated.clone(),
+        notes: Vec::new(),
     }
 }
 

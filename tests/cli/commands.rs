@@ -186,15 +186,7 @@ fn the_schema_describes_the_config_fields() {
 
 #[test]
 fn commands_not_built_yet_say_so_and_fail() {
-    for cmd in [
-        ["plan"],
-        ["deploy"],
-        ["rollback"],
-        ["releases"],
-        ["status"],
-        ["cost"],
-        ["outputs"],
-    ] {
+    for cmd in [["status"], ["cost"], ["outputs"]] {
         lunora()
             .args(["-c", "examples/lunora.yaml"])
             .args(cmd)
@@ -266,4 +258,79 @@ fn a_local_preset_replaces_the_built_in_one_with_its_id() {
     let youtube =
         std::fs::read_to_string(render.join("lunora-player-prod-dest-youtube.json")).unwrap();
     assert!(youtube.contains("\"Bitrate\": 7000000"));
+}
+
+/// `lunora` with no AWS credentials anywhere (no environment, no files,
+/// no instance metadata).
+fn offline() -> assert_cmd::Command {
+    let mut cmd = lunora();
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_CONFIG_FILE", "/nonexistent/lunora-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/lunora-test")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
+#[test]
+fn plan_without_credentials_compares_with_the_release_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("lunora.yaml");
+    std::fs::copy(root().join("examples/lunora.yaml"), &config).unwrap();
+    let out = offline()
+        .arg("-c")
+        .arg(&config)
+        .args(["plan", "--detailed-exitcode"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials found: planning against the release store"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("plan: 7 to create, 0 to update, 0 to delete, 0 unchanged"),
+        "{stdout}"
+    );
+    let json = offline()
+        .arg("-c")
+        .arg(&config)
+        .args(["--output", "json", "plan"])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["schema"], "lunora.plan/v1");
+    assert_eq!(v["mode"], "offline");
+    assert_eq!(v["stacks"].as_array().unwrap().len(), 7);
+    let md = offline()
+        .arg("-c")
+        .arg(&config)
+        .args(["--output", "markdown", "plan"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(
+        md.contains("<details><summary><code>lunora-player-prod-flow</code>: create"),
+        "{md}"
+    );
+    assert!(md.contains("<!-- lunora-plan:lunora-player-prod -->"));
+}
+
+#[test]
+fn deploy_without_credentials_says_so() {
+    offline()
+        .args(["-c", "examples/lunora.yaml", "deploy", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("deploy needs AWS credentials"));
 }

@@ -1,0 +1,778 @@
+//! `lunora deploy`: the plan, executed stage by stage through change sets,
+//! behind the safety gates, with progress, recording a release after each
+//! stage. The stack engine here is shared with `lunora rollback`.
+//!
+//! Gates (exit 3, nothing changed): the wrong account; another deploy
+//! holding the lock; a replacement of the flow, a flow source or anything
+//! MediaPackage unless named with `--allow-replace`; an update of a running
+//! channel unless `--restart-running` (then lunora stops it, updates and
+//! starts it again, and says so); a saved plan whose stacks moved since.
+//! A failed stack stops the run at its stage; if CloudFormation rolled it
+//! back cleanly the exit code is 4, never success.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_sdk_cloudformation::types::ChangeSetType;
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use super::plan::{account_guard, Plan, PlanFile, Refused};
+use crate::aws::cfn::{self, StackEvent};
+use crate::aws::{Aws, AwsSettings};
+use crate::config::Deployment;
+use crate::output::{Console, ExitStatus, Report};
+use crate::plan::{DesiredStack, RiskKind, Severity, StackAction, StackPlan};
+use crate::progress::{Progress, StackProgress};
+
+/// Options of `deploy` (and, for the shared parts, `rollback`).
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    pub stage: Option<String>,
+    pub yes: bool,
+    pub plan_file: Option<PathBuf>,
+    pub allow_replace: Vec<String>,
+    pub restart_running: bool,
+    pub force_unlock: bool,
+}
+
+/// How one stack went.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackOutcome {
+    pub stack: String,
+    pub stage: Option<String>,
+    pub action: StackAction,
+    /// `deployed`, `unchanged`, `deleted`, `failed`, `rolled-back`, `skipped`.
+    pub result: String,
+    /// The first causal failure event, when it failed.
+    pub cause: Option<StackEvent>,
+    pub message: Option<String>,
+}
+
+/// What `deploy` (or `rollback`) did.
+#[derive(Debug, Serialize)]
+pub struct DeployReport {
+    pub kind: &'static str,
+    pub stacks: Vec<StackOutcome>,
+    pub release: Option<String>,
+    pub status: &'static str,
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    pub exit: ExitStatus,
+}
+
+impl fmt::Display for DeployReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in &self.stacks {
+            write!(f, "{:<12} `{}`", s.result, s.stack)?;
+            if let Some(m) = &s.message {
+                write!(f, ": {m}")?;
+            }
+            writeln!(f)?;
+            if let Some(c) = &s.cause {
+                writeln!(
+                    f,
+                    "             first failure: {} `{}` ({}) {}",
+                    c.status,
+                    c.logical_id,
+                    c.resource_type,
+                    c.reason.as_deref().unwrap_or("")
+                )?;
+            }
+        }
+        for n in &self.notes {
+            writeln!(f, "note: {n}")?;
+        }
+        match &self.release {
+            Some(r) => writeln!(f, "{} ({} recorded)", self.status, r),
+            None => writeln!(f, "{}", self.status),
+        }
+    }
+}
+
+impl Report for DeployReport {
+    fn status(&self) -> ExitStatus {
+        self.exit
+    }
+}
+
+/// Asks for consent on a terminal; refuses to block CI.
+pub fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    if ci || !std::io::stdin().is_terminal() {
+        anyhow::bail!("{question} needs `--yes` when not run interactively (stdin is not a terminal or CI=true); nothing was changed");
+    }
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{question} [y/N] ")?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// The critical risks of the stacks in scope that the options do not
+/// allow: a deploy refuses them.
+pub fn blocked(plans: &[&StackPlan], options: &DeployOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in plans {
+        for r in p.risks.iter().filter(|r| r.severity == Severity::Critical) {
+            let allowed = match r.kind {
+                RiskKind::RunningChannel => options.restart_running,
+                _ => r
+                    .logical_id
+                    .as_ref()
+                    .is_some_and(|id| options.allow_replace.iter().any(|a| a == id)),
+            };
+            if !allowed {
+                let hint = match r.kind {
+                    RiskKind::RunningChannel => "--restart-running".to_owned(),
+                    _ => format!("--allow-replace {}", r.logical_id.as_deref().unwrap_or("?")),
+                };
+                out.push(format!("{} (allow with `{hint}`)", r.message));
+            }
+        }
+    }
+    out
+}
+
+/// The stack policy of the flow stack: no replacement of the flow or its
+/// sources, ever, through an update.
+pub const FLOW_STACK_POLICY: &str = r#"{"Statement":[{"Effect":"Allow","Action":"Update:*","Principal":"*","Resource":"*"},{"Effect":"Deny","Action":["Update:Replace","Update:Delete"],"Principal":"*","Resource":["LogicalResourceId/Flow","LogicalResourceId/BackupSource"]}]}"#;
+
+/// The stack policy that lets an explicitly allowed replacement through.
+fn flow_policy_allowing(ids: &[String]) -> String {
+    let protected: Vec<String> = ["Flow", "BackupSource"]
+        .iter()
+        .filter(|id| !ids.iter().any(|a| a == *id))
+        .map(|id| format!("\"LogicalResourceId/{id}\""))
+        .collect();
+    if protected.is_empty() {
+        return r#"{"Statement":[{"Effect":"Allow","Action":"Update:*","Principal":"*","Resource":"*"}]}"#.to_owned();
+    }
+    format!(
+        r#"{{"Statement":[{{"Effect":"Allow","Action":"Update:*","Principal":"*","Resource":"*"}},{{"Effect":"Deny","Action":["Update:Replace","Update:Delete"],"Principal":"*","Resource":[{}]}}]}}"#,
+        protected.join(",")
+    )
+}
+
+/// One stack to bring to a template.
+#[derive(Debug, Clone)]
+pub struct StackJob {
+    pub desired: DesiredStack,
+    pub action: StackAction,
+    /// Stop this channel before the update and start it after.
+    pub restart_channel: Option<String>,
+    pub is_flow: bool,
+    pub allow_replace: Vec<String>,
+}
+
+const TERMINAL_OK: [&str; 3] = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"];
+const ROLLED_BACK: [&str; 2] = ["ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"];
+
+async fn wait_channel(aws: &Aws, channel: &str, want: &str) -> anyhow::Result<()> {
+    let mut delay = Duration::from_millis(200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(900);
+    loop {
+        let state = crate::aws::channel_state(aws, channel).await?;
+        if state.as_deref() == Some(want) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "channel `{channel}` did not reach {want}"
+        );
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Polls a stack until it leaves `*_IN_PROGRESS`, reporting its events.
+/// Returns the final status and the first causal failure.
+async fn wait_stack(
+    aws: &Aws,
+    stack: &str,
+    seen: &mut BTreeSet<String>,
+    progress: &StackProgress,
+) -> anyhow::Result<(String, Option<StackEvent>)> {
+    let mut delay = Duration::from_millis(150);
+    let mut cause: Option<StackEvent> = None;
+    loop {
+        for e in cfn::new_events(aws, stack, seen).await.unwrap_or_default() {
+            progress.event(
+                &e.logical_id,
+                &e.resource_type,
+                &e.status,
+                e.reason.as_deref(),
+            );
+            if cause.is_none() && e.is_causal_failure() && e.logical_id != stack {
+                cause = Some(e);
+            }
+        }
+        let status = match cfn::describe(aws, stack).await? {
+            Some(info) => info.status,
+            None => "DELETE_COMPLETE".to_owned(),
+        };
+        if !status.ends_with("_IN_PROGRESS") {
+            return Ok((status, cause));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(3));
+    }
+}
+
+fn outcome(
+    job: &StackJob,
+    result: &str,
+    cause: Option<StackEvent>,
+    message: Option<String>,
+) -> StackOutcome {
+    StackOutcome {
+        stack: job.desired.name.clone(),
+        stage: Some(job.desired.stage.clone()),
+        action: job.action,
+        result: result.to_owned(),
+        cause,
+        message,
+    }
+}
+
+/// Brings one stack to its desired template through a change set.
+pub async fn run_job(aws: Aws, job: StackJob, progress: StackProgress) -> StackOutcome {
+    match run_job_inner(&aws, &job, &progress).await {
+        Ok(o) => {
+            progress.finish(
+                o.result != "failed" && o.result != "rolled-back",
+                o.message.as_deref().unwrap_or(&o.result),
+            );
+            o
+        }
+        Err(e) => {
+            let message = format!("{e:#}");
+            progress.finish(false, &message);
+            outcome(&job, "failed", None, Some(message))
+        }
+    }
+}
+
+async fn run_job_inner(
+    aws: &Aws,
+    job: &StackJob,
+    progress: &StackProgress,
+) -> anyhow::Result<StackOutcome> {
+    let name = &job.desired.name;
+    if job.action == StackAction::Delete {
+        progress.step("deleting");
+        let mut seen = cfn::event_ids(aws, name).await?;
+        cfn::delete_stack(aws, name).await?;
+        let (status, cause) = wait_stack(aws, name, &mut seen, progress).await?;
+        return Ok(if status == "DELETE_COMPLETE" {
+            outcome(job, "deleted", None, Some("stack deleted".into()))
+        } else {
+            outcome(
+                job,
+                "failed",
+                cause,
+                Some(format!("delete ended in {status}")),
+            )
+        });
+    }
+    let mut existing = cfn::describe(aws, name).await?;
+    if let Some(info) = &existing {
+        if info.status.ends_with("_IN_PROGRESS") && info.status != "REVIEW_IN_PROGRESS" {
+            anyhow::bail!("the stack is busy ({}); wait for it to finish", info.status);
+        }
+        if info.status == "UPDATE_ROLLBACK_FAILED" || info.status == "UPDATE_FAILED" {
+            anyhow::bail!(
+                "the stack is stuck in {}; `lunora rollback` recovers it",
+                info.status
+            );
+        }
+        if info.status == "ROLLBACK_COMPLETE"
+            || info.status == "REVIEW_IN_PROGRESS"
+            || info.status == "ROLLBACK_FAILED"
+        {
+            progress.step(&format!(
+                "deleting the failed stack ({}) before creating it again",
+                info.status
+            ));
+            let mut seen = cfn::event_ids(aws, name).await?;
+            cfn::delete_stack(aws, name).await?;
+            let (status, cause) = wait_stack(aws, name, &mut seen, progress).await?;
+            if status != "DELETE_COMPLETE" {
+                return Ok(outcome(
+                    job,
+                    "failed",
+                    cause,
+                    Some(format!("could not delete the failed stack: {status}")),
+                ));
+            }
+            existing = None;
+        }
+    }
+    if let Some(channel) = &job.restart_channel {
+        progress.step(&format!(
+            "stopping channel {channel} (MediaLive edits need an idle channel)"
+        ));
+        aws.medialive
+            .stop_channel()
+            .channel_id(channel)
+            .send()
+            .await
+            .map_err(|e| crate::aws::sdk_error("medialive:StopChannel", e))?;
+        wait_channel(aws, channel, "IDLE").await?;
+    }
+    if job.is_flow && existing.is_some() {
+        // Let an explicitly allowed replacement through the stack policy.
+        cfn::set_stack_policy(aws, name, &flow_policy_allowing(&job.allow_replace)).await?;
+    }
+    let kind = if existing.is_some() {
+        ChangeSetType::Update
+    } else {
+        ChangeSetType::Create
+    };
+    progress.step("creating change set");
+    let change_set_name = cfn::change_set_name("deploy");
+    let mut seen = cfn::event_ids(aws, name).await?;
+    let (arn, changes) = cfn::create_change_set(
+        aws,
+        name,
+        &job.desired.template,
+        &job.desired.parameters,
+        kind.clone(),
+        &change_set_name,
+    )
+    .await?;
+    if changes.is_empty() && kind == ChangeSetType::Update {
+        cfn::delete_change_set(aws, name, &arn).await?;
+        if let Some(channel) = &job.restart_channel {
+            start_channel(aws, channel, progress).await?;
+        }
+        return Ok(outcome(job, "unchanged", None, Some("no changes".into())));
+    }
+    progress.step(&format!("executing change set ({} changes)", changes.len()));
+    cfn::execute_change_set(aws, name, &arn).await?;
+    let (status, cause) = wait_stack(aws, name, &mut seen, progress).await?;
+    let result = if TERMINAL_OK.contains(&status.as_str()) {
+        if job.is_flow {
+            cfn::set_termination_protection(aws, name, true).await?;
+            cfn::set_stack_policy(aws, name, FLOW_STACK_POLICY).await?;
+        }
+        outcome(job, "deployed", None, Some(status.clone()))
+    } else if ROLLED_BACK.contains(&status.as_str()) {
+        outcome(
+            job,
+            "rolled-back",
+            cause,
+            Some(format!("failed and rolled back cleanly ({status})")),
+        )
+    } else {
+        outcome(job, "failed", cause, Some(format!("ended in {status}")))
+    };
+    if let Some(channel) = &job.restart_channel {
+        start_channel(aws, channel, progress).await?;
+    }
+    Ok(result)
+}
+
+async fn start_channel(aws: &Aws, channel: &str, progress: &StackProgress) -> anyhow::Result<()> {
+    progress.step(&format!("starting channel {channel} again"));
+    aws.medialive
+        .start_channel()
+        .channel_id(channel)
+        .send()
+        .await
+        .map_err(|e| crate::aws::sdk_error("medialive:StartChannel", e))?;
+    wait_channel(aws, channel, "RUNNING").await
+}
+
+/// Runs the jobs of one stage in parallel.
+pub async fn run_stage(aws: &Aws, jobs: Vec<StackJob>, progress: &Progress) -> Vec<StackOutcome> {
+    let mut set = JoinSet::new();
+    for (i, job) in jobs.into_iter().enumerate() {
+        let p = progress.stack(&job.desired.name);
+        let aws = aws.clone();
+        set.spawn(async move { (i, run_job(aws, job, p).await) });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(r) => out.push(r),
+            Err(e) => out.push((
+                usize::MAX,
+                StackOutcome {
+                    stack: "?".into(),
+                    stage: None,
+                    action: StackAction::Update,
+                    result: "failed".into(),
+                    cause: None,
+                    message: Some(format!("internal error: {e}")),
+                },
+            )),
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, o)| o).collect()
+}
+
+/// The exit status and word for a set of outcomes.
+pub fn verdict(outcomes: &[StackOutcome]) -> (ExitStatus, &'static str) {
+    let failed: Vec<&StackOutcome> = outcomes
+        .iter()
+        .filter(|o| o.result == "failed" || o.result == "rolled-back")
+        .collect();
+    if failed.is_empty() {
+        (ExitStatus::Success, "deploy complete")
+    } else if failed.iter().all(|o| o.result == "rolled-back") {
+        (
+            ExitStatus::RolledBack,
+            "deploy failed and was rolled back cleanly",
+        )
+    } else {
+        (ExitStatus::Failure, "deploy failed")
+    }
+}
+
+/// The channel id of a destination stack that must restart, if any.
+fn restart_channel(
+    p: &StackPlan,
+    outputs: &BTreeMap<String, BTreeMap<String, String>>,
+    options: &DeployOptions,
+) -> Option<String> {
+    let running = p.risks.iter().any(|r| r.kind == RiskKind::RunningChannel);
+    (running && options.restart_running)
+        .then(|| {
+            outputs
+                .get(&p.name)
+                .and_then(|o| o.get("ChannelId"))
+                .cloned()
+        })
+        .flatten()
+}
+
+/// `git rev-parse HEAD` in the config's directory, if it is a repository.
+pub fn git_commit(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// sha256 of the config text and every preset it uses.
+pub fn config_digest(deployment: &Deployment) -> String {
+    let mut text = std::fs::read_to_string(&deployment.path).unwrap_or_default();
+    for d in &deployment.destinations {
+        text.push_str(&serde_json::to_string(&d.preset).unwrap_or_default());
+        text.push_str(&serde_json::to_string(&d.platform).unwrap_or_default());
+    }
+    crate::plan::sha256(&text)
+}
+
+pub async fn run(
+    config: &Path,
+    options: &DeployOptions,
+    settings: &AwsSettings,
+    console: &Console,
+) -> anyhow::Result<DeployReport> {
+    let deployment = super::load(config, console)?;
+    let aws = Aws::connect(settings, &deployment.config.region).await?;
+    anyhow::ensure!(
+        aws.has_credentials().await,
+        "deploy needs AWS credentials (none were found; set a profile with `--profile` or the AWS_* variables)"
+    );
+    let caller = account_guard(&aws, &deployment).await?;
+    let store = super::open_store(&deployment, Some(&aws))?;
+    let lock = super::lock(&store, &caller, "deploy", options.force_unlock, console).await?;
+    let result = deploy_locked(&deployment, &aws, &store, &caller, options, console).await;
+    lock.release().await?;
+    result
+}
+
+async fn deploy_locked(
+    deployment: &Deployment,
+    aws: &Aws,
+    store: &crate::release::ReleaseStore,
+    caller: &crate::aws::Caller,
+    options: &DeployOptions,
+    console: &Console,
+) -> anyhow::Result<DeployReport> {
+    let (plan, desired) = super::plan::build(deployment, aws, true, console).await?;
+    let (plan, desired) = match &options.plan_file {
+        Some(path) => {
+            let saved: PlanFile = serde_json::from_str(&fs_err::read_to_string(path)?)
+                .with_context(|| format!("`{}` is not a lunora plan file", path.display()))?;
+            check_saved_plan(&saved.plan, &plan)?;
+            (saved.plan, saved.desired)
+        }
+        None => (plan, desired),
+    };
+    let stage_names: Vec<&str> = deployment.stages.iter().map(|s| s.name.as_str()).collect();
+    let selected: Vec<&str> = match &options.stage {
+        Some(s) => {
+            let Some(pos) = stage_names.iter().position(|n| n == s) else {
+                anyhow::bail!(
+                    "no stage is named `{s}` (hint: stages are {})",
+                    stage_names.join(", ")
+                );
+            };
+            for earlier in &stage_names[..pos] {
+                let undeployed: Vec<&str> = plan
+                    .stacks
+                    .iter()
+                    .filter(|p| {
+                        p.stage.as_deref() == Some(*earlier) && p.action == StackAction::Create
+                    })
+                    .map(|p| p.name.as_str())
+                    .collect();
+                if !undeployed.is_empty() {
+                    return Err(Refused(format!(
+                        "stage `{s}` needs stage `{earlier}` deployed first; not deployed: {} (hint: `lunora deploy --stage {earlier}`)",
+                        undeployed.join(", ")
+                    ))
+                    .into());
+                }
+            }
+            vec![stage_names[pos]]
+        }
+        None => stage_names.clone(),
+    };
+    let in_scope: Vec<&StackPlan> = plan
+        .stacks
+        .iter()
+        .filter(|p| match &p.stage {
+            Some(s) => selected.contains(&s.as_str()),
+            None => options.stage.is_none(),
+        })
+        .collect();
+    let blocked = blocked(&in_scope, options);
+    if !blocked.is_empty() {
+        return Err(Refused(format!(
+            "deploy refused, nothing was changed:\n{}",
+            blocked.join("\n")
+        ))
+        .into());
+    }
+    let changing: Vec<&StackPlan> = in_scope.iter().copied().filter(|p| p.changes()).collect();
+    if changing.is_empty() {
+        return Ok(DeployReport {
+            kind: "deploy",
+            stacks: Vec::new(),
+            release: None,
+            status: "no changes: every stack matches the config",
+            notes: Vec::new(),
+            exit: ExitStatus::Success,
+        });
+    }
+    let summary: Vec<String> = changing
+        .iter()
+        .map(|p| format!("{} ({:?})", p.name, p.action))
+        .collect();
+    if !confirm(
+        &format!(
+            "deploy {} stack(s): {}?",
+            changing.len(),
+            summary.join(", ")
+        ),
+        options.yes,
+    )? {
+        anyhow::bail!("deploy cancelled; nothing was changed");
+    }
+    let progress = Progress::new(console);
+    let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for p in &changing {
+        if let Some(info) = cfn::describe(aws, &p.name).await? {
+            outputs.insert(p.name.clone(), info.outputs);
+        }
+    }
+    let desired_by_name: BTreeMap<&str, &DesiredStack> =
+        desired.iter().map(|d| (d.name.as_str(), d)).collect();
+    let flow_name = deployment.stack_name(&crate::config::StackId::Flow);
+    let mut all = Vec::new();
+    let mut deployed_stages = Vec::new();
+    let mut release = None;
+    for stage in &selected {
+        let jobs: Vec<StackJob> = changing
+            .iter()
+            .filter(|p| p.stage.as_deref() == Some(*stage))
+            .filter_map(|p| {
+                let d = desired_by_name.get(p.name.as_str())?;
+                Some(StackJob {
+                    desired: (*d).clone(),
+                    action: p.action,
+                    restart_channel: restart_channel(p, &outputs, options),
+                    is_flow: p.name == flow_name,
+                    allow_replace: options.allow_replace.clone(),
+                })
+            })
+            .collect();
+        if jobs.is_empty() {
+            continue;
+        }
+        progress.note(&format!("stage `{stage}`: {} stack(s)", jobs.len()));
+        let outcomes = run_stage(aws, jobs, &progress).await;
+        let (status, _) = verdict(&outcomes);
+        all.extend(outcomes);
+        if status != ExitStatus::Success {
+            break;
+        }
+        deployed_stages.push((*stage).to_owned());
+        release = Some(
+            record(
+                store,
+                deployment,
+                caller,
+                &plan,
+                &desired,
+                &deployed_stages,
+                None,
+            )
+            .await?,
+        );
+    }
+    let (exit, word) = verdict(&all);
+    if exit == ExitStatus::Success && options.stage.is_none() {
+        let deletes: Vec<StackJob> = changing
+            .iter()
+            .filter(|p| p.action == StackAction::Delete)
+            .map(|p| StackJob {
+                desired: DesiredStack {
+                    name: p.name.clone(),
+                    stage: String::new(),
+                    template: String::new(),
+                    parameters: BTreeMap::new(),
+                },
+                action: StackAction::Delete,
+                restart_channel: None,
+                is_flow: false,
+                allow_replace: Vec::new(),
+            })
+            .collect();
+        if !deletes.is_empty() {
+            progress.note(&format!(
+                "removing {} destination stack(s) no longer in the config",
+                deletes.len()
+            ));
+            all.extend(run_stage(aws, deletes, &progress).await);
+            release = Some(
+                record(
+                    store,
+                    deployment,
+                    caller,
+                    &plan,
+                    &desired,
+                    &deployed_stages,
+                    None,
+                )
+                .await?,
+            );
+        }
+    }
+    let (exit, word) = if exit == ExitStatus::Success {
+        verdict(&all)
+    } else {
+        (exit, word)
+    };
+    Ok(DeployReport {
+        kind: "deploy",
+        stacks: all,
+        release,
+        status: word,
+        notes: Vec::new(),
+        exit,
+    })
+}
+
+/// A saved plan must still describe the live stacks.
+fn check_saved_plan(saved: &Plan, now: &Plan) -> anyhow::Result<()> {
+    let now_by: BTreeMap<&str, &StackPlan> =
+        now.stacks.iter().map(|s| (s.name.as_str(), s)).collect();
+    let mut moved = Vec::new();
+    for s in &saved.stacks {
+        match now_by.get(s.name.as_str()) {
+            Some(n)
+                if n.live_stack_id == s.live_stack_id
+                    && n.live_last_updated == s.live_last_updated => {}
+            _ => moved.push(s.name.clone()),
+        }
+    }
+    if !moved.is_empty() {
+        return Err(Refused(format!(
+            "the saved plan is stale: {} changed since it was made (hint: run `lunora plan --out` again)",
+            moved.join(", ")
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Appends a release: the full state of every stack after this run.
+pub async fn record(
+    store: &crate::release::ReleaseStore,
+    deployment: &Deployment,
+    caller: &crate::aws::Caller,
+    plan: &Plan,
+    desired: &[DesiredStack],
+    stages: &[String],
+    rollback_to: Option<&str>,
+) -> anyhow::Result<String> {
+    let previous = store.latest().await?;
+    let deployed: BTreeSet<&str> = plan
+        .stacks
+        .iter()
+        .filter(|p| {
+            p.action == StackAction::NoChange
+                || p.stage.as_ref().is_some_and(|s| stages.contains(s))
+        })
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut stacks = Vec::new();
+    for d in desired {
+        if deployed.contains(d.name.as_str()) {
+            stacks.push(crate::release::RecordedStack::new(
+                &d.name,
+                &d.stage,
+                &d.template,
+                d.parameters.clone(),
+            ));
+        } else if let Some(prev) = previous.as_ref().and_then(|r| r.stack(&d.name)) {
+            stacks.push(prev.clone());
+        }
+    }
+    let kind = match rollback_to {
+        Some(to) => crate::release::ReleaseKind::Rollback {
+            to: to.to_owned(),
+            stages: stages.to_vec(),
+        },
+        None => crate::release::ReleaseKind::Deploy {
+            stages: stages.to_vec(),
+        },
+    };
+    let release = crate::release::Release::new(
+        crate::release::NewRelease {
+            sequence: store.next_sequence().await?,
+            kind,
+            caller_arn: caller.arn.clone(),
+            account_id: caller.account_id.clone(),
+            region: deployment.config.region.clone(),
+            project: deployment.config.project.clone(),
+            environment: deployment.config.environment.clone(),
+            git_commit: git_commit(deployment.path.parent().unwrap_or(Path::new("."))),
+            config_digest: config_digest(deployment),
+            stacks,
+        },
+        time::OffsetDateTime::now_utc(),
+    )?;
+    store.append(&release).await?;
+    Ok(release.id)
+}

@@ -1,0 +1,644 @@
+//! `lunora plan`: every stack, rendered, against what is deployed: which
+//! stacks and resources change, the template diff, the risks and the
+//! security table, as text, JSON (versioned) or markdown for a pull
+//! request comment.
+//!
+//! With credentials (or `--endpoint-url`) the live stacks are read, all at
+//! once, and a change set is made for each changed stack and deleted
+//! again. Without, the plan compares with the latest release in the local
+//! store and says so, so a plan works with no AWS account.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+
+use crate::aws::{cfn, Aws, AwsSettings};
+use crate::config::{Deployment, StackId};
+use crate::output::{Console, ExitStatus, Report};
+use crate::plan::{
+    self, Counts, DesiredStack, LiveStack, ResourceAction, Severity, StackAction, StackPlan,
+};
+
+/// Where the live side of the plan came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanMode {
+    /// Read from CloudFormation.
+    Live,
+    /// Read from the release store (no credentials).
+    Offline,
+}
+
+/// The plan document (`--output json`, schema `lunora.plan/v1`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub schema: String,
+    pub kind: String,
+    pub project: String,
+    pub environment: String,
+    pub region: String,
+    pub account_id: String,
+    pub mode: PlanMode,
+    /// What the rendered stacks were compared with, in words.
+    pub compared_with: String,
+    pub stages: Vec<String>,
+    pub stacks: Vec<StackPlan>,
+    pub counts: Counts,
+}
+
+impl Plan {
+    /// True when a deploy would change anything.
+    pub fn has_changes(&self) -> bool {
+        self.stacks.iter().any(StackPlan::changes)
+    }
+
+    /// Every risk, most severe first.
+    pub fn risks(&self) -> Vec<&plan::Risk> {
+        let mut risks: Vec<&plan::Risk> = self.stacks.iter().flat_map(|s| s.risks.iter()).collect();
+        risks.sort_by_key(|r| std::cmp::Reverse(r.severity));
+        risks
+    }
+}
+
+/// A saved plan (`--out`): the plan and the exact templates it was made
+/// from, so that `deploy --plan` executes exactly that.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanFile {
+    pub plan: Plan,
+    pub desired: Vec<DesiredStack>,
+}
+
+/// What `lunora plan` prints.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct PlanReport {
+    pub plan: Plan,
+    #[serde(skip)]
+    pub detailed_exitcode: bool,
+}
+
+/// The desired stacks, in stage order.
+pub fn desired_stacks(deployment: &Deployment) -> anyhow::Result<Vec<DesiredStack>> {
+    Ok(crate::render::render(deployment)?
+        .into_iter()
+        .map(|s| DesiredStack {
+            name: s.name,
+            stage: s.stage,
+            template: s.template,
+            parameters: BTreeMap::new(),
+        })
+        .collect())
+}
+
+/// A refusal by a safety gate: exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// Checks that the credentials belong to the config's account.
+pub async fn account_guard(
+    aws: &Aws,
+    deployment: &Deployment,
+) -> anyhow::Result<crate::aws::Caller> {
+    let caller = aws.caller().await?;
+    if caller.account_id != deployment.config.account_id {
+        return Err(Refused(format!(
+            "the credentials belong to account {} ({}), the config to account {} (hint: use the profile of account {})",
+            caller.account_id, caller.arn, deployment.config.account_id, deployment.config.account_id
+        ))
+        .into());
+    }
+    Ok(caller)
+}
+
+/// Reads one stack as it is live: its template, parameters, outputs, a
+/// change set preview when it differs, and its channel's state.
+async fn read_live(
+    aws: Aws,
+    desired: DesiredStack,
+) -> anyhow::Result<(Option<LiveStack>, Vec<String>)> {
+    let mut notes = Vec::new();
+    let Some(info) = cfn::describe(&aws, &desired.name).await? else {
+        return Ok((None, notes));
+    };
+    if !info.is_deployed() || info.status == "ROLLBACK_COMPLETE" {
+        notes.push(format!(
+            "the stack exists in {} with nothing deployed; deploy deletes it and creates it again",
+            info.status
+        ));
+        return Ok((None, notes));
+    }
+    let template = cfn::template(&aws, &desired.name).await?;
+    let mut live = LiveStack {
+        name: desired.name.clone(),
+        status: Some(info.status.clone()),
+        template,
+        parameters: info.parameters.clone(),
+        stack_id: Some(info.stack_id.clone()),
+        last_updated: info.last_updated.clone(),
+        outputs: info.outputs.clone(),
+        change_set: None,
+        running_channels: BTreeSet::new(),
+    };
+    if live.template != desired.template || live.parameters != desired.parameters {
+        match cfn::preview_update(&aws, &desired.name, &desired.template, &desired.parameters).await
+        {
+            Ok(changes) => live.change_set = Some(changes),
+            Err(e) => notes.push(format!(
+                "no change set could be made ({e:#}); the resource list comes from the templates"
+            )),
+        }
+    }
+    if let Some(channel_id) = info.outputs.get("ChannelId") {
+        let state = crate::aws::channel_state(&aws, channel_id).await?;
+        if state
+            .as_deref()
+            .is_some_and(|s| s != "IDLE" && s != "CREATING" && s != "DELETED")
+        {
+            live.running_channels.insert("Channel".to_owned());
+            notes.push(format!("its channel is {}", state.unwrap_or_default()));
+        }
+    }
+    Ok((Some(live), notes))
+}
+
+/// The live side, read from AWS, all stacks at once.
+pub(crate) async fn live_plans(
+    aws: &Aws,
+    deployment: &Deployment,
+    desired: &[DesiredStack],
+) -> anyhow::Result<Vec<StackPlan>> {
+    let mut tasks = JoinSet::new();
+    for (i, d) in desired.iter().enumerate() {
+        let (aws, d) = (aws.clone(), d.clone());
+        tasks.spawn(async move { (i, read_live(aws, d).await) });
+    }
+    let orphan_prefix = format!("{}-dest-", deployment.prefix());
+    let orphans = {
+        let aws = aws.clone();
+        tokio::spawn(async move { cfn::stacks_with_prefix(&aws, &orphan_prefix).await })
+    };
+    let mut results: Vec<Option<(Option<LiveStack>, Vec<String>)>> = vec![None; desired.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (i, result) = joined.context("a stack read task failed")?;
+        results[i] =
+            Some(result.with_context(|| format!("cannot plan stack `{}`", desired[i].name))?);
+    }
+    let mut plans = Vec::new();
+    for (d, result) in desired.iter().zip(results) {
+        let (live, notes) = result.unwrap_or_default();
+        let mut p = plan::plan_stack(d, live.as_ref());
+        p.notes = notes;
+        plans.push(p);
+    }
+    let wanted: BTreeSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();
+    for name in orphans.await.context("the stack listing task failed")?? {
+        if wanted.contains(name.as_str()) {
+            continue;
+        }
+        let Some(info) = cfn::describe(aws, &name).await? else {
+            continue;
+        };
+        let template = cfn::template(aws, &name).await?;
+        let mut running_channels = BTreeSet::new();
+        if let Some(channel_id) = info.outputs.get("ChannelId") {
+            if crate::aws::channel_state(aws, channel_id)
+                .await?
+                .is_some_and(|s| s != "IDLE")
+            {
+                running_channels.insert("Channel".to_owned());
+            }
+        }
+        plans.push(plan::plan_delete(&LiveStack {
+            name: name.clone(),
+            status: Some(info.status),
+            template,
+            parameters: info.parameters,
+            stack_id: Some(info.stack_id),
+            last_updated: info.last_updated,
+            outputs: info.outputs,
+            change_set: None,
+            running_channels,
+        }));
+    }
+    Ok(plans)
+}
+
+/// The live side from the latest recorded release (no AWS access).
+fn offline_plans(recorded: &[LiveStack], desired: &[DesiredStack]) -> Vec<StackPlan> {
+    let by_name: BTreeMap<&str, &LiveStack> =
+        recorded.iter().map(|s| (s.name.as_str(), s)).collect();
+    let mut plans: Vec<StackPlan> = desired
+        .iter()
+        .map(|d| plan::plan_stack(d, by_name.get(d.name.as_str()).copied()))
+        .collect();
+    let wanted: BTreeSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();
+    for s in recorded {
+        if !wanted.contains(s.name.as_str()) {
+            plans.push(plan::plan_delete(s));
+        }
+    }
+    plans
+}
+
+/// Builds the plan: against the live stacks when `online`, otherwise
+/// against the latest release in the store.
+pub async fn build(
+    deployment: &Deployment,
+    aws: &Aws,
+    online: bool,
+    console: &Console,
+) -> anyhow::Result<(Plan, Vec<DesiredStack>)> {
+    let desired = desired_stacks(deployment)?;
+    let (mode, compared_with, stacks) = if online {
+        account_guard(aws, deployment).await?;
+        let stacks = live_plans(aws, deployment, &desired).await?;
+        let endpoint = aws
+            .endpoint_url
+            .as_deref()
+            .map(|u| format!(" at {u}"))
+            .unwrap_or_default();
+        (
+            PlanMode::Live,
+            format!(
+                "the live stacks in account {}{endpoint}",
+                deployment.config.account_id
+            ),
+            stacks,
+        )
+    } else {
+        let store = super::open_store(deployment, None)?;
+        console.note(&format!(
+            "no AWS credentials found: planning against the release store `{}` instead of the live stacks",
+            store.location()
+        ));
+        let (recorded, what) = match store.latest().await? {
+            Some(release) => {
+                let stacks = release
+                    .stacks
+                    .iter()
+                    .map(|s| LiveStack {
+                        name: s.name.clone(),
+                        template: s.template.clone(),
+                        parameters: s.parameters.clone(),
+                        ..LiveStack::default()
+                    })
+                    .collect();
+                (
+                    stacks,
+                    format!(
+                        "release `{}` in the release store (offline: no AWS credentials)",
+                        release.id
+                    ),
+                )
+            }
+            None => (
+                Vec::new(),
+                "an empty release store (offline: no AWS credentials; everything is new)"
+                    .to_owned(),
+            ),
+        };
+        (PlanMode::Offline, what, offline_plans(&recorded, &desired))
+    };
+    let counts = plan::counts(&stacks);
+    let plan = Plan {
+        schema: plan::PLAN_SCHEMA.to_owned(),
+        kind: "plan".to_owned(),
+        project: deployment.config.project.clone(),
+        environment: deployment.config.environment.clone(),
+        region: deployment.config.region.clone(),
+        account_id: deployment.config.account_id.clone(),
+        mode,
+        compared_with,
+        stages: deployment.stages.iter().map(|s| s.name.clone()).collect(),
+        stacks,
+        counts,
+    };
+    Ok((plan, desired))
+}
+
+pub async fn run(
+    config: &Path,
+    detailed_exitcode: bool,
+    out: Option<&PathBuf>,
+    settings: &AwsSettings,
+    console: &Console,
+) -> anyhow::Result<PlanReport> {
+    let deployment = super::load(config, console)?;
+    let aws = Aws::connect(settings, &deployment.config.region).await?;
+    let online = aws.has_credentials().await;
+    let (plan, desired) = build(&deployment, &aws, online, console).await?;
+    if let Some(path) = out {
+        let file = PlanFile {
+            plan: plan.clone(),
+            desired,
+        };
+        let text = serde_json::to_string_pretty(&file)? + "\n";
+        super::render::write_atomically(path, text.as_bytes())?;
+        console.note(&format!(
+            "plan saved to `{}`: `lunora deploy --plan {}` executes exactly this",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(PlanReport {
+        plan,
+        detailed_exitcode,
+    })
+}
+
+fn action_word(a: StackAction) -> &'static str {
+    match a {
+        StackAction::Create => "create",
+        StackAction::Update => "update",
+        StackAction::NoChange => "no changes",
+        StackAction::Delete => "delete",
+    }
+}
+
+fn action_sign(a: StackAction) -> char {
+    match a {
+        StackAction::Create => '+',
+        StackAction::Update => '~',
+        StackAction::NoChange => ' ',
+        StackAction::Delete => '-',
+    }
+}
+
+fn resource_sign(a: ResourceAction) -> &'static str {
+    match a {
+        ResourceAction::Add => "+",
+        ResourceAction::Modify => "~",
+        ResourceAction::MayReplace => "~/+-",
+        ResourceAction::Replace => "+-",
+        ResourceAction::Remove => "-",
+    }
+}
+
+fn resource_summary(s: &StackPlan) -> String {
+    let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &s.resources {
+        let word = match r.action {
+            ResourceAction::Add => "to add",
+            ResourceAction::Modify => "to modify",
+            ResourceAction::MayReplace => "may be replaced",
+            ResourceAction::Replace => "to replace",
+            ResourceAction::Remove => "to remove",
+        };
+        *by.entry(word).or_default() += 1;
+    }
+    by.iter()
+        .map(|(w, n)| format!("{n} {w}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn counts_line(c: &Counts) -> String {
+    format!(
+        "{} to create, {} to update, {} to delete, {} unchanged (resources: {} to add, {} to modify, {} to replace, {} to remove)",
+        c.create, c.update, c.delete, c.unchanged, c.add, c.modify, c.replace, c.remove
+    )
+}
+
+impl fmt::Display for PlanReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.plan;
+        writeln!(
+            f,
+            "lunora plan: `{}-{}` in {}, compared with {}",
+            p.project, p.environment, p.region, p.compared_with
+        )?;
+        let mut stages: Vec<Option<&str>> = p.stages.iter().map(|s| Some(s.as_str())).collect();
+        stages.push(None);
+        for stage in stages {
+            let stacks: Vec<&StackPlan> = p
+                .stacks
+                .iter()
+                .filter(|s| s.stage.as_deref() == stage)
+                .collect();
+            if stacks.is_empty() {
+                continue;
+            }
+            writeln!(f)?;
+            match stage {
+                Some(name) => writeln!(f, "stage `{name}`")?,
+                None => writeln!(f, "not in the config any more")?,
+            }
+            for s in stacks {
+                let summary = resource_summary(s);
+                write!(
+                    f,
+                    "  {} `{}`: {}",
+                    action_sign(s.action),
+                    s.name,
+                    action_word(s.action)
+                )?;
+                if !summary.is_empty() {
+                    write!(f, " ({summary})")?;
+                }
+                writeln!(f)?;
+                for note in &s.notes {
+                    writeln!(f, "      note: {note}")?;
+                }
+                if s.action == StackAction::NoChange {
+                    continue;
+                }
+                for r in &s.resources {
+                    write!(
+                        f,
+                        "      {:<4} {:<28} {}",
+                        resource_sign(r.action),
+                        r.logical_id,
+                        r.resource_type
+                    )?;
+                    if !r.properties.is_empty() {
+                        write!(f, "  [{}]", r.properties.join(", "))?;
+                    }
+                    if !r.replacement_reasons.is_empty() {
+                        write!(f, "  replaced because {}", r.replacement_reasons.join("; "))?;
+                    }
+                    writeln!(f)?;
+                }
+                if s.action == StackAction::Update {
+                    for line in s.diff.lines() {
+                        writeln!(f, "      {line}")?;
+                    }
+                }
+            }
+        }
+        let security: Vec<(&str, &plan::SecurityChange)> = p
+            .stacks
+            .iter()
+            .flat_map(|s| s.security.iter().map(move |c| (s.name.as_str(), c)))
+            .collect();
+        if !security.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "security changes:")?;
+            for (stack, c) in security {
+                writeln!(
+                    f,
+                    "  {} {:<5} {}/{}: {}",
+                    c.change, c.kind, stack, c.logical_id, c.detail
+                )?;
+            }
+        }
+        let risks = p.risks();
+        if !risks.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "risks:")?;
+            for r in risks {
+                let level = match r.severity {
+                    Severity::Critical => "CRITICAL",
+                    Severity::Warning => "warning",
+                };
+                writeln!(f, "  {level}: {}", r.message)?;
+            }
+            if p.risks().iter().any(|r| r.severity == Severity::Critical) {
+                writeln!(f, "  deploy refuses the critical ones unless each is named with `--allow-replace` or `--restart-running`")?;
+            }
+        }
+        writeln!(f)?;
+        if p.has_changes() {
+            writeln!(f, "plan: {}", counts_line(&p.counts))
+        } else {
+            writeln!(f, "no changes: every stack matches the config")
+        }
+    }
+}
+
+impl Report for PlanReport {
+    fn markdown(&self) -> String {
+        let p = &self.plan;
+        let mut out = String::new();
+        let _ = writeln!(out, "<!-- lunora-plan:{}-{} -->", p.project, p.environment);
+        let _ = writeln!(
+            out,
+            "### lunora plan: `{}-{}` ({})\n",
+            p.project, p.environment, p.region
+        );
+        if p.has_changes() {
+            let c = &p.counts;
+            let _ = writeln!(
+                out,
+                "**{} to create · {} to update · {} to delete · {} unchanged** (resources: {} add, {} modify, {} replace, {} remove)\n",
+                c.create, c.update, c.delete, c.unchanged, c.add, c.modify, c.replace, c.remove
+            );
+        } else {
+            let _ = writeln!(out, "**No changes.** Every stack matches the config.\n");
+        }
+        let _ = writeln!(out, "Compared with {}.\n", p.compared_with);
+        let risks = p.risks();
+        let critical: Vec<_> = risks
+            .iter()
+            .filter(|r| r.severity == Severity::Critical)
+            .collect();
+        if !critical.is_empty() {
+            let _ = writeln!(
+                out,
+                "> [!CAUTION]\n> Deploy refuses these unless each is named in an override:"
+            );
+            for r in critical {
+                let _ = writeln!(out, "> - {}", r.message);
+            }
+            out.push('\n');
+        }
+        let warnings: Vec<_> = risks
+            .iter()
+            .filter(|r| r.severity == Severity::Warning)
+            .collect();
+        if !warnings.is_empty() {
+            let _ = writeln!(out, "> [!WARNING]");
+            for r in warnings {
+                let _ = writeln!(out, "> - {}", r.message);
+            }
+            out.push('\n');
+        }
+        let security: Vec<_> = p
+            .stacks
+            .iter()
+            .flat_map(|s| s.security.iter().map(move |c| (s, c)))
+            .collect();
+        if !security.is_empty() {
+            let _ = writeln!(
+                out,
+                "<details><summary>Security changes ({})</summary>\n",
+                security.len()
+            );
+            let _ = writeln!(out, "| | kind | resource | change |\n|---|---|---|---|");
+            for (s, c) in security {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | `{}`/`{}` | {} |",
+                    c.change,
+                    c.kind,
+                    s.name,
+                    c.logical_id,
+                    c.detail.replace('|', "\\|")
+                );
+            }
+            let _ = writeln!(out, "\n</details>\n");
+        }
+        for s in p.stacks.iter().filter(|s| s.changes()) {
+            let summary = resource_summary(s);
+            let _ = writeln!(
+                out,
+                "<details><summary><code>{}</code>: {}{}</summary>\n",
+                s.name,
+                action_word(s.action),
+                if summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({summary})")
+                }
+            );
+            if !s.resources.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "| action | logical id | type | details |\n|---|---|---|---|"
+                );
+                for r in &s.resources {
+                    let mut details = r.properties.join(", ");
+                    if !r.replacement_reasons.is_empty() {
+                        details = format!("**replaced**: {}", r.replacement_reasons.join("; "));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "| {} | `{}` | {} | {} |",
+                        resource_sign(r.action),
+                        r.logical_id,
+                        r.resource_type,
+                        details
+                    );
+                }
+            }
+            for note in &s.notes {
+                let _ = writeln!(out, "\n_Note: {note}_");
+            }
+            if s.action == StackAction::Update && !s.diff.is_empty() {
+                let _ = writeln!(out, "\n```diff\n{}```", s.diff);
+            }
+            let _ = writeln!(out, "\n</details>\n");
+        }
+        out
+    }
+
+    fn status(&self) -> ExitStatus {
+        if self.detailed_exitcode && self.plan.has_changes() {
+            ExitStatus::Changes
+        } else {
+            ExitStatus::Success
+        }
+    }
+}
+
+/// The stacks of a deployment, by name, to stack ids.
+pub fn stack_ids(deployment: &Deployment) -> BTreeMap<String, StackId> {
+    deployment
+        .stacks()
+        .map(|id| (deployment.stack_name(id), id.clone()))
+        .collect()
+}

@@ -1,0 +1,179 @@
+//! `lunora releases`: the recorded release history, oldest first, so that
+//! an operator can pick a `rollback --to` target and see who changed what.
+//! Corrupt records are shown, never hidden.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::output::Report;
+use crate::release::{ReleaseEntry, ReleaseKind, ReleaseStore};
+
+/// What `releases` found.
+#[derive(Debug, Serialize)]
+pub struct ReleasesReport {
+    pub kind: &'static str,
+    /// Where the history lives.
+    pub store: String,
+    pub releases: Vec<ReleaseLine>,
+}
+
+/// One record: a summary of a valid release, or why it cannot be trusted.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum ReleaseLine {
+    Ok(Box<ReleaseSummary>),
+    Corrupt { file: String, reason: String },
+}
+
+/// A valid release, without its templates.
+#[derive(Debug, Serialize)]
+pub struct ReleaseSummary {
+    pub id: String,
+    pub sequence: u64,
+    /// `deploy` or `rollback`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub stages: Vec<String>,
+    /// For a rollback: the release it restored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub created_at: String,
+    pub caller_arn: String,
+    pub account_id: String,
+    pub region: String,
+    pub git_commit: Option<String>,
+    pub config_digest: String,
+    /// Every stack's name, in stage order.
+    pub stacks: Vec<String>,
+    pub digest: String,
+}
+
+impl ReleaseSummary {
+    fn what(&self) -> String {
+        let stages = self.stages.join(", ");
+        match &self.to {
+            Some(to) => format!("rollback to {to} ({stages})"),
+            None => format!("deploy of {stages}"),
+        }
+    }
+
+    fn commit(&self) -> &str {
+        self.git_commit
+            .as_deref()
+            .map_or("-", |c| c.get(..7).unwrap_or(c))
+    }
+}
+
+pub async fn run(store: &ReleaseStore) -> anyhow::Result<ReleasesReport> {
+    let entries = store.list().await?;
+    let releases = entries
+        .into_iter()
+        .map(|entry| match entry {
+            ReleaseEntry::Valid(r) => {
+                let to = match &r.kind {
+                    ReleaseKind::Rollback { to, .. } => Some(to.clone()),
+                    ReleaseKind::Deploy { .. } => None,
+                };
+                ReleaseLine::Ok(Box::new(ReleaseSummary {
+                    kind: r.kind.name(),
+                    stages: r.kind.stages().to_vec(),
+                    to,
+                    stacks: r.stacks.iter().map(|s| s.name.clone()).collect(),
+                    id: r.id,
+                    sequence: r.sequence,
+                    created_at: r.created_at,
+                    caller_arn: r.caller_arn,
+                    account_id: r.account_id,
+                    region: r.region,
+                    git_commit: r.git_commit,
+                    config_digest: r.config_digest,
+                    digest: r.digest,
+                }))
+            }
+            ReleaseEntry::Corrupt { file, reason } => ReleaseLine::Corrupt { file, reason },
+        })
+        .collect();
+    Ok(ReleasesReport {
+        kind: "releases",
+        store: store.location(),
+        releases,
+    })
+}
+
+impl ReleasesReport {
+    fn valid(&self) -> impl Iterator<Item = &ReleaseSummary> {
+        self.releases.iter().filter_map(|l| match l {
+            ReleaseLine::Ok(s) => Some(s.as_ref()),
+            ReleaseLine::Corrupt { .. } => None,
+        })
+    }
+}
+
+fn stacks(n: usize) -> String {
+    if n == 1 {
+        "1 stack".to_owned()
+    } else {
+        format!("{n} stacks")
+    }
+}
+
+impl fmt::Display for ReleasesReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.releases.is_empty() {
+            return writeln!(f, "no releases recorded in {}", self.store);
+        }
+        let id_width = self.valid().map(|s| s.id.len()).max().unwrap_or(0);
+        let what_width = self.valid().map(|s| s.what().len()).max().unwrap_or(0);
+        let caller_width = self.valid().map(|s| s.caller_arn.len()).max().unwrap_or(0);
+        for line in &self.releases {
+            match line {
+                ReleaseLine::Ok(s) => writeln!(
+                    f,
+                    "{:<id_width$}  {:<what_width$}  {}  {:<caller_width$}  {:<7}  {}",
+                    s.id,
+                    s.what(),
+                    s.created_at,
+                    s.caller_arn,
+                    s.commit(),
+                    stacks(s.stacks.len()),
+                )?,
+                ReleaseLine::Corrupt { file, reason } => {
+                    writeln!(f, "CORRUPT {file}: {reason}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Report for ReleasesReport {
+    fn markdown(&self) -> String {
+        let mut out = format!("### lunora releases: `{}`\n\n", self.store);
+        if self.releases.is_empty() {
+            out.push_str("No releases recorded.\n");
+            return out;
+        }
+        out.push_str(
+            "| release | what | time | caller | commit | stacks |\n|---|---|---|---|---|---|\n",
+        );
+        for line in &self.releases {
+            match line {
+                ReleaseLine::Ok(s) => out.push_str(&format!(
+                    "| `{}` | {} | {} | `{}` | `{}` | {} |\n",
+                    s.id,
+                    s.what(),
+                    s.created_at,
+                    s.caller_arn,
+                    s.commit(),
+                    s.stacks.len()
+                )),
+                ReleaseLine::Corrupt { file, reason } => out.push_str(&format!(
+                    "| **CORRUPT** `{file}` | {} | | | | |\n",
+                    reason.replace('|', "\\|")
+                )),
+            }
+        }
+        out
+    }
+}

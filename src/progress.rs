@@ -1,0 +1,203 @@
+//! Progress of stack operations, on stderr (or as JSON Lines on stdout
+//! with `--output json`).
+//!
+//! On a terminal: one indicatif line per stack with its latest event and
+//! the elapsed time. Elsewhere (CI logs): plain timestamped lines, one per
+//! event, never interleaved mid-line. With `--output json`: one JSON
+//! object per event on stdout, for tools.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::output::Console;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Bars,
+    Lines,
+    Json,
+    Quiet,
+}
+
+/// Progress of one command run.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    mode: Mode,
+    multi: MultiProgress,
+    start: Instant,
+}
+
+#[derive(Serialize)]
+struct JsonEvent<'a> {
+    kind: &'static str,
+    stack: &'a str,
+    elapsed_ms: u128,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logical_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_type: Option<&'a str>,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+impl Progress {
+    /// Decides the mode from the console and the terminal.
+    pub fn new(console: &Console) -> Self {
+        let mode = if console.format == OutputFormat::Json {
+            Mode::Json
+        } else if console.quiet {
+            Mode::Quiet
+        } else if std::io::stderr().is_terminal() && console.verbose == 0 {
+            Mode::Bars
+        } else {
+            Mode::Lines
+        };
+        let multi = MultiProgress::with_draw_target(if mode == Mode::Bars {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        Self {
+            mode,
+            multi,
+            start: Instant::now(),
+        }
+    }
+
+    /// The progress line of one stack.
+    pub fn stack(&self, name: &str) -> StackProgress {
+        let bar = (self.mode == Mode::Bars).then(|| {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(name.to_owned());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        StackProgress {
+            name: name.to_owned(),
+            mode: self.mode,
+            bar,
+            start: Instant::now(),
+            run_start: self.start,
+        }
+    }
+
+    /// A line about the whole run (stage boundaries, gates).
+    pub fn note(&self, text: &str) {
+        match self.mode {
+            Mode::Bars => {
+                let _ = self.multi.println(text);
+            }
+            Mode::Lines => eprintln!("{} {text}", clock()),
+            Mode::Json | Mode::Quiet => {}
+        }
+    }
+}
+
+/// The time of day, UTC, for plain progress lines.
+fn clock() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second())
+}
+
+/// Progress of one stack.
+#[derive(Debug)]
+pub struct StackProgress {
+    name: String,
+    mode: Mode,
+    bar: Option<ProgressBar>,
+    start: Instant,
+    run_start: Instant,
+}
+
+impl StackProgress {
+    /// Reports a resource or stack event.
+    pub fn event(&self, logical_id: &str, resource_type: &str, status: &str, reason: Option<&str>) {
+        let reason_text = reason.map(|r| format!(": {r}")).unwrap_or_default();
+        match self.mode {
+            Mode::Bars => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("{status} {logical_id}{reason_text}"));
+                }
+            }
+            Mode::Lines => eprintln!(
+                "{} {} {status} {logical_id} ({resource_type}){reason_text}",
+                clock(),
+                self.name
+            ),
+            Mode::Json => self.json(
+                "event",
+                Some(logical_id),
+                Some(resource_type),
+                status,
+                reason,
+            ),
+            Mode::Quiet => {}
+        }
+    }
+
+    /// Reports what lunora itself is doing for this stack.
+    pub fn step(&self, text: &str) {
+        match self.mode {
+            Mode::Bars => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(text.to_owned());
+                }
+            }
+            Mode::Lines => eprintln!("{} {} {text}", clock(), self.name),
+            Mode::Json => self.json("step", None, None, text, None),
+            Mode::Quiet => {}
+        }
+    }
+
+    /// Ends the stack's line.
+    pub fn finish(&self, ok: bool, text: &str) {
+        let mark = if ok { "done" } else { "FAILED" };
+        match self.mode {
+            Mode::Bars => {
+                if let Some(bar) = &self.bar {
+                    bar.finish_with_message(format!("{mark}: {text}"));
+                }
+            }
+            Mode::Lines => eprintln!(
+                "{} {} {mark}: {text} after {:.1} s",
+                clock(),
+                self.name,
+                self.start.elapsed().as_secs_f64()
+            ),
+            Mode::Json => self.json(if ok { "done" } else { "failed" }, None, None, text, None),
+            Mode::Quiet => {}
+        }
+    }
+
+    fn json(
+        &self,
+        kind: &'static str,
+        logical_id: Option<&str>,
+        resource_type: Option<&str>,
+        status: &str,
+        reason: Option<&str>,
+    ) {
+        let event = JsonEvent {
+            kind,
+            stack: &self.name,
+            elapsed_ms: self.run_start.elapsed().as_millis(),
+            logical_id,
+            resource_type,
+            status,
+            reason,
+        };
+        if let Ok(line) = serde_json::to_string(&event) {
+            println!("{line}");
+        }
+    }
+}

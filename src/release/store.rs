@@ -1,0 +1,505 @@
+//! The release store: records in sequence order, append-only, verified on
+//! every read; and the deploy lock.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::backend::Backend;
+use super::location::Location;
+use super::lock::{LockGuard, LockInfo, LOCK_FILE};
+use super::record::{check_no_secrets, parse_id, Release, ReleaseKind};
+use super::ReleaseError;
+
+const RELEASES: &str = "releases";
+
+/// One record as listed: verified, or corrupt with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseEntry {
+    Valid(Box<Release>),
+    /// Bad JSON, unknown fields, digest mismatch, a name that does not
+    /// match the id, a sequence recorded twice, ...
+    Corrupt {
+        /// Full path or `s3://` URL.
+        file: String,
+        reason: String,
+    },
+}
+
+/// A record file, known by name before it is read.
+#[derive(Debug, Clone)]
+struct Slot {
+    /// File name, `<id>.json`.
+    name: String,
+    /// The id part of the name.
+    id: String,
+    /// The sequence in the name; `None` for a name that is not an id.
+    sequence: Option<u64>,
+}
+
+/// The release records and deploy lock of one project and environment.
+#[derive(Debug, Clone)]
+pub struct ReleaseStore {
+    backend: Backend,
+    project: String,
+    environment: String,
+}
+
+impl ReleaseStore {
+    /// A store under `dir` (the resolved `state:` directory): records go to
+    /// `<dir>/<project>-<environment>/releases/`.
+    pub fn local(dir: impl Into<PathBuf>, project: &str, environment: &str) -> Self {
+        Self {
+            backend: Backend::Local {
+                root: dir.into().join(format!("{project}-{environment}")),
+            },
+            project: project.to_owned(),
+            environment: environment.to_owned(),
+        }
+    }
+
+    /// A store in `s3://bucket/prefix`: records go to
+    /// `prefix/<project>-<environment>/releases/`. The client should use
+    /// path-style addressing when it talks to an endpoint override.
+    pub fn s3(
+        client: aws_sdk_s3::Client,
+        bucket: &str,
+        prefix: &str,
+        project: &str,
+        environment: &str,
+    ) -> Self {
+        let prefix = prefix.trim_matches('/');
+        let root = if prefix.is_empty() {
+            format!("{project}-{environment}")
+        } else {
+            format!("{prefix}/{project}-{environment}")
+        };
+        Self {
+            backend: Backend::S3 {
+                client,
+                bucket: bucket.to_owned(),
+                root,
+            },
+            project: project.to_owned(),
+            environment: environment.to_owned(),
+        }
+    }
+
+    /// A store at `location`; an S3 location needs `s3`.
+    pub fn open(
+        location: &Location,
+        project: &str,
+        environment: &str,
+        s3: Option<&aws_sdk_s3::Client>,
+    ) -> Result<Self, ReleaseError> {
+        match location {
+            Location::Local(dir) => Ok(Self::local(dir, project, environment)),
+            Location::S3 { bucket, prefix } => {
+                let client = s3.ok_or_else(|| ReleaseError::NoS3Client {
+                    location: location.to_string(),
+                })?;
+                Ok(Self::s3(
+                    client.clone(),
+                    bucket,
+                    prefix,
+                    project,
+                    environment,
+                ))
+            }
+        }
+    }
+
+    /// `<dir>/<project>-<environment>` or `s3://bucket/prefix/<project>-<environment>`.
+    pub fn location(&self) -> String {
+        self.backend.describe()
+    }
+
+    /// The full path or URL of a release's record file.
+    pub fn record_file(&self, id: &str) -> String {
+        self.backend.display(&format!("{RELEASES}/{id}.json"))
+    }
+
+    /// The full path or URL of the lock file.
+    pub fn lock_file(&self) -> String {
+        self.backend.display(LOCK_FILE)
+    }
+
+    /// Every record, oldest first, each verified. A record that cannot be
+    /// trusted is listed as [`ReleaseEntry::Corrupt`] rather than failing
+    /// the listing. Files whose names start with `.` (temporary files) and
+    /// files not ending in `.json` are ignored.
+    pub async fn list(&self) -> Result<Vec<ReleaseEntry>, ReleaseError> {
+        let slots = self.slots().await?;
+        let duplicates = duplicates(&slots);
+        let mut entries = Vec::with_capacity(slots.len());
+        for slot in &slots {
+            let file = self.file(slot);
+            if let Some(files) = slot.sequence.and_then(|s| duplicates.get(&s)) {
+                entries.push(ReleaseEntry::Corrupt {
+                    file,
+                    reason: format!(
+                        "its sequence is recorded more than once ({})",
+                        files.join(", ")
+                    ),
+                });
+                continue;
+            }
+            entries.push(match self.load(slot).await? {
+                Ok(release) => ReleaseEntry::Valid(Box::new(release)),
+                Err(reason) => ReleaseEntry::Corrupt { file, reason },
+            });
+        }
+        Ok(entries)
+    }
+
+    /// The newest release. If the newest record is corrupt, an error naming
+    /// it: an older release is never used in its place.
+    pub async fn latest(&self) -> Result<Option<Release>, ReleaseError> {
+        let slots = self.slots().await?;
+        match slots.last() {
+            None => Ok(None),
+            Some(slot) => self.load_trusted(&slots, slot).await.map(Some),
+        }
+    }
+
+    /// The sequence the next release must have: the highest recorded one
+    /// (valid or not) plus one.
+    pub async fn next_sequence(&self) -> Result<u64, ReleaseError> {
+        let slots = self.slots().await?;
+        Ok(last_sequence(&slots) + 1)
+    }
+
+    /// The release `id`. Also accepts the sequence part alone (`r000003`
+    /// or `3`) when exactly one record has it. A corrupt record is an
+    /// error naming the file and the reason; an unknown id is an error
+    /// listing the nearest ids.
+    pub async fn get(&self, id: &str) -> Result<Release, ReleaseError> {
+        let slots = self.slots().await?;
+        let slot = self.find(&slots, id)?;
+        self.load_trusted(&slots, slot).await
+    }
+
+    /// The release recorded just before `before_id`, or `None` if it is the
+    /// first. If that record is corrupt, an error naming it: an older
+    /// release is never used in its place.
+    pub async fn previous(&self, before_id: &str) -> Result<Option<Release>, ReleaseError> {
+        let slots = self.slots().await?;
+        let slot = self.find(&slots, before_id)?;
+        let Some(index) = slots.iter().position(|s| s.name == slot.name) else {
+            return Ok(None);
+        };
+        match index.checked_sub(1).and_then(|i| slots.get(i)) {
+            None => Ok(None),
+            Some(prev) => self.load_trusted(&slots, prev).await.map(Some),
+        }
+    }
+
+    /// Records `release`. Refuses a record that does not verify, that holds
+    /// a secret-looking parameter, that belongs to another deployment, whose
+    /// id exists, whose sequence is not the last one plus one, or that rolls
+    /// back to a release not in the store. Hold the deploy lock while
+    /// calling this.
+    pub async fn append(&self, release: &Release) -> Result<(), ReleaseError> {
+        release.verify()?;
+        check_no_secrets(release)?;
+        let expected = format!("{}-{}", self.project, self.environment);
+        let found = format!("{}-{}", release.project, release.environment);
+        if found != expected {
+            return Err(ReleaseError::WrongDeployment {
+                id: release.id.clone(),
+                found,
+                expected,
+            });
+        }
+        let slots = self.slots().await?;
+        if slots.iter().any(|s| s.id == release.id) {
+            return Err(self.already_exists(&release.id));
+        }
+        let expected = last_sequence(&slots) + 1;
+        if release.sequence != expected {
+            return Err(ReleaseError::OutOfOrder {
+                id: release.id.clone(),
+                sequence: release.sequence,
+                expected,
+                store: self.location(),
+            });
+        }
+        if let ReleaseKind::Rollback { to, .. } = &release.kind {
+            if !slots.iter().any(|s| &s.id == to) {
+                return Err(ReleaseError::UnknownRollbackTarget {
+                    id: release.id.clone(),
+                    to: to.clone(),
+                    store: self.location(),
+                });
+            }
+        }
+        let rel = format!("{RELEASES}/{}.json", release.id);
+        if !self.backend.create_new(&rel, &release.to_json()).await? {
+            return Err(self.already_exists(&release.id));
+        }
+        // A writer that bypassed the lock may have recorded the same
+        // sequence under another timestamp meanwhile: say so now, loudly
+        // (readers refuse both records until a human picks one).
+        let slots = self.slots().await?;
+        let same: Vec<String> = slots
+            .iter()
+            .filter(|s| s.sequence == Some(release.sequence))
+            .map(|s| self.file(s))
+            .collect();
+        if same.len() > 1 {
+            return Err(ReleaseError::SequenceConflict {
+                sequence: release.sequence,
+                files: same,
+            });
+        }
+        Ok(())
+    }
+
+    /// Takes the deploy lock, or fails with [`ReleaseError::LockHeld`]
+    /// (exit code 3) naming the holder. Create-new semantics: a local
+    /// no-clobber create, `If-None-Match: *` on S3.
+    pub async fn acquire(&self, info: LockInfo) -> Result<LockGuard, ReleaseError> {
+        let file = self.lock_file();
+        let bytes = info.to_json();
+        // The holder may release between our failed create and our read:
+        // then try again, a few times.
+        for _ in 0..3 {
+            if self.backend.create_new(LOCK_FILE, &bytes).await? {
+                let etag = self.backend.read(LOCK_FILE).await?.and_then(|o| o.etag);
+                return Ok(LockGuard {
+                    backend: self.backend.clone(),
+                    info,
+                    etag,
+                });
+            }
+            if let Some(held) = self.lock_holder().await? {
+                return Err(ReleaseError::LockHeld {
+                    file,
+                    lock: Box::new(held),
+                });
+            }
+        }
+        Err(ReleaseError::LockUnreadable {
+            file,
+            reason: "it kept appearing and disappearing while lunora tried to take it".to_owned(),
+        })
+    }
+
+    /// Who holds the lock now, if anyone. An unreadable lock file is
+    /// [`ReleaseError::LockUnreadable`].
+    pub async fn lock_holder(&self) -> Result<Option<LockInfo>, ReleaseError> {
+        let Some(object) = self.backend.read(LOCK_FILE).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&object.bytes)
+            .map(Some)
+            .map_err(|e| ReleaseError::LockUnreadable {
+                file: self.lock_file(),
+                reason: format!("not valid lock JSON: {e}"),
+            })
+    }
+
+    /// Removes the lock whoever holds it (`--force-unlock`); returns what
+    /// it held, if it was readable. Only for a holder that is gone.
+    pub async fn force_unlock(&self) -> Result<Option<LockInfo>, ReleaseError> {
+        let holder = match self.backend.read(LOCK_FILE).await? {
+            None => return Ok(None),
+            Some(object) => serde_json::from_slice::<LockInfo>(&object.bytes).ok(),
+        };
+        self.backend.delete(LOCK_FILE, None).await?;
+        Ok(holder)
+    }
+
+    fn already_exists(&self, id: &str) -> ReleaseError {
+        ReleaseError::AlreadyExists {
+            id: id.to_owned(),
+            store: self.location(),
+        }
+    }
+
+    fn file(&self, slot: &Slot) -> String {
+        self.backend.display(&format!("{RELEASES}/{}", slot.name))
+    }
+
+    /// The record files, in sequence order; names that are not ids last.
+    async fn slots(&self) -> Result<Vec<Slot>, ReleaseError> {
+        let mut slots: Vec<Slot> = self
+            .backend
+            .list(RELEASES)
+            .await?
+            .into_iter()
+            .filter(|name| !name.starts_with('.'))
+            .filter_map(|name| {
+                let id = name.strip_suffix(".json")?.to_owned();
+                Some(Slot {
+                    sequence: parse_id(&id),
+                    id,
+                    name,
+                })
+            })
+            .collect();
+        slots.sort_by(|a, b| {
+            (a.sequence.is_none(), a.sequence, &a.name).cmp(&(
+                b.sequence.is_none(),
+                b.sequence,
+                &b.name,
+            ))
+        });
+        Ok(slots)
+    }
+
+    /// The slot of `id`: an exact id, or a sequence (`r000003`, `3`) that
+    /// exactly one record has.
+    fn find<'a>(&self, slots: &'a [Slot], id: &str) -> Result<&'a Slot, ReleaseError> {
+        if let Some(slot) = slots.iter().find(|s| s.id == id) {
+            return Ok(slot);
+        }
+        let wanted = sequence_query(id);
+        if let Some(seq) = wanted {
+            let matching: Vec<&Slot> = slots.iter().filter(|s| s.sequence == Some(seq)).collect();
+            match matching.as_slice() {
+                [slot] => return Ok(slot),
+                [] => {}
+                many => {
+                    return Err(ReleaseError::SequenceConflict {
+                        sequence: seq,
+                        files: many.iter().map(|s| self.file(s)).collect(),
+                    })
+                }
+            }
+        }
+        Err(ReleaseError::NotFound {
+            id: id.to_owned(),
+            store: self.location(),
+            nearest: nearest(slots, id, wanted),
+        })
+    }
+
+    /// Reads and checks one record: `Ok(Err(reason))` if it is corrupt.
+    async fn load(&self, slot: &Slot) -> Result<Result<Release, String>, ReleaseError> {
+        let Some(object) = self
+            .backend
+            .read(&format!("{RELEASES}/{}", slot.name))
+            .await?
+        else {
+            return Ok(Err(
+                "the record disappeared while it was being read".to_owned()
+            ));
+        };
+        Ok(self.decode(slot, &object.bytes))
+    }
+
+    fn decode(&self, slot: &Slot, bytes: &[u8]) -> Result<Release, String> {
+        if slot.sequence.is_none() {
+            return Err(format!(
+                "`{}` is not a release file name (`r<sequence>-<YYYYMMDDTHHMMSSZ>.json`)",
+                slot.name
+            ));
+        }
+        // A newer lunora's record says so, rather than failing on its new
+        // fields.
+        #[derive(serde::Deserialize)]
+        struct Schema {
+            schema: u32,
+        }
+        if let Ok(Schema { schema }) = serde_json::from_slice::<Schema>(bytes) {
+            if schema != super::SCHEMA {
+                return Err(format!(
+                    "schema {schema} is not supported (this lunora reads schema {}; upgrade lunora?)",
+                    super::SCHEMA
+                ));
+            }
+        }
+        let release: Release = serde_json::from_slice(bytes)
+            .map_err(|e| format!("not a valid release record: {e}"))?;
+        if let Some(problem) = release.problem() {
+            return Err(problem);
+        }
+        if release.id != slot.id {
+            return Err(format!(
+                "it records release `{}` but is named `{}`",
+                release.id, slot.name
+            ));
+        }
+        if release.project != self.project || release.environment != self.environment {
+            return Err(format!(
+                "it belongs to `{}-{}`, not `{}-{}`",
+                release.project, release.environment, self.project, self.environment
+            ));
+        }
+        Ok(release)
+    }
+
+    /// Loads `slot`, turning corruption (or a duplicated sequence) into an
+    /// error.
+    async fn load_trusted(&self, slots: &[Slot], slot: &Slot) -> Result<Release, ReleaseError> {
+        if let Some(seq) = slot.sequence {
+            let same: Vec<String> = slots
+                .iter()
+                .filter(|s| s.sequence == Some(seq))
+                .map(|s| self.file(s))
+                .collect();
+            if same.len() > 1 {
+                return Err(ReleaseError::SequenceConflict {
+                    sequence: seq,
+                    files: same,
+                });
+            }
+        }
+        self.load(slot)
+            .await?
+            .map_err(|reason| ReleaseError::Corrupt {
+                file: self.file(slot),
+                reason,
+            })
+    }
+}
+
+fn last_sequence(slots: &[Slot]) -> u64 {
+    slots.iter().filter_map(|s| s.sequence).max().unwrap_or(0)
+}
+
+/// Sequences recorded by more than one file, with their file names.
+fn duplicates(slots: &[Slot]) -> BTreeMap<u64, Vec<String>> {
+    let mut by_seq: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for slot in slots {
+        if let Some(seq) = slot.sequence {
+            by_seq.entry(seq).or_default().push(slot.name.clone());
+        }
+    }
+    by_seq.retain(|_, names| names.len() > 1);
+    by_seq
+}
+
+/// The sequence a user means by `r000003`, `3` or a full id.
+fn sequence_query(id: &str) -> Option<u64> {
+    if let Some(seq) = parse_id(id) {
+        return Some(seq);
+    }
+    let digits = id.strip_prefix('r').unwrap_or(id);
+    let digits = digits.split('-').next().unwrap_or(digits);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Up to three ids nearest to `id`: by sequence when it has one, else by
+/// edit distance.
+fn nearest(slots: &[Slot], id: &str, sequence: Option<u64>) -> Vec<String> {
+    let mut ranked: Vec<(u64, &str)> = slots
+        .iter()
+        .map(|s| {
+            let distance = match (sequence, s.sequence) {
+                (Some(want), Some(have)) => want.abs_diff(have),
+                _ => strsim::levenshtein(id, &s.id) as u64,
+            };
+            (distance, s.id.as_str())
+        })
+        .collect();
+    ranked.sort();
+    ranked
+        .into_iter()
+        .take(3)
+        .map(|(_, id)| id.to_owned())
+        .collect()
+}
