@@ -171,13 +171,17 @@ pub async fn create_change_set(
     kind: ChangeSetType,
     name: &str,
 ) -> anyhow::Result<(String, Vec<ChangeSetChange>)> {
-    let out = aws
+    let request = aws
         .cloudformation
         .create_change_set()
         .stack_name(stack)
         .change_set_name(name)
-        .change_set_type(kind)
-        .template_body(template_body)
+        .change_set_type(kind);
+    let request = match template_url(aws, stack, template_body).await? {
+        Some(url) => request.template_url(url),
+        None => request.template_body(template_body),
+    };
+    let out = request
         .set_parameters(Some(parameters(params)))
         .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
         .description("lunora")
@@ -439,4 +443,66 @@ pub async fn rollback_stack(aws: &Aws, stack: &str) -> anyhow::Result<()> {
         .map_err(|e| sdk_error("cloudformation:RollbackStack", e))
         .with_context(|| format!("cannot roll back `{stack}`"))?;
     Ok(())
+}
+
+/// For a template over CloudFormation's 51,200-byte inline limit: uploads
+/// it to the template bucket (content-addressed key) and returns its URL.
+/// `None` for a template that fits inline.
+pub async fn template_url(aws: &Aws, stack: &str, body: &str) -> anyhow::Result<Option<String>> {
+    if body.len() <= crate::render::INLINE_TEMPLATE_LIMIT {
+        return Ok(None);
+    }
+    let (bucket, prefix) = aws.template_bucket.clone().with_context(|| {
+        format!("the template of `{stack}` is {} bytes, over CloudFormation's inline limit, and no template bucket is set", body.len())
+    })?;
+    let exists = aws.s3.head_bucket().bucket(&bucket).send().await.is_ok();
+    if !exists {
+        let region = aws
+            .sdk
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let mut create = aws.s3.create_bucket().bucket(&bucket);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                        region.as_str(),
+                    ))
+                    .build(),
+            );
+        }
+        create
+            .send()
+            .await
+            .map_err(|e| super::sdk_error("s3:CreateBucket", e))
+            .with_context(|| format!("cannot create the template bucket `{bucket}`"))?;
+    }
+    let digest = crate::plan::sha256(body);
+    let key = format!(
+        "{prefix}templates/{stack}/{}.json",
+        digest.trim_start_matches("sha256:")
+    );
+    aws.s3
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(
+            body.as_bytes().to_vec(),
+        ))
+        .content_type("application/json")
+        .send()
+        .await
+        .map_err(|e| super::sdk_error("s3:PutObject", e))
+        .with_context(|| {
+            format!("cannot upload the template of `{stack}` to `s3://{bucket}/{key}`")
+        })?;
+    let region = aws
+        .sdk
+        .region()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "us-east-1".into());
+    Ok(Some(format!(
+        "https://s3.{region}.amazonaws.com/{bucket}/{key}"
+    )))
 }

@@ -34,6 +34,9 @@ pub struct Aws {
     pub medialive: aws_sdk_medialive::Client,
     /// Set when talking to an endpoint override (an emulator).
     pub endpoint_url: Option<String>,
+    /// Where templates over CloudFormation's inline limit are uploaded:
+    /// bucket and key prefix.
+    pub template_bucket: Option<(String, String)>,
 }
 
 impl Aws {
@@ -78,6 +81,26 @@ impl Aws {
             medialive: aws_sdk_medialive::Client::new(&sdk),
             sdk,
             endpoint_url,
+            template_bucket: None,
+        }
+    }
+
+    /// Clients given one by one (tests script each service's responses).
+    pub fn from_clients(
+        sdk: SdkConfig,
+        cloudformation: aws_sdk_cloudformation::Client,
+        sts: aws_sdk_sts::Client,
+        s3: aws_sdk_s3::Client,
+        medialive: aws_sdk_medialive::Client,
+    ) -> Self {
+        Self {
+            sdk,
+            cloudformation,
+            sts,
+            s3,
+            medialive,
+            endpoint_url: Some("mock://".to_owned()),
+            template_bucket: None,
         }
     }
 

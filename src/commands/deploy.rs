@@ -202,7 +202,10 @@ async fn wait_stack(
     progress: &StackProgress,
 ) -> anyhow::Result<(String, Option<StackEvent>)> {
     let mut delay = Duration::from_millis(150);
+    // The first resource that failed for its own reason; failing that, the
+    // stack's own reason for rolling back (an export in use, a hook).
     let mut cause: Option<StackEvent> = None;
+    let mut stack_cause: Option<StackEvent> = None;
     loop {
         for e in cfn::new_events(aws, stack, seen).await.unwrap_or_default() {
             progress.event(
@@ -211,7 +214,13 @@ async fn wait_stack(
                 &e.status,
                 e.reason.as_deref(),
             );
-            if cause.is_none() && e.is_causal_failure() && e.logical_id != stack {
+            if e.logical_id == stack {
+                let rolling_back =
+                    e.status.contains("ROLLBACK_IN_PROGRESS") || e.status.ends_with("_FAILED");
+                if stack_cause.is_none() && rolling_back && e.reason.is_some() {
+                    stack_cause = Some(e);
+                }
+            } else if cause.is_none() && e.is_causal_failure() {
                 cause = Some(e);
             }
         }
@@ -220,7 +229,7 @@ async fn wait_stack(
             None => "DELETE_COMPLETE".to_owned(),
         };
         if !status.ends_with("_IN_PROGRESS") {
-            return Ok((status, cause));
+            return Ok((status, cause.or(stack_cause)));
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(3));
@@ -486,7 +495,8 @@ pub async fn run(
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
     let deployment = super::load(config, console)?;
-    let aws = Aws::connect(settings, &deployment.config.region).await?;
+    let mut aws = Aws::connect(settings, &deployment.config.region).await?;
+    aws.template_bucket = Some(super::template_bucket(&deployment));
     anyhow::ensure!(
         aws.has_credentials().await,
         "deploy needs AWS credentials (none were found; set a profile with `--profile` or the AWS_* variables)"

@@ -60,6 +60,30 @@ pub fn open_store(
     )?)
 }
 
+/// Where templates too big to pass inline go: the release store's bucket
+/// when it is in S3, otherwise `lunora-templates-<account>-<region>`.
+pub fn template_bucket(deployment: &Deployment) -> (String, String) {
+    let dir = deployment.path.parent().unwrap_or(Path::new("."));
+    if let Ok(crate::release::Location::S3 { bucket, prefix }) =
+        crate::release::parse_location(deployment.config.state.as_deref(), dir)
+    {
+        let prefix = prefix.trim_matches('/');
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        return (bucket, prefix);
+    }
+    (
+        format!(
+            "lunora-templates-{}-{}",
+            deployment.config.account_id, deployment.config.region
+        ),
+        String::new(),
+    )
+}
+
 /// Takes the deploy lock (exit 3 when another run holds it).
 pub async fn lock(
     store: &crate::release::ReleaseStore,

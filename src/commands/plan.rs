@@ -329,7 +329,8 @@ pub async fn run(
     console: &Console,
 ) -> anyhow::Result<PlanReport> {
     let deployment = super::load(config, console)?;
-    let aws = Aws::connect(settings, &deployment.config.region).await?;
+    let mut aws = Aws::connect(settings, &deployment.config.region).await?;
+    aws.template_bucket = Some(super::template_bucket(&deployment));
     let online = aws.has_credentials().await;
     let (plan, desired) = build(&deployment, &aws, online, console).await?;
     if let Some(path) = out {

@@ -30,7 +30,8 @@ pub async fn run(
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
     let deployment = super::load(config, console)?;
-    let aws = Aws::connect(settings, &deployment.config.region).await?;
+    let mut aws = Aws::connect(settings, &deployment.config.region).await?;
+    aws.template_bucket = Some(super::template_bucket(&deployment));
     anyhow::ensure!(
         aws.has_credentials().await,
         "rollback needs AWS credentials (none were found; set a profile with `--profile` or the AWS_* variables)"
@@ -43,7 +44,13 @@ pub async fn run(
     result
 }
 
-async fn recover_stuck(
+/// Recovers the stacks in `names` that a failed update left stuck:
+/// `UPDATE_ROLLBACK_FAILED` through ContinueUpdateRollback,
+/// `UPDATE_FAILED` through RollbackStack, then waits for each to settle.
+/// Other stacks (and missing ones) are left alone. Returns one note per
+/// recovered stack; a stack that does not end in `*_COMPLETE` is an error.
+/// Public so that the scripted-AWS tests (`tests/mocks.rs`) can drive it.
+pub async fn recover_stuck(
     aws: &Aws,
     names: &BTreeSet<String>,
     progress: &Progress,
