@@ -35,6 +35,12 @@ pub trait Report: Serialize + Display {
         format!("```text\n{self}\n```\n")
     }
 
+    /// True for reports that end a JSON Lines stream (deploy, rollback):
+    /// with `--output json` they print as one compact line.
+    fn json_line(&self) -> bool {
+        false
+    }
+
     /// The exit status this report implies.
     fn status(&self) -> ExitStatus {
         ExitStatus::Success
@@ -45,7 +51,10 @@ pub trait Report: Serialize + Display {
 #[derive(Debug, Clone, Copy)]
 pub struct Console {
     pub format: OutputFormat,
+    /// Colour on stderr.
     pub color: bool,
+    /// Colour on stdout (text reports on a terminal).
+    pub color_stdout: bool,
     pub quiet: bool,
     pub verbose: u8,
 }
@@ -53,18 +62,20 @@ pub struct Console {
 impl Console {
     /// Decides colour from the flag, the terminal and `NO_COLOR`/`TERM`.
     pub fn new(format: OutputFormat, color: ColorChoice, quiet: bool, verbose: u8) -> Self {
-        let color = match color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stderr().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
-            }
+        let env_allows = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::env::var("TERM").map_or(true, |t| t != "dumb");
+        let (color, color_stdout) = match color {
+            ColorChoice::Always => (true, true),
+            ColorChoice::Never => (false, false),
+            ColorChoice::Auto => (
+                env_allows && std::io::stderr().is_terminal(),
+                env_allows && std::io::stdout().is_terminal(),
+            ),
         };
         Self {
             format,
             color,
+            color_stdout: color_stdout && format == OutputFormat::Text,
             quiet,
             verbose,
         }
@@ -90,7 +101,12 @@ impl Console {
                 t
             }
             OutputFormat::Json => {
-                let mut t = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+                let mut t = if report.json_line() {
+                    serde_json::to_string(report)
+                } else {
+                    serde_json::to_string_pretty(report)
+                }
+                .map_err(std::io::Error::other)?;
                 t.push('\n');
                 t
             }

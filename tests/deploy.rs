@@ -580,3 +580,20 @@ async fn a_removed_destination_is_planned_and_deleted() {
         Some("CREATE_COMPLETE")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_with_json_output_streams_json_lines() {
+    let env = Env::new(&example()).await;
+    let out = env.run(&["--output", "json", "deploy", "--stage", "base", "--yes"]);
+    assert_eq!(code(&out), Some(0));
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .any(|l| l["kind"] == "event" && l["status"] == "CREATE_COMPLETE"));
+    let last = lines.last().unwrap();
+    assert_eq!(last["kind"], "deploy");
+    assert_eq!(last["stacks"][0]["result"], "deployed");
+}

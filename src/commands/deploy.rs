@@ -98,6 +98,10 @@ impl Report for DeployReport {
     fn status(&self) -> ExitStatus {
         self.exit
     }
+
+    fn json_line(&self) -> bool {
+        true
+    }
 }
 
 /// Asks for consent on a terminal; refuses to block CI.

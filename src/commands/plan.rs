@@ -79,6 +79,28 @@ pub struct PlanReport {
     pub plan: Plan,
     #[serde(skip)]
     pub detailed_exitcode: bool,
+    /// Colour the text (stdout is a terminal and colour is allowed).
+    #[serde(skip)]
+    pub color: bool,
+}
+
+/// `text` in an ANSI colour when `on`.
+fn paint(on: bool, code: &str, text: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn sign_color(sign: &str) -> &'static str {
+    match sign {
+        "+" => "32",
+        "-" => "31",
+        " " => "0",
+        "~" => "33",
+        _ => "35",
+    }
 }
 
 /// The desired stacks, in stage order.
@@ -349,6 +371,7 @@ pub async fn run(
     Ok(PlanReport {
         plan,
         detailed_exitcode,
+        color: console.color_stdout,
     })
 }
 
@@ -434,7 +457,11 @@ impl fmt::Display for PlanReport {
                 write!(
                     f,
                     "  {} `{}`: {}",
-                    action_sign(s.action),
+                    paint(
+                        self.color,
+                        sign_color(&action_sign(s.action).to_string()),
+                        &action_sign(s.action).to_string()
+                    ),
                     s.name,
                     action_word(s.action)
                 )?;
@@ -451,8 +478,12 @@ impl fmt::Display for PlanReport {
                 for r in &s.resources {
                     write!(
                         f,
-                        "      {:<4} {:<28} {}",
-                        resource_sign(r.action),
+                        "      {} {:<28} {}",
+                        paint(
+                            self.color,
+                            sign_color(resource_sign(r.action)),
+                            &format!("{:<4}", resource_sign(r.action))
+                        ),
                         r.logical_id,
                         r.resource_type
                     )?;
@@ -466,7 +497,13 @@ impl fmt::Display for PlanReport {
                 }
                 if s.action == StackAction::Update {
                     for line in s.diff.lines() {
-                        writeln!(f, "      {line}")?;
+                        let code = match line.chars().next() {
+                            Some('+') if !line.starts_with("+++") => "32",
+                            Some('-') if !line.starts_with("---") => "31",
+                            Some('@') => "36",
+                            _ => "0",
+                        };
+                        writeln!(f, "      {}", paint(self.color && code != "0", code, line))?;
                     }
                 }
             }
@@ -493,8 +530,8 @@ impl fmt::Display for PlanReport {
             writeln!(f, "risks:")?;
             for r in risks {
                 let level = match r.severity {
-                    Severity::Critical => "CRITICAL",
-                    Severity::Warning => "warning",
+                    Severity::Critical => paint(self.color, "1;31", "CRITICAL"),
+                    Severity::Warning => paint(self.color, "33", "warning"),
                 };
                 writeln!(f, "  {level}: {}", r.message)?;
             }

@@ -177,6 +177,7 @@ async fn rollback_locked(
     console.note(&PlanReport {
         plan: plan.clone(),
         detailed_exitcode: false,
+        color: console.color,
     });
     let selected: Vec<String> = match &options.stage {
         Some(s) => {

@@ -1,0 +1,1292 @@
+//! The deploy engine against scripted AWS responses (aws-smithy-mocks): no
+//! network, no emulator, each AWS answer chosen by the test.
+//!
+//! The scripted services are small fakes: every call is written to a shared
+//! [`Log`] (`"<Operation> <subject>"`), and a stack's (or channel's) status
+//! depends on which calls the engine has made so far: `UPDATE_COMPLETE`
+//! until `ExecuteChangeSet`, then the statuses of an update one poll at a
+//! time. So the tests check what the engine did and in which order, without
+//! depending on how many times it reads a status before acting. A call that
+//! no rule answers panics inside the SDK (aws-smithy-mocks' `must_match`),
+//! so an unexpected AWS call fails the test.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation::operation::continue_update_rollback::ContinueUpdateRollbackOutput;
+use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::rollback_stack::RollbackStackOutput;
+use aws_sdk_cloudformation::primitives::DateTime;
+use aws_sdk_cloudformation::types::{
+    Change, ChangeAction, ChangeSetStatus, ChangeType, ExecutionStatus, Replacement,
+    ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus,
+};
+use aws_sdk_medialive::operation::describe_channel::DescribeChannelOutput;
+use aws_sdk_medialive::operation::start_channel::StartChannelOutput;
+use aws_sdk_medialive::operation::stop_channel::StopChannelOutput;
+use aws_sdk_medialive::types::ChannelState;
+use aws_smithy_mocks::{
+    create_mock_http_client, mock, mock_client, MockResponseInterceptor, Rule, RuleMode,
+};
+use lunora::aws::{cfn, Aws, AwsSettings};
+use lunora::cli::{ColorChoice, OutputFormat};
+use lunora::commands::deploy::{
+    blocked, run_job, run_stage, verdict, DeployOptions, StackJob, StackOutcome,
+};
+use lunora::commands::rollback::recover_stuck;
+use lunora::output::{Console, ExitStatus};
+use lunora::plan::{
+    plan_stack, ChangeSetChange, DesiredStack, LiveStack, ResourceAction, RiskKind, Severity,
+    StackAction, StackPlan,
+};
+use lunora::progress::{Progress, StackProgress};
+use serde_json::json;
+
+type Cfn = aws_sdk_cloudformation::Client;
+type MediaLive = aws_sdk_medialive::Client;
+
+const DEST: &str = "lunora-prod-dest-youtube";
+const FLOW: &str = "lunora-prod-flow";
+const CHANNEL_ID: &str = "4821557";
+
+// ---------------------------------------------------------------- the log
+
+/// Every scripted call, in the order the engine made it.
+#[derive(Debug, Clone, Default)]
+struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    fn record(&self, entry: String) {
+        self.0.lock().unwrap().push(entry);
+    }
+
+    fn entries(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Entries that start with one of `ops` (operation names).
+    fn only(&self, ops: &[&str]) -> Vec<String> {
+        self.entries()
+            .into_iter()
+            .filter(|e| ops.iter().any(|op| e.split(' ').next() == Some(*op)))
+            .collect()
+    }
+
+    fn count(&self, entry: &str) -> usize {
+        self.entries().iter().filter(|e| *e == entry).count()
+    }
+
+    /// Records `entry` and answers from `script`, all under one lock.
+    fn answer<T: Clone>(&self, entry: String, subject: &str, script: &Script<T>) -> T {
+        let mut calls = self.0.lock().unwrap();
+        calls.push(entry.clone());
+        script.answer(&calls, subject, &entry)
+    }
+}
+
+/// What a fake resource answers: `initial` until a trigger call (for the
+/// same subject) is in the log; after the latest trigger, its answers one
+/// per call, the last one repeating. Calls are counted by their log entry
+/// (`own`, possibly followed by a space and more detail).
+#[derive(Debug, Clone)]
+struct Script<T> {
+    initial: T,
+    phases: Vec<(&'static str, Vec<T>)>,
+}
+
+impl<T: Clone> Script<T> {
+    fn fixed(initial: T) -> Self {
+        Self {
+            initial,
+            phases: Vec::new(),
+        }
+    }
+
+    fn after(mut self, trigger: &'static str, answers: Vec<T>) -> Self {
+        assert!(!answers.is_empty());
+        self.phases.push((trigger, answers));
+        self
+    }
+
+    fn answer(&self, calls: &[String], subject: &str, own: &str) -> T {
+        let latest = self
+            .phases
+            .iter()
+            .filter_map(|(trigger, answers)| {
+                let trigger = format!("{trigger} {subject}");
+                calls
+                    .iter()
+                    .rposition(|c| *c == trigger)
+                    .map(|at| (at, answers))
+            })
+            .max_by_key(|(at, _)| *at);
+        match latest {
+            None => self.initial.clone(),
+            Some((at, answers)) => {
+                let own_suffixed = format!("{own} ");
+                let n = calls[at..]
+                    .iter()
+                    .filter(|c| *c == own || c.starts_with(&own_suffixed))
+                    .count();
+                answers[n.saturating_sub(1).min(answers.len() - 1)].clone()
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------ CloudFormation fake
+
+fn stack_id(name: &str) -> String {
+    format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/0b9f7a10-5f1c-11ef-9c3b-0affd0c1e2a3")
+}
+
+fn change_set_arn(stack: &str) -> String {
+    format!(
+        "arn:aws:cloudformation:us-east-1:123456789012:changeSet/lunora-deploy/{stack}-7d3c9e21"
+    )
+}
+
+/// One stack event (`secs` orders them in time).
+fn event(
+    stack: &str,
+    secs: i64,
+    logical_id: &str,
+    resource_type: &str,
+    status: &str,
+    reason: Option<&str>,
+) -> StackEvent {
+    StackEvent::builder()
+        .stack_id(stack_id(stack))
+        .stack_name(stack)
+        .event_id(format!("{logical_id}-{status}-{secs}"))
+        .logical_resource_id(logical_id)
+        .resource_type(resource_type)
+        .timestamp(DateTime::from_secs(1_767_225_600 + secs))
+        .resource_status(ResourceStatus::from(status))
+        .set_resource_status_reason(reason.map(str::to_owned))
+        .build()
+}
+
+/// The stack's own event.
+fn stack_event(stack: &str, secs: i64, status: &str, reason: Option<&str>) -> StackEvent {
+    event(
+        stack,
+        secs,
+        stack,
+        "AWS::CloudFormation::Stack",
+        status,
+        reason,
+    )
+}
+
+/// A scripted stack: its statuses and its events (oldest first; the fake
+/// returns them newest first, as CloudFormation does).
+#[derive(Debug, Clone)]
+struct FakeStack {
+    status: Script<&'static str>,
+    events: Script<Vec<StackEvent>>,
+}
+
+impl FakeStack {
+    /// A stack at rest in `status`, with one old event.
+    fn at(name: &str, status: &'static str) -> Self {
+        Self {
+            status: Script::fixed(status),
+            events: Script::fixed(vec![stack_event(name, 0, status, None)]),
+        }
+    }
+
+    /// After `trigger`, DescribeStacks walks through `statuses`, and
+    /// DescribeStackEvents adds `polls` one batch per call.
+    fn then(
+        mut self,
+        trigger: &'static str,
+        statuses: Vec<&'static str>,
+        polls: Vec<Vec<StackEvent>>,
+    ) -> Self {
+        self.status = self.status.after(trigger, statuses);
+        let mut seen = self.events.initial.clone();
+        let mut batches = Vec::new();
+        for batch in polls {
+            seen.extend(batch);
+            batches.push(seen.clone());
+        }
+        if !batches.is_empty() {
+            self.events = self.events.after(trigger, batches);
+        }
+        self
+    }
+}
+
+/// The rules of a fake CloudFormation holding `stacks`, plus the change
+/// set that CreateChangeSet computes.
+struct FakeCfn {
+    describe_stacks: Rule,
+    describe_stack_events: Rule,
+    create_change_set: Rule,
+    describe_change_set: Rule,
+    execute_change_set: Rule,
+    delete_change_set: Rule,
+    continue_update_rollback: Rule,
+    rollback_stack: Rule,
+}
+
+impl FakeCfn {
+    fn new(log: &Log, stacks: Vec<(&str, FakeStack)>, change_set: DescribeChangeSetOutput) -> Self {
+        let stacks: Arc<BTreeMap<String, FakeStack>> =
+            Arc::new(stacks.into_iter().map(|(n, s)| (n.to_owned(), s)).collect());
+        let describe_stacks = {
+            let (log, stacks) = (log.clone(), stacks.clone());
+            mock!(Cfn::describe_stacks).then_compute_output(move |req| {
+                let name = req.stack_name().unwrap_or_default();
+                let fake = stacks
+                    .get(name)
+                    .expect("DescribeStacks of an unscripted stack");
+                let status = log.answer(format!("DescribeStacks {name}"), name, &fake.status);
+                DescribeStacksOutput::builder()
+                    .stacks(
+                        Stack::builder()
+                            .stack_name(name)
+                            .stack_id(stack_id(name))
+                            .creation_time(DateTime::from_secs(1_767_225_600))
+                            .stack_status(StackStatus::from(status))
+                            .build(),
+                    )
+                    .build()
+            })
+        };
+        let describe_stack_events = {
+            let (log, stacks) = (log.clone(), stacks.clone());
+            mock!(Cfn::describe_stack_events).then_compute_output(move |req| {
+                let name = req.stack_name().unwrap_or_default();
+                let fake = stacks
+                    .get(name)
+                    .expect("DescribeStackEvents of an unscripted stack");
+                let mut events =
+                    log.answer(format!("DescribeStackEvents {name}"), name, &fake.events);
+                events.reverse();
+                DescribeStackEventsOutput::builder()
+                    .set_stack_events(Some(events))
+                    .build()
+            })
+        };
+        let create_change_set = {
+            let log = log.clone();
+            mock!(Cfn::create_change_set).then_compute_output(move |req| {
+                let stack = req.stack_name().unwrap_or_default();
+                log.record(format!("CreateChangeSet {stack}"));
+                CreateChangeSetOutput::builder()
+                    .id(change_set_arn(stack))
+                    .stack_id(stack_id(stack))
+                    .build()
+            })
+        };
+        let describe_change_set = {
+            let log = log.clone();
+            mock!(Cfn::describe_change_set).then_compute_output(move |req| {
+                log.record(format!(
+                    "DescribeChangeSet {}",
+                    req.stack_name().unwrap_or_default()
+                ));
+                change_set.clone()
+            })
+        };
+        let execute_change_set = {
+            let log = log.clone();
+            mock!(Cfn::execute_change_set).then_compute_output(move |req| {
+                let stack = req.stack_name().unwrap_or_default();
+                assert_eq!(req.change_set_name(), Some(change_set_arn(stack).as_str()));
+                log.record(format!("ExecuteChangeSet {stack}"));
+                ExecuteChangeSetOutput::builder().build()
+            })
+        };
+        let delete_change_set = {
+            let log = log.clone();
+            mock!(Cfn::delete_change_set).then_compute_output(move |req| {
+                let stack = req.stack_name().unwrap_or_default();
+                log.record(format!(
+                    "DeleteChangeSet {stack} {}",
+                    req.change_set_name().unwrap_or_default()
+                ));
+                DeleteChangeSetOutput::builder().build()
+            })
+        };
+        let continue_update_rollback = {
+            let log = log.clone();
+            mock!(Cfn::continue_update_rollback).then_compute_output(move |req| {
+                log.record(format!(
+                    "ContinueUpdateRollback {}",
+                    req.stack_name().unwrap_or_default()
+                ));
+                ContinueUpdateRollbackOutput::builder().build()
+            })
+        };
+        let rollback_stack = {
+            let log = log.clone();
+            mock!(Cfn::rollback_stack).then_compute_output(move |req| {
+                let stack = req.stack_name().unwrap_or_default();
+                log.record(format!("RollbackStack {stack}"));
+                RollbackStackOutput::builder()
+                    .stack_id(stack_id(stack))
+                    .build()
+            })
+        };
+        Self {
+            describe_stacks,
+            describe_stack_events,
+            create_change_set,
+            describe_change_set,
+            execute_change_set,
+            delete_change_set,
+            continue_update_rollback,
+            rollback_stack,
+        }
+    }
+
+    fn client(&self) -> Cfn {
+        mock_client!(
+            aws_sdk_cloudformation,
+            RuleMode::MatchAny,
+            [
+                &self.describe_stacks,
+                &self.describe_stack_events,
+                &self.create_change_set,
+                &self.describe_change_set,
+                &self.execute_change_set,
+                &self.delete_change_set,
+                &self.continue_update_rollback,
+                &self.rollback_stack,
+            ]
+        )
+    }
+}
+
+/// A computed change set with these resource changes.
+fn change_set(
+    stack: &str,
+    changes: &[(&str, &str, ChangeAction, Option<Replacement>)],
+) -> DescribeChangeSetOutput {
+    DescribeChangeSetOutput::builder()
+        .change_set_id(change_set_arn(stack))
+        .change_set_name("lunora-deploy")
+        .stack_name(stack)
+        .stack_id(stack_id(stack))
+        .status(ChangeSetStatus::CreateComplete)
+        .execution_status(ExecutionStatus::Available)
+        .set_changes(Some(
+            changes
+                .iter()
+                .map(|(id, ty, action, replacement)| {
+                    Change::builder()
+                        .r#type(ChangeType::Resource)
+                        .resource_change(
+                            ResourceChange::builder()
+                                .action(action.clone())
+                                .logical_resource_id(*id)
+                                .physical_resource_id(format!("{id}-physical"))
+                                .resource_type(*ty)
+                                .set_replacement(replacement.clone())
+                                .build(),
+                        )
+                        .build()
+                })
+                .collect(),
+        ))
+        .build()
+}
+
+/// A change set whose template changed nothing: CloudFormation reports it
+/// FAILED with this reason.
+fn empty_change_set(stack: &str) -> DescribeChangeSetOutput {
+    DescribeChangeSetOutput::builder()
+        .change_set_id(change_set_arn(stack))
+        .change_set_name("lunora-deploy")
+        .stack_name(stack)
+        .stack_id(stack_id(stack))
+        .status(ChangeSetStatus::Failed)
+        .execution_status(ExecutionStatus::Unavailable)
+        .status_reason("The submitted information didn't contain changes. Submit different information to create a change set.")
+        .build()
+}
+
+// ----------------------------------------------------------- MediaLive fake
+
+/// The rules of a fake MediaLive with one channel, RUNNING until stopped.
+struct FakeMediaLive {
+    stop_channel: Rule,
+    start_channel: Rule,
+    describe_channel: Rule,
+}
+
+impl FakeMediaLive {
+    fn new(log: &Log) -> Self {
+        let state = Script::fixed("RUNNING")
+            .after("StopChannel", vec!["STOPPING", "STOPPING", "IDLE"])
+            .after("StartChannel", vec!["STARTING", "RUNNING"]);
+        let stop_channel = {
+            let log = log.clone();
+            mock!(MediaLive::stop_channel).then_compute_output(move |req| {
+                log.record(format!(
+                    "StopChannel {}",
+                    req.channel_id().unwrap_or_default()
+                ));
+                StopChannelOutput::builder()
+                    .id(req.channel_id().unwrap_or_default())
+                    .state(ChannelState::Stopping)
+                    .build()
+            })
+        };
+        let start_channel = {
+            let log = log.clone();
+            mock!(MediaLive::start_channel).then_compute_output(move |req| {
+                log.record(format!(
+                    "StartChannel {}",
+                    req.channel_id().unwrap_or_default()
+                ));
+                StartChannelOutput::builder()
+                    .id(req.channel_id().unwrap_or_default())
+                    .state(ChannelState::Starting)
+                    .build()
+            })
+        };
+        let describe_channel = {
+            let log = log.clone();
+            mock!(MediaLive::describe_channel).then_compute_output(move |req| {
+                let id = req.channel_id().unwrap_or_default();
+                // The state goes into the log entry, so that the order
+                // check sees what the engine waited for.
+                let mut calls = log.0.lock().unwrap();
+                calls.push(format!("DescribeChannel {id}"));
+                let now = state.answer(&calls, id, &format!("DescribeChannel {id}"));
+                if let Some(last) = calls.last_mut() {
+                    *last = format!("DescribeChannel {id} {now}");
+                }
+                DescribeChannelOutput::builder()
+                    .id(id)
+                    .state(ChannelState::from(now))
+                    .build()
+            })
+        };
+        Self {
+            stop_channel,
+            start_channel,
+            describe_channel,
+        }
+    }
+
+    fn client(&self) -> MediaLive {
+        mock_client!(
+            aws_sdk_medialive,
+            RuleMode::MatchAny,
+            [
+                &self.stop_channel,
+                &self.start_channel,
+                &self.describe_channel
+            ]
+        )
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn sdk() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .build()
+}
+
+/// An `Aws` whose CloudFormation and MediaLive are the given mock clients;
+/// STS and S3 have no rules, so any call to them fails the test.
+fn aws_with(cloudformation: Cfn, medialive: Option<MediaLive>) -> Aws {
+    let none: [&Rule; 0] = [];
+    let medialive =
+        medialive.unwrap_or_else(|| mock_client!(aws_sdk_medialive, RuleMode::MatchAny, none));
+    Aws::from_clients(
+        sdk(),
+        cloudformation,
+        mock_client!(aws_sdk_sts, RuleMode::MatchAny, none),
+        mock_client!(aws_sdk_s3, RuleMode::MatchAny, none),
+        medialive,
+    )
+}
+
+fn quiet_progress() -> Progress {
+    Progress::new(&Console::new(
+        OutputFormat::Text,
+        ColorChoice::Never,
+        true,
+        0,
+    ))
+}
+
+fn stack_progress(name: &str) -> StackProgress {
+    quiet_progress().stack(name)
+}
+
+/// A destination stack's template: its input and its channel at `bitrate`.
+fn dest_template(bitrate: u32) -> String {
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Input": {"Type": "AWS::MediaLive::Input", "Properties": {
+                "Name": "lunora-prod-youtube", "Type": "RTP_PUSH"}},
+            "Channel": {"Type": "AWS::MediaLive::Channel", "Properties": {
+                "Name": "lunora-prod-youtube",
+                "ChannelClass": "SINGLE_PIPELINE",
+                "InputAttachments": [{"InputId": {"Ref": "Input"}}],
+                "EncoderSettings": {"VideoDescriptions": [{"Name": "video",
+                    "CodecSettings": {"H264Settings": {"Bitrate": bitrate}}}]}}},
+            "ChannelAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+                "AlarmName": "lunora-prod-youtube-input-loss", "Threshold": 1}}
+        }
+    })
+    .to_string()
+}
+
+/// The flow stack's template.
+fn flow_template(availability_zone: &str, max_latency: u32) -> String {
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Flow": {"Type": "AWS::MediaConnect::Flow", "Properties": {
+                "Name": "lunora-prod-ingest",
+                "AvailabilityZone": availability_zone,
+                "Source": {"Name": "primary", "Protocol": "srt-listener", "IngestPort": 9998,
+                    "WhitelistCidr": "203.0.113.10/32", "MaxLatency": max_latency}}}
+        }
+    })
+    .to_string()
+}
+
+fn desired(name: &str, stage: &str, template: String) -> DesiredStack {
+    DesiredStack {
+        name: name.to_owned(),
+        stage: stage.to_owned(),
+        template,
+        parameters: BTreeMap::new(),
+    }
+}
+
+fn update_job(name: &str, template: String) -> StackJob {
+    StackJob {
+        desired: desired(name, "platforms", template),
+        action: StackAction::Update,
+        restart_channel: None,
+        is_flow: false,
+        allow_replace: Vec::new(),
+    }
+}
+
+fn live(name: &str, template: String) -> LiveStack {
+    LiveStack {
+        name: name.to_owned(),
+        status: Some("UPDATE_COMPLETE".to_owned()),
+        template,
+        stack_id: Some(stack_id(name)),
+        last_updated: Some("2026-01-01T00:00:00Z".to_owned()),
+        ..LiveStack::default()
+    }
+}
+
+fn critical(plan: &StackPlan) -> Vec<(RiskKind, Option<&str>)> {
+    plan.risks
+        .iter()
+        .filter(|r| r.severity == Severity::Critical)
+        .map(|r| (r.kind, r.logical_id.as_deref()))
+        .collect()
+}
+
+// ------------------------------------------------------------------ tests
+
+/// 1. An update that fails and that CloudFormation rolls back cleanly is
+///    `rolled-back` (exit 4), and the cause reported is the first resource
+///    that failed for its own reason.
+#[tokio::test]
+async fn a_failed_update_rolled_back_cleanly_exits_4_and_names_the_first_causal_failure() {
+    let log = Log::default();
+    let channel_reason = "Resource handler returned message: \"Invalid request: \
+        [channel.encoderSettings.videoDescriptions[0].codecSettings.h264Settings.bitrate] \
+        must be <= 8000000\" (HandlerErrorCode: InvalidRequest)";
+    let ml = "AWS::MediaLive::Channel";
+    let stack = FakeStack::at(DEST, "UPDATE_COMPLETE").then(
+        "ExecuteChangeSet",
+        vec![
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE",
+        ],
+        vec![
+            // First poll: the update starts.
+            vec![
+                stack_event(DEST, 10, "UPDATE_IN_PROGRESS", Some("User Initiated")),
+                event(DEST, 11, "Channel", ml, "UPDATE_IN_PROGRESS", None),
+                event(DEST, 11, "ChannelAlarm", "AWS::CloudWatch::Alarm", "UPDATE_IN_PROGRESS", None),
+            ],
+            // Second poll: the channel fails, the alarm's update is
+            // cancelled, then fails on its own later, and the stack says
+            // why it rolls back.
+            vec![
+                event(DEST, 20, "Channel", ml, "UPDATE_FAILED", Some(channel_reason)),
+                event(DEST, 21, "ChannelAlarm", "AWS::CloudWatch::Alarm", "UPDATE_FAILED",
+                    Some("Resource update cancelled")),
+                event(DEST, 22, "Input", "AWS::MediaLive::Input", "UPDATE_FAILED",
+                    Some("Resource handler returned message: \"Rate exceeded\" (HandlerErrorCode: Throttling)")),
+                stack_event(DEST, 23, "UPDATE_ROLLBACK_IN_PROGRESS",
+                    Some("The following resource(s) failed to update: [Channel, ChannelAlarm, Input].")),
+            ],
+            // Third poll: the rollback completes.
+            vec![
+                event(DEST, 30, "Channel", ml, "UPDATE_COMPLETE", None),
+                event(DEST, 31, "ChannelAlarm", "AWS::CloudWatch::Alarm", "UPDATE_COMPLETE", None),
+                stack_event(DEST, 32, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None),
+                stack_event(DEST, 33, "UPDATE_ROLLBACK_COMPLETE", None),
+            ],
+        ],
+    );
+    let fake = FakeCfn::new(
+        &log,
+        vec![(DEST, stack)],
+        change_set(
+            DEST,
+            &[(
+                "Channel",
+                ml,
+                ChangeAction::Modify,
+                Some(Replacement::False),
+            )],
+        ),
+    );
+    let aws = aws_with(fake.client(), None);
+
+    let outcome = run_job(
+        aws,
+        update_job(DEST, dest_template(9_000_000)),
+        stack_progress(DEST),
+    )
+    .await;
+
+    assert_eq!(outcome.result, "rolled-back", "{outcome:?}");
+    let (exit, word) = verdict(std::slice::from_ref(&outcome));
+    assert_eq!(exit, ExitStatus::RolledBack);
+    assert_eq!(exit as i32, 4);
+    assert!(word.contains("rolled back"), "{word}");
+    let cause = outcome
+        .cause
+        .as_ref()
+        .expect("a rolled-back update names its cause");
+    assert_eq!(
+        (cause.logical_id.as_str(), cause.status.as_str(), cause.reason.as_deref()),
+        ("Channel", "UPDATE_FAILED", Some(channel_reason)),
+        "the cause must be the first causal failure, not a cancellation, a later failure or the stack's own event"
+    );
+    assert!(
+        outcome
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("UPDATE_ROLLBACK_COMPLETE")),
+        "{outcome:?}"
+    );
+    assert_eq!(fake.create_change_set.num_calls(), 1);
+    assert_eq!(fake.execute_change_set.num_calls(), 1);
+    // It waited for the end of the rollback: every status was read.
+    assert!(
+        log.count(&format!("DescribeStacks {DEST}")) >= 4,
+        "{:?}",
+        log.entries()
+    );
+    assert_eq!(
+        log.only(&["CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet"]),
+        [
+            format!("CreateChangeSet {DEST}"),
+            format!("DescribeChangeSet {DEST}"),
+            format!("ExecuteChangeSet {DEST}"),
+        ]
+    );
+}
+
+/// 2a. A stack stuck in `UPDATE_ROLLBACK_FAILED` is recovered with
+///     ContinueUpdateRollback (not RollbackStack), waited for until
+///     `UPDATE_ROLLBACK_COMPLETE`; a healthy stack is left alone.
+#[tokio::test]
+async fn recover_stuck_continues_a_failed_rollback() {
+    let log = Log::default();
+    let stuck = FakeStack::at(DEST, "UPDATE_ROLLBACK_FAILED").then(
+        "ContinueUpdateRollback",
+        vec![
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE",
+        ],
+        vec![vec![
+            stack_event(
+                DEST,
+                10,
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                Some("Continue rollback requested by user"),
+            ),
+            stack_event(DEST, 20, "UPDATE_ROLLBACK_COMPLETE", None),
+        ]],
+    );
+    let fake = FakeCfn::new(
+        &log,
+        vec![
+            (DEST, stuck),
+            (FLOW, FakeStack::at(FLOW, "UPDATE_COMPLETE")),
+        ],
+        empty_change_set(DEST),
+    );
+    let aws = aws_with(fake.client(), None);
+    let names: BTreeSet<String> = [DEST.to_owned(), FLOW.to_owned()].into();
+
+    let notes = recover_stuck(&aws, &names, &quiet_progress())
+        .await
+        .unwrap();
+
+    assert_eq!(fake.continue_update_rollback.num_calls(), 1);
+    assert_eq!(fake.rollback_stack.num_calls(), 0);
+    assert_eq!(fake.create_change_set.num_calls(), 0);
+    assert_eq!(
+        log.only(&["ContinueUpdateRollback", "RollbackStack"]),
+        [format!("ContinueUpdateRollback {DEST}")]
+    );
+    // Polled through UPDATE_ROLLBACK_IN_PROGRESS to the end.
+    let after = log
+        .entries()
+        .into_iter()
+        .skip_while(|e| !e.starts_with("ContinueUpdateRollback"))
+        .filter(|e| *e == format!("DescribeStacks {DEST}"))
+        .count();
+    assert!(after >= 3, "{:?}", log.entries());
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains(DEST)
+            && notes[0].contains("UPDATE_ROLLBACK_FAILED")
+            && notes[0].contains("UPDATE_ROLLBACK_COMPLETE"),
+        "{notes:?}"
+    );
+}
+
+/// 2b. A stack left in `UPDATE_FAILED` is recovered with RollbackStack.
+#[tokio::test]
+async fn recover_stuck_rolls_back_a_failed_update() {
+    let log = Log::default();
+    let stuck = FakeStack::at(DEST, "UPDATE_FAILED").then(
+        "RollbackStack",
+        vec!["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"],
+        vec![vec![stack_event(
+            DEST,
+            10,
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            Some("Rollback requested by user"),
+        )]],
+    );
+    let fake = FakeCfn::new(&log, vec![(DEST, stuck)], empty_change_set(DEST));
+    let aws = aws_with(fake.client(), None);
+    let names: BTreeSet<String> = [DEST.to_owned()].into();
+
+    let notes = recover_stuck(&aws, &names, &quiet_progress())
+        .await
+        .unwrap();
+
+    assert_eq!(fake.rollback_stack.num_calls(), 1);
+    assert_eq!(fake.continue_update_rollback.num_calls(), 0);
+    assert_eq!(
+        log.only(&["RollbackStack"]),
+        [format!("RollbackStack {DEST}")]
+    );
+    assert!(
+        notes.len() == 1
+            && notes[0].contains("UPDATE_FAILED")
+            && notes[0].contains("UPDATE_ROLLBACK_COMPLETE"),
+        "{notes:?}"
+    );
+}
+
+/// 2c. A recovery that fails again is an error, not a note.
+#[tokio::test]
+async fn recover_stuck_reports_a_rollback_that_fails_again() {
+    let log = Log::default();
+    let stuck = FakeStack::at(DEST, "UPDATE_ROLLBACK_FAILED").then(
+        "ContinueUpdateRollback",
+        vec!["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED"],
+        Vec::new(),
+    );
+    let fake = FakeCfn::new(&log, vec![(DEST, stuck)], empty_change_set(DEST));
+    let aws = aws_with(fake.client(), None);
+    let names: BTreeSet<String> = [DEST.to_owned()].into();
+
+    let err = recover_stuck(&aws, &names, &quiet_progress())
+        .await
+        .expect_err("a rollback that fails again is not a recovery");
+
+    assert_eq!(fake.continue_update_rollback.num_calls(), 1);
+    let message = format!("{err:#}");
+    assert!(
+        message.contains(DEST) && message.contains("UPDATE_ROLLBACK_FAILED"),
+        "{message}"
+    );
+}
+
+/// 3. `run_job` refuses a stuck stack before touching anything: no change
+///    set, no channel stop; the message points to `lunora rollback`.
+#[tokio::test]
+async fn run_job_refuses_a_stuck_stack_and_makes_no_change_set() {
+    for status in ["UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED"] {
+        let log = Log::default();
+        let fake = FakeCfn::new(
+            &log,
+            vec![(DEST, FakeStack::at(DEST, status))],
+            change_set(
+                DEST,
+                &[(
+                    "Channel",
+                    "AWS::MediaLive::Channel",
+                    ChangeAction::Modify,
+                    None,
+                )],
+            ),
+        );
+        let medialive = FakeMediaLive::new(&log);
+        let aws = aws_with(fake.client(), Some(medialive.client()));
+        let mut job = update_job(DEST, dest_template(6_000_000));
+        job.restart_channel = Some(CHANNEL_ID.to_owned());
+
+        let outcome = run_job(aws, job, stack_progress(DEST)).await;
+
+        assert_eq!(outcome.result, "failed", "{status}: {outcome:?}");
+        let message = outcome.message.clone().unwrap_or_default();
+        assert!(
+            message.contains(status) && message.contains("lunora rollback"),
+            "{status}: {message}"
+        );
+        assert_eq!(fake.create_change_set.num_calls(), 0, "{status}");
+        assert_eq!(fake.execute_change_set.num_calls(), 0, "{status}");
+        assert_eq!(medialive.stop_channel.num_calls(), 0, "{status}");
+        // A stuck stack is not "rolled back cleanly" (exit 4) nor a success.
+        let (exit, _) = verdict(&[outcome]);
+        assert_eq!(exit, ExitStatus::Failure, "{status}");
+    }
+}
+
+// ----------------------------------------------------------- 4. retries
+
+/// CloudFormation's answer when it throttles (awsQuery protocol, HTTP 400).
+const THROTTLED: &str = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>
+  <RequestId>8d2f4c1e-0f5b-4a7e-9d8b-3c1f2e6a7b90</RequestId>
+</ErrorResponse>"#;
+
+/// DescribeStacks throttled `times` times, then answered.
+fn throttled_describe(times: usize) -> Rule {
+    mock!(Cfn::describe_stacks)
+        .sequence()
+        .http_status(400, Some(THROTTLED.to_owned()))
+        .times(times)
+        .output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_name(FLOW)
+                        .stack_id(stack_id(FLOW))
+                        .creation_time(DateTime::from_secs(1_767_225_600))
+                        .stack_status(StackStatus::UpdateComplete)
+                        .build(),
+                )
+                .build()
+        })
+        .build()
+}
+
+/// The SDK configuration `lunora` itself builds (`Aws::connect`), with its
+/// retry settings; the endpoint is never reached (the mock answers).
+async fn lunora_sdk() -> SdkConfig {
+    let settings = AwsSettings {
+        endpoint_url: Some("http://127.0.0.1:9".to_owned()),
+        ..AwsSettings::default()
+    };
+    Aws::connect(&settings, "us-east-1").await.unwrap().sdk
+}
+
+/// A mock CloudFormation client built from `sdk` (so with its retry
+/// configuration), optionally overriding the retry configuration.
+fn cfn_from(sdk: &SdkConfig, rule: &Rule, retry: Option<RetryConfig>) -> Cfn {
+    let mut config = aws_sdk_cloudformation::config::Builder::from(sdk)
+        .with_test_defaults_v2()
+        .http_client(create_mock_http_client())
+        .interceptor(
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::MatchAny)
+                .with_rule(rule),
+        );
+    if let Some(retry) = retry {
+        config = config.retry_config(retry);
+    }
+    Cfn::from_conf(config.build())
+}
+
+/// 4a. Throttled twice, DescribeStacks succeeds on the third attempt
+///     with lunora's retry configuration; without retries it fails.
+#[tokio::test]
+async fn throttling_is_retried_and_the_third_attempt_succeeds() {
+    let sdk = lunora_sdk().await;
+
+    let rule = throttled_describe(2);
+    let aws = aws_with(cfn_from(&sdk, &rule, None), None);
+    let info = cfn::describe(&aws, FLOW)
+        .await
+        .expect("two throttles are retried")
+        .expect("the stack exists");
+    assert_eq!(info.status, "UPDATE_COMPLETE");
+    assert_eq!(
+        rule.num_calls(),
+        3,
+        "two throttled attempts, then the answer"
+    );
+
+    // The same script with retries off: the first throttle is the error.
+    let rule = throttled_describe(2);
+    let one_attempt = RetryConfig::standard().with_max_attempts(1);
+    let aws = aws_with(cfn_from(&sdk, &rule, Some(one_attempt)), None);
+    let err = cfn::describe(&aws, FLOW)
+        .await
+        .expect_err("without retries a throttle is an error");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("Throttling") && message.contains("Rate exceeded"),
+        "{message}"
+    );
+    assert_eq!(rule.num_calls(), 1);
+}
+
+/// 4b. It is lunora's configuration, not the SDK default, that carries a
+///     burst of throttling: four throttles then success passes with
+///     lunora's settings and fails with the SDK's standard three attempts.
+#[tokio::test]
+async fn lunoras_retry_config_outlasts_the_sdk_default() {
+    let sdk = lunora_sdk().await;
+
+    let rule = throttled_describe(4);
+    let aws = aws_with(cfn_from(&sdk, &rule, None), None);
+    let info = cfn::describe(&aws, FLOW)
+        .await
+        .expect("lunora retries past four throttles")
+        .expect("the stack exists");
+    assert_eq!(info.status, "UPDATE_COMPLETE");
+    assert_eq!(rule.num_calls(), 5);
+
+    let rule = throttled_describe(4);
+    let sdk_default = RetryConfig::standard().with_initial_backoff(Duration::from_millis(5));
+    let aws = aws_with(cfn_from(&sdk, &rule, Some(sdk_default)), None);
+    let err = cfn::describe(&aws, FLOW)
+        .await
+        .expect_err("the SDK default gives up after three attempts");
+    assert!(format!("{err:#}").contains("Throttling"), "{err:#}");
+    assert_eq!(rule.num_calls(), 3);
+}
+
+// ---------------------------------------------------- 5. replacements
+
+/// 5a. A change set that says `Replacement: True` for the flow makes the
+///     plan replace it (critical `FlowReplacement`), even where the
+///     templates alone show only a modification; deploy refuses it unless
+///     `--allow-replace Flow`. The preview change set is deleted.
+#[tokio::test]
+async fn a_change_set_replacing_the_flow_is_critical_and_needs_allow_replace() {
+    let log = Log::default();
+    let fake = FakeCfn::new(
+        &log,
+        vec![(FLOW, FakeStack::at(FLOW, "UPDATE_COMPLETE"))],
+        change_set(
+            FLOW,
+            &[(
+                "Flow",
+                "AWS::MediaConnect::Flow",
+                ChangeAction::Modify,
+                Some(Replacement::True),
+            )],
+        ),
+    );
+    let aws = aws_with(fake.client(), None);
+    let (before, after) = (
+        flow_template("us-east-1a", 200),
+        flow_template("us-east-1a", 400),
+    );
+
+    let changes = cfn::preview_update(&aws, FLOW, &after, &BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        changes,
+        [ChangeSetChange {
+            logical_id: "Flow".to_owned(),
+            resource_type: "AWS::MediaConnect::Flow".to_owned(),
+            action: "Modify".to_owned(),
+            replacement: Some("True".to_owned()),
+        }]
+    );
+    assert_eq!(
+        fake.delete_change_set.num_calls(),
+        1,
+        "plan leaves no change set behind"
+    );
+    assert_eq!(fake.execute_change_set.num_calls(), 0);
+
+    let want = desired(FLOW, "flow", after.clone());
+    // Control: from the templates alone, MaxLatency is an in-place change.
+    let templates_only = plan_stack(&want, Some(&live(FLOW, before.clone())));
+    assert!(
+        critical(&templates_only).is_empty(),
+        "{:?}",
+        templates_only.risks
+    );
+
+    let mut live_flow = live(FLOW, before);
+    live_flow.change_set = Some(changes);
+    let plan = plan_stack(&want, Some(&live_flow));
+    assert_eq!(plan.action, StackAction::Update);
+    let flow = plan
+        .resources
+        .iter()
+        .find(|r| r.logical_id == "Flow")
+        .unwrap();
+    assert_eq!(flow.action, ResourceAction::Replace);
+    assert_eq!(critical(&plan), [(RiskKind::FlowReplacement, Some("Flow"))]);
+
+    let refused = blocked(&[&plan], &DeployOptions::default());
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].contains("--allow-replace Flow"), "{refused:?}");
+    let other = DeployOptions {
+        allow_replace: vec!["BackupSource".to_owned()],
+        ..DeployOptions::default()
+    };
+    assert_eq!(
+        blocked(&[&plan], &other).len(),
+        1,
+        "naming another resource does not allow the flow"
+    );
+    let allowed = DeployOptions {
+        allow_replace: vec!["Flow".to_owned()],
+        ..DeployOptions::default()
+    };
+    assert!(blocked(&[&plan], &allowed).is_empty());
+}
+
+/// 5b. Moving the flow to another Availability Zone (create-only) is a
+///     replacement even when the change set, like the emulator's, has no
+///     `Replacement` field.
+#[test]
+fn an_availability_zone_change_is_a_replacement_even_when_the_change_set_says_nothing() {
+    let mut live_flow = live(FLOW, flow_template("us-east-1a", 200));
+    live_flow.change_set = Some(vec![ChangeSetChange {
+        logical_id: "Flow".to_owned(),
+        resource_type: "AWS::MediaConnect::Flow".to_owned(),
+        action: "Modify".to_owned(),
+        replacement: None,
+    }]);
+    let want = desired(FLOW, "flow", flow_template("us-east-1b", 200));
+
+    let plan = plan_stack(&want, Some(&live_flow));
+
+    let flow = plan
+        .resources
+        .iter()
+        .find(|r| r.logical_id == "Flow")
+        .unwrap();
+    assert_eq!(flow.action, ResourceAction::Replace, "{flow:?}");
+    assert!(
+        flow.replacement_reasons
+            .iter()
+            .any(|r| r.contains("AvailabilityZone")),
+        "{flow:?}"
+    );
+    assert_eq!(critical(&plan), [(RiskKind::FlowReplacement, Some("Flow"))]);
+    let refused = blocked(&[&plan], &DeployOptions::default());
+    assert!(
+        refused.len() == 1 && refused[0].contains("--allow-replace Flow"),
+        "{refused:?}"
+    );
+    let allowed = DeployOptions {
+        allow_replace: vec!["Flow".to_owned()],
+        ..DeployOptions::default()
+    };
+    assert!(blocked(&[&plan], &allowed).is_empty());
+}
+
+// ----------------------------------------------- 6. a running channel
+
+/// 6a. Updating a running channel is a critical `RunningChannel` risk that
+///     deploy refuses unless `--restart-running`.
+#[test]
+fn a_running_channel_blocks_an_update_unless_restart_running() {
+    let want = desired(DEST, "platforms", dest_template(6_000_000));
+    let mut running = live(DEST, dest_template(4_500_000));
+    running.running_channels.insert("Channel".to_owned());
+
+    let plan = plan_stack(&want, Some(&running));
+
+    assert_eq!(plan.action, StackAction::Update);
+    assert_eq!(
+        critical(&plan),
+        [(RiskKind::RunningChannel, Some("Channel"))]
+    );
+    let refused = blocked(&[&plan], &DeployOptions::default());
+    assert!(
+        refused.len() == 1 && refused[0].contains("--restart-running"),
+        "{refused:?}"
+    );
+    // Naming the channel in --allow-replace is not consent to restart it.
+    let wrong = DeployOptions {
+        allow_replace: vec!["Channel".to_owned()],
+        ..DeployOptions::default()
+    };
+    assert_eq!(blocked(&[&plan], &wrong).len(), 1);
+    let restart = DeployOptions {
+        restart_running: true,
+        ..DeployOptions::default()
+    };
+    assert!(blocked(&[&plan], &restart).is_empty());
+
+    // Control: the same change to an idle channel is not blocked.
+    let idle = plan_stack(&want, Some(&live(DEST, dest_template(4_500_000))));
+    assert!(critical(&idle).is_empty(), "{:?}", idle.risks);
+    assert!(blocked(&[&idle], &DeployOptions::default()).is_empty());
+}
+
+/// 6b. With `restart_channel`, run_job stops the channel, waits for IDLE,
+///     updates the stack, starts the channel and waits for RUNNING, in
+///     that order.
+#[tokio::test]
+async fn run_job_stops_the_channel_updates_and_starts_it_again() {
+    let log = Log::default();
+    let ml = "AWS::MediaLive::Channel";
+    let stack = FakeStack::at(DEST, "UPDATE_COMPLETE").then(
+        "ExecuteChangeSet",
+        vec!["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"],
+        vec![
+            vec![
+                stack_event(DEST, 10, "UPDATE_IN_PROGRESS", Some("User Initiated")),
+                event(DEST, 11, "Channel", ml, "UPDATE_IN_PROGRESS", None),
+            ],
+            vec![
+                event(DEST, 20, "Channel", ml, "UPDATE_COMPLETE", None),
+                stack_event(DEST, 21, "UPDATE_COMPLETE", None),
+            ],
+        ],
+    );
+    let fake = FakeCfn::new(
+        &log,
+        vec![(DEST, stack)],
+        change_set(
+            DEST,
+            &[(
+                "Channel",
+                ml,
+                ChangeAction::Modify,
+                Some(Replacement::False),
+            )],
+        ),
+    );
+    let medialive = FakeMediaLive::new(&log);
+    let aws = aws_with(fake.client(), Some(medialive.client()));
+    let mut job = update_job(DEST, dest_template(6_000_000));
+    job.restart_channel = Some(CHANNEL_ID.to_owned());
+
+    let outcome = run_job(aws, job, stack_progress(DEST)).await;
+
+    assert_eq!(outcome.result, "deployed", "{outcome:?}");
+    assert_eq!(verdict(&[outcome]).0, ExitStatus::Success);
+    assert_eq!(medialive.stop_channel.num_calls(), 1);
+    assert_eq!(medialive.start_channel.num_calls(), 1);
+    assert_eq!(fake.execute_change_set.num_calls(), 1);
+    let order: Vec<String> = log
+        .only(&[
+            "StopChannel",
+            "DescribeChannel",
+            "CreateChangeSet",
+            "ExecuteChangeSet",
+            "StartChannel",
+        ])
+        .into_iter()
+        .collect();
+    let c = CHANNEL_ID;
+    assert_eq!(
+        order,
+        [
+            format!("StopChannel {c}"),
+            format!("DescribeChannel {c} STOPPING"),
+            format!("DescribeChannel {c} STOPPING"),
+            format!("DescribeChannel {c} IDLE"),
+            format!("CreateChangeSet {DEST}"),
+            format!("ExecuteChangeSet {DEST}"),
+            format!("StartChannel {c}"),
+            format!("DescribeChannel {c} STARTING"),
+            format!("DescribeChannel {c} RUNNING"),
+        ]
+    );
+    // The channel was started only once the update had finished.
+    let entries = log.entries();
+    let start = entries
+        .iter()
+        .position(|e| e.starts_with("StartChannel"))
+        .unwrap();
+    let last_status = entries[..start]
+        .iter()
+        .rposition(|e| *e == format!("DescribeStacks {DEST}"))
+        .unwrap();
+    let execute = entries
+        .iter()
+        .position(|e| e.starts_with("ExecuteChangeSet"))
+        .unwrap();
+    assert!(
+        entries[execute..start]
+            .iter()
+            .filter(|e| **e == format!("DescribeStacks {DEST}"))
+            .count()
+            >= 2
+            && last_status > execute,
+        "{entries:?}"
+    );
+}
+
+// ------------------------------------------- 7. an empty change set
+
+/// 7. A change set with no changes: the stack is `unchanged`, nothing is
+///    executed and the change set is deleted.
+#[tokio::test]
+async fn an_empty_change_set_is_unchanged_and_deleted() {
+    let log = Log::default();
+    let fake = FakeCfn::new(
+        &log,
+        vec![(DEST, FakeStack::at(DEST, "UPDATE_COMPLETE"))],
+        empty_change_set(DEST),
+    );
+    let aws = aws_with(fake.client(), None);
+
+    let outcomes: Vec<StackOutcome> = run_stage(
+        &aws,
+        vec![update_job(DEST, dest_template(6_000_000))],
+        &quiet_progress(),
+    )
+    .await;
+
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].result, "unchanged", "{outcomes:?}");
+    assert_eq!(verdict(&outcomes).0, ExitStatus::Success);
+    assert_eq!(fake.delete_change_set.num_calls(), 1);
+    assert_eq!(fake.execute_change_set.num_calls(), 0);
+    assert_eq!(
+        log.only(&["DeleteChangeSet"]),
+        [format!("DeleteChangeSet {DEST} {}", change_set_arn(DEST))],
+        "the change set it made is the one deleted"
+    );
+}
