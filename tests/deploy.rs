@@ -597,3 +597,40 @@ async fn deploy_with_json_output_streams_json_lines() {
     assert_eq!(last["kind"], "deploy");
     assert_eq!(last["stacks"][0]["result"], "deployed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_executed_exactly_and_refused_once_stale() {
+    let env = Env::new(&example()).await;
+    let out = env.run(&["plan", "--out", "plan.json"]);
+    assert_eq!(code(&out), Some(0));
+    // The config changes after the plan: deploy --plan still executes the plan.
+    env.override_preset(
+        "youtube-1080p30",
+        "bitrate_kbps: 6000",
+        "bitrate_kbps: 7000",
+    );
+    let out = env.run(&["deploy", "--plan", "plan.json", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let committed =
+        std::fs::read_to_string(root().join("stacks/lunora-player-prod-dest-youtube.json"))
+            .unwrap();
+    assert_eq!(
+        env.template("lunora-player-prod-dest-youtube").await,
+        committed,
+        "deploy --plan must use the saved templates"
+    );
+
+    let out = env.run(&["plan", "--out", "plan2.json"]);
+    assert_eq!(code(&out), Some(0));
+    // The stack moves after the plan was saved.
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    let out = env.run(&["deploy", "--plan", "plan2.json", "--yes"]);
+    assert_eq!(code(&out), Some(3));
+    assert!(
+        stderr(&out).contains(
+            "the saved plan is stale: lunora-player-prod-dest-youtube changed since it was made"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -716,7 +716,8 @@ fn check_saved_plan(saved: &Plan, now: &Plan) -> anyhow::Result<()> {
         match now_by.get(s.name.as_str()) {
             Some(n)
                 if n.live_stack_id == s.live_stack_id
-                    && n.live_last_updated == s.live_last_updated => {}
+                    && n.live_last_updated == s.live_last_updated
+                    && n.live_template_sha256 == s.live_template_sha256 => {}
             _ => moved.push(s.name.clone()),
         }
     }

@@ -120,6 +120,9 @@ pub struct StackPlan {
     /// The live stack's id and last change time at plan time.
     pub live_stack_id: Option<String>,
     pub live_last_updated: Option<String>,
+    /// sha256 of the live template at plan time (a saved plan is stale
+    /// when it changed).
+    pub live_template_sha256: Option<String>,
     /// Things the reader should know (a change set that could not be made,
     /// a failed stack that a deploy replaces).
     pub notes: Vec<String>,
@@ -328,6 +331,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
             template_sha256,
             live_stack_id: None,
             live_last_updated: None,
+            live_template_sha256: None,
             notes: Vec::new(),
         };
     };
@@ -369,6 +373,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
         template_sha256,
         live_stack_id: live.stack_id.clone(),
         live_last_updated: live.last_updated.clone(),
+        live_template_sha256: Some(sha256(&live.template)),
         notes: Vec::new(),
     }
 }
@@ -405,6 +410,7 @@ pub fn plan_delete(live: &LiveStack) -> StackPlan {
         template_sha256: None,
         live_stack_id: live.stack_id.clone(),
         live_last_updated: live.last_updated.clone(),
+        live_template_sha256: Some(sha256(&live.template)),
         notes: Vec::new(),
     }
 }
