@@ -96,18 +96,18 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// List the recorded releases.
     Releases,
-    /// Show the flow and every destination.
-    Status(NotBuiltArgs),
-    /// Start destinations.
-    Start(NotBuiltArgs),
-    /// Stop destinations.
-    Stop(NotBuiltArgs),
+    /// Show the flow and every destination: the streaming dashboard.
+    Status(StatusArgs),
+    /// Start destinations (the flow first when it is in standby).
+    Start(StartArgs),
+    /// Stop destinations (and the flow when nothing is left running).
+    Stop(StopArgs),
     /// Switch the flow's preferred SRT source.
-    Failover(NotBuiltArgs),
-    /// Estimate the monthly cost.
-    Cost(NotBuiltArgs),
+    Failover(FailoverArgs),
+    /// Estimate the monthly cost, itemised.
+    Cost(CostArgs),
     /// Print the deployed resources' ids for other tools.
-    Outputs(NotBuiltArgs),
+    Outputs(OutputsArgs),
     /// List or show encoder presets.
     #[command(subcommand)]
     Presets(PresetsCommand),
@@ -173,6 +173,79 @@ pub struct RollbackArgs {
     /// The release to restore (`lunora releases`); default: the one before the latest.
     #[arg(long, value_name = "RELEASE")]
     pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Refresh in place every few seconds on a terminal; Ctrl-C stops.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Destination ids.
+    #[arg(value_name = "DEST", required_unless_present = "all")]
+    pub destinations: Vec<String>,
+    /// Every destination.
+    #[arg(long, conflicts_with = "destinations")]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Destination ids.
+    #[arg(value_name = "DEST", required_unless_present = "all")]
+    pub destinations: Vec<String>,
+    /// Every destination.
+    #[arg(long, conflicts_with = "destinations")]
+    pub all: bool,
+    /// Leave the flow running even when no channel is.
+    #[arg(long)]
+    pub keep_flow: bool,
+}
+
+/// Which SRT source the flow should prefer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailoverTarget {
+    Primary,
+    Backup,
+}
+
+#[derive(Debug, Args)]
+pub struct FailoverArgs {
+    /// The source to prefer.
+    #[arg(long, value_enum)]
+    pub to: FailoverTarget,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Streaming hours per month (default 100).
+    #[arg(long, value_name = "N", default_value_t = 100.0)]
+    pub hours: f64,
+    /// Only these destinations (default: all).
+    #[arg(long, value_name = "DEST", value_delimiter = ',')]
+    pub destinations: Vec<String>,
+    /// A rates file replacing the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub rates: Option<PathBuf>,
+}
+
+/// Format of `lunora outputs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputsFormat {
+    /// `NAME=value` lines for an environment file.
+    Env,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// How to print the ids.
+    #[arg(long, value_enum, default_value_t = OutputsFormat::Env)]
+    pub format: OutputsFormat,
 }
 
 /// Arguments of a command that is not built yet: accepted so that the

@@ -32,6 +32,8 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     pub s3: aws_sdk_s3::Client,
     pub medialive: aws_sdk_medialive::Client,
+    pub mediaconnect: aws_sdk_mediaconnect::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// Set when talking to an endpoint override (an emulator).
     pub endpoint_url: Option<String>,
     /// Where templates over CloudFormation's inline limit are uploaded:
@@ -79,6 +81,8 @@ impl Aws {
             sts: aws_sdk_sts::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             medialive: aws_sdk_medialive::Client::new(&sdk),
+            mediaconnect: aws_sdk_mediaconnect::Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             sdk,
             endpoint_url,
             template_bucket: None,
@@ -94,6 +98,8 @@ impl Aws {
         medialive: aws_sdk_medialive::Client,
     ) -> Self {
         Self {
+            mediaconnect: aws_sdk_mediaconnect::Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             sdk,
             cloudformation,
             sts,
