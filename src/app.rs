@@ -137,12 +137,58 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
             })?;
             emit(console, &report)
         }
-        Command::Status(_) => not_built("status", 5),
-        Command::Start(_) => not_built("start", 5),
-        Command::Stop(_) => not_built("stop", 5),
-        Command::Failover(_) => not_built("failover", 5),
-        Command::Cost(_) => not_built("cost", 5),
-        Command::Outputs(_) => not_built("outputs", 5),
+        Command::Status(args) => {
+            let report = runtime()?.block_on(commands::status::run(
+                &g.config,
+                args.watch,
+                &aws_settings(cli),
+                console,
+            ))?;
+            emit(console, &report)
+        }
+        Command::Start(args) => {
+            let report = runtime()?.block_on(commands::operate::start(
+                &g.config,
+                &args.destinations,
+                args.all,
+                &aws_settings(cli),
+                console,
+            ))?;
+            emit(console, &report)
+        }
+        Command::Stop(args) => {
+            let report = runtime()?.block_on(commands::operate::stop(
+                &g.config,
+                &args.destinations,
+                args.all,
+                args.keep_flow,
+                &aws_settings(cli),
+                console,
+            ))?;
+            emit(console, &report)
+        }
+        Command::Failover(args) => {
+            let report = runtime()?.block_on(commands::failover::run(
+                &g.config,
+                args.to,
+                &aws_settings(cli),
+                console,
+            ))?;
+            emit(console, &report)
+        }
+        Command::Cost(args) => {
+            let report = commands::cost::run(&g.config, args, console)?;
+            emit(console, &report)
+        }
+        Command::Outputs(args) => {
+            let report = runtime()?.block_on(commands::outputs::run(
+                &g.config,
+                args.format,
+                &aws_settings(cli),
+                console,
+            ))?;
+            emit(console, &report)
+        }
     }
 }
 
@@ -172,11 +218,4 @@ fn deploy_options(
         restart_running: g.restart_running,
         force_unlock: g.force_unlock,
     }
-}
-
-/// A command that is not built yet says so and fails; it never pretends.
-fn not_built(command: &str, issue: u32) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!(
-        "`lunora {command}` is not built yet (tracked in issue #{issue}); nothing was done"
-    )
 }

@@ -222,7 +222,12 @@ pub struct FailoverArgs {
 #[derive(Debug, Args)]
 pub struct CostArgs {
     /// Streaming hours per month (default 100).
-    #[arg(long, value_name = "N", default_value_t = 100.0)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100.0,
+        allow_negative_numbers = true
+    )]
     pub hours: f64,
     /// Only these destinations (default: all).
     #[arg(long, value_name = "DEST", value_delimiter = ',')]
@@ -246,14 +251,6 @@ pub struct OutputsArgs {
     /// How to print the ids.
     #[arg(long, value_enum, default_value_t = OutputsFormat::Env)]
     pub format: OutputsFormat,
-}
-
-/// Arguments of a command that is not built yet: accepted so that the
-/// command can say so plainly.
-#[derive(Debug, Args)]
-pub struct NotBuiltArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

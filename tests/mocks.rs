@@ -632,9 +632,9 @@ async fn a_failed_update_rolled_back_cleanly_exits_4_and_names_the_first_causal_
                 event(DEST, 11, "Channel", ml, "UPDATE_IN_PROGRESS", None),
                 event(DEST, 11, "ChannelAlarm", "AWS::CloudWatch::Alarm", "UPDATE_IN_PROGRESS", None),
             ],
-            // Second poll: the channel fails, the alarm's update is
-            // cancelled, then fails on its own later, and the stack says
-            // why it rolls back.
+            // Second poll: the channel fails (the cause), the alarm's
+            // update is cancelled, the input fails later for a reason of
+            // its own, and the stack says why it rolls back.
             vec![
                 event(DEST, 20, "Channel", ml, "UPDATE_FAILED", Some(channel_reason)),
                 event(DEST, 21, "ChannelAlarm", "AWS::CloudWatch::Alarm", "UPDATE_FAILED",
@@ -1255,6 +1255,47 @@ async fn run_job_stops_the_channel_updates_and_starts_it_again() {
             >= 2
             && last_status > execute,
         "{entries:?}"
+    );
+}
+
+/// 6c. A running channel that lunora stopped for an update is started
+///     again when the update fails before it changed anything (here the
+///     change set itself fails): the stack is as it was, so the channel
+///     must not be left dark without a word.
+#[tokio::test]
+async fn run_job_starts_the_channel_again_when_the_change_set_fails() {
+    let log = Log::default();
+    let failed = DescribeChangeSetOutput::builder()
+        .change_set_id(change_set_arn(DEST))
+        .change_set_name("lunora-deploy")
+        .stack_name(DEST)
+        .stack_id(stack_id(DEST))
+        .status(ChangeSetStatus::Failed)
+        .execution_status(ExecutionStatus::Unavailable)
+        .status_reason(
+            "Template error: instance of Fn::GetAtt references undefined resource Chanel",
+        )
+        .build();
+    let fake = FakeCfn::new(
+        &log,
+        vec![(DEST, FakeStack::at(DEST, "UPDATE_COMPLETE"))],
+        failed,
+    );
+    let medialive = FakeMediaLive::new(&log);
+    let aws = aws_with(fake.client(), Some(medialive.client()));
+    let mut job = update_job(DEST, dest_template(6_000_000));
+    job.restart_channel = Some(CHANNEL_ID.to_owned());
+
+    let outcome = run_job(aws, job, stack_progress(DEST)).await;
+
+    assert_eq!(outcome.result, "failed", "{outcome:?}");
+    assert_eq!(fake.execute_change_set.num_calls(), 0);
+    assert_eq!(medialive.stop_channel.num_calls(), 1);
+    assert_eq!(
+        medialive.start_channel.num_calls(),
+        1,
+        "the channel was stopped for the update and left stopped: {outcome:?}\n{:?}",
+        log.entries()
     );
 }
 

@@ -190,8 +190,14 @@ pub async fn create_change_set(
         .map_err(|e| sdk_error("cloudformation:CreateChangeSet", e))
         .with_context(|| format!("cannot create a change set for stack `{stack}`"))?;
     let arn = out.id().unwrap_or(name).to_owned();
-    let changes = wait_change_set(aws, stack, &arn).await?;
-    Ok((arn, changes))
+    match wait_change_set(aws, stack, &arn).await {
+        Ok(changes) => Ok((arn, changes)),
+        Err(e) => {
+            // A failed change set is deleted, so none piles up.
+            let _ = delete_change_set(aws, stack, &arn).await;
+            Err(e)
+        }
+    }
 }
 
 async fn wait_change_set(

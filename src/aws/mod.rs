@@ -8,6 +8,7 @@
 //! call, the stack and AWS's own code and message.
 
 pub mod cfn;
+pub mod media;
 
 use std::time::Duration;
 

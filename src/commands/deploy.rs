@@ -340,12 +340,51 @@ async fn run_job_inner(
             .await
             .map_err(|e| crate::aws::sdk_error("medialive:StopChannel", e))?;
         wait_channel(aws, channel, "IDLE").await?;
+        // Whatever happens to the update, the channel goes back on air:
+        // a failed change set or a rolled-back update leaves the old
+        // settings, which the channel ran with before.
+        let result = update_stack(aws, job, progress, existing.is_some()).await;
+        let restarted = start_channel(aws, channel, progress).await;
+        return match (result, restarted) {
+            (Ok(mut o), Ok(())) => {
+                o.message = Some(format!(
+                    "{}; channel {channel} stopped for the update and running again",
+                    o.message.unwrap_or_default()
+                ));
+                Ok(o)
+            }
+            (Ok(mut o), Err(e)) => {
+                o.result = "failed".into();
+                o.message = Some(format!(
+                    "{}; channel {channel} was stopped for the update and did NOT start again: {e:#}",
+                    o.message.unwrap_or_default()
+                ));
+                Ok(o)
+            }
+            (Err(e), Ok(())) => Err(e.context(format!(
+                "the update failed; channel {channel} was stopped for it and is running again"
+            ))),
+            (Err(e), Err(start)) => Err(e.context(format!(
+                "the update failed, and channel {channel}, stopped for it, did NOT start again: {start:#}"
+            ))),
+        };
     }
-    if job.is_flow && existing.is_some() {
+    update_stack(aws, job, progress, existing.is_some()).await
+}
+
+/// The change set part of a job: create, execute, wait.
+async fn update_stack(
+    aws: &Aws,
+    job: &StackJob,
+    progress: &StackProgress,
+    exists: bool,
+) -> anyhow::Result<StackOutcome> {
+    let name = &job.desired.name;
+    if job.is_flow && exists {
         // Let an explicitly allowed replacement through the stack policy.
         cfn::set_stack_policy(aws, name, &flow_policy_allowing(&job.allow_replace)).await?;
     }
-    let kind = if existing.is_some() {
+    let kind = if exists {
         ChangeSetType::Update
     } else {
         ChangeSetType::Create
@@ -364,9 +403,6 @@ async fn run_job_inner(
     .await?;
     if changes.is_empty() && kind == ChangeSetType::Update {
         cfn::delete_change_set(aws, name, &arn).await?;
-        if let Some(channel) = &job.restart_channel {
-            start_channel(aws, channel, progress).await?;
-        }
         return Ok(outcome(job, "unchanged", None, Some("no changes".into())));
     }
     progress.step(&format!("executing change set ({} changes)", changes.len()));
@@ -388,9 +424,6 @@ async fn run_job_inner(
     } else {
         outcome(job, "failed", cause, Some(format!("ended in {status}")))
     };
-    if let Some(channel) = &job.restart_channel {
-        start_channel(aws, channel, progress).await?;
-    }
     Ok(result)
 }
 

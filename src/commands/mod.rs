@@ -1,13 +1,18 @@
 //! One module per command. Each gathers its inputs, calls the core and
 //! returns a report; none prints.
 
+pub mod cost;
 pub mod deploy;
+pub mod failover;
+pub mod operate;
+pub mod outputs;
 pub mod plan;
 pub mod presets;
 pub mod releases;
 pub mod render;
 pub mod rollback;
 pub mod schema;
+pub mod status;
 pub mod validate;
 
 use std::fmt;

@@ -185,20 +185,24 @@ fn the_schema_describes_the_config_fields() {
 }
 
 #[test]
-fn commands_not_built_yet_say_so_and_fail() {
-    for cmd in [["status"], ["cost"], ["outputs"]] {
-        lunora()
+fn operating_commands_without_credentials_say_so() {
+    for cmd in [
+        vec!["status"],
+        vec!["outputs"],
+        vec!["start", "youtube"],
+        vec!["stop", "youtube"],
+        vec!["failover", "--to", "backup"],
+    ] {
+        let out = offline()
             .args(["-c", "examples/lunora.yaml"])
-            .args(cmd)
-            .assert()
-            .code(1)
-            .stdout("")
-            .stderr(predicates::str::contains(format!(
-                "`lunora {}` is not built yet",
-                cmd[0]
-            )));
+            .args(&cmd)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+        assert!(out.stdout.is_empty(), "{cmd:?}: stdout must stay empty");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains("credentials"), "{cmd:?}: {stderr}");
     }
-    lunora().args(["start", "youtube"]).assert().code(1);
 }
 
 #[test]

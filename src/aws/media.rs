@@ -1,0 +1,433 @@
+//! MediaConnect, MediaLive and CloudWatch calls for operating a deployment:
+//! `status`, `start`, `stop`, `failover` and `outputs`.
+//!
+//! This module exists so that the operating commands never touch an SDK
+//! client themselves: every resource they act on is named by a deployed
+//! stack's outputs (the commands look those up), and every call on those
+//! resources (flow and channel state, flow-output switching, the manual
+//! source switch, alarm states and metrics) lives here, each turning SDK
+//! errors into one line that names the call and AWS's code and message.
+//!
+//! Waiting is by polling with a growing delay (200 ms up to 5 s); a channel
+//! start may take up to 10 minutes on AWS (domain brief, §1.6), so waits
+//! give up after 15 minutes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_mediaconnect::types::{OutputStatus, SourcePriority, UpdateFailoverConfig};
+
+use super::{error_code, sdk_error, Aws};
+
+/// How long a wait for a flow or channel state lasts at most.
+const WAIT_LIMIT: Duration = Duration::from_secs(900);
+
+/// One source of a flow, as DescribeFlow reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSource {
+    pub name: String,
+    pub arn: String,
+    pub ingest_ip: Option<String>,
+    pub ingest_port: Option<i32>,
+}
+
+/// One output of a flow, as DescribeFlow reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowOutput {
+    pub name: String,
+    pub arn: String,
+    /// `ENABLED` or `DISABLED`.
+    pub status: Option<String>,
+}
+
+/// What DescribeFlow says about a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowInfo {
+    pub arn: String,
+    pub name: String,
+    /// `STANDBY`, `ACTIVE`, `STARTING`, `STOPPING`, `UPDATING`, `ERROR`, ...
+    pub status: String,
+    pub sources: Vec<FlowSource>,
+    pub outputs: Vec<FlowOutput>,
+    /// `SourceFailoverConfig.State` (`ENABLED`/`DISABLED`).
+    pub failover_state: Option<String>,
+    /// `SourceFailoverConfig.SourcePriority.PrimarySource`: the preferred source.
+    pub primary_source: Option<String>,
+}
+
+impl FlowInfo {
+    /// The output with this ARN.
+    pub fn output(&self, arn: &str) -> Option<&FlowOutput> {
+        self.outputs.iter().find(|o| o.arn == arn)
+    }
+
+    /// The source with this ARN.
+    pub fn source(&self, arn: &str) -> Option<&FlowSource> {
+        self.sources.iter().find(|s| s.arn == arn)
+    }
+}
+
+/// DescribeFlow; `None` when the flow does not exist.
+pub async fn describe_flow(aws: &Aws, flow_arn: &str) -> anyhow::Result<Option<FlowInfo>> {
+    let out = match aws
+        .mediaconnect
+        .describe_flow()
+        .flow_arn(flow_arn)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if error_code(&e) == Some("NotFoundException") => return Ok(None),
+        Err(e) => {
+            return Err(sdk_error("mediaconnect:DescribeFlow", e))
+                .with_context(|| format!("cannot read flow `{flow_arn}`"))
+        }
+    };
+    let Some(flow) = out.flow() else {
+        return Ok(None);
+    };
+    let mut sources: Vec<FlowSource> = flow
+        .sources()
+        .iter()
+        .chain(flow.source())
+        .map(|s| FlowSource {
+            name: s.name().unwrap_or_default().to_owned(),
+            arn: s.source_arn().unwrap_or_default().to_owned(),
+            ingest_ip: s.ingest_ip().map(str::to_owned),
+            ingest_port: s.ingest_port(),
+        })
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    sources.retain(|s| seen.insert(s.arn.clone()));
+    let failover = flow.source_failover_config();
+    Ok(Some(FlowInfo {
+        arn: flow.flow_arn().unwrap_or(flow_arn).to_owned(),
+        name: flow.name().unwrap_or_default().to_owned(),
+        status: flow
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        sources,
+        outputs: flow
+            .outputs()
+            .iter()
+            .map(|o| FlowOutput {
+                name: o.name().unwrap_or_default().to_owned(),
+                arn: o.output_arn().unwrap_or_default().to_owned(),
+                status: o.output_status().map(|s| s.as_str().to_owned()),
+            })
+            .collect(),
+        failover_state: failover
+            .and_then(|f| f.state())
+            .map(|s| s.as_str().to_owned()),
+        primary_source: failover
+            .and_then(|f| f.source_priority())
+            .and_then(|p| p.primary_source())
+            .map(str::to_owned),
+    }))
+}
+
+async fn flow_status(aws: &Aws, flow_arn: &str) -> anyhow::Result<String> {
+    describe_flow(aws, flow_arn)
+        .await?
+        .map(|f| f.status)
+        .with_context(|| format!("flow `{flow_arn}` does not exist"))
+}
+
+/// Polls until the flow is in `want`; an `ERROR` state ends the wait.
+pub async fn wait_flow(aws: &Aws, flow_arn: &str, want: &str) -> anyhow::Result<()> {
+    let mut delay = Duration::from_millis(200);
+    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+    loop {
+        let status = flow_status(aws, flow_arn).await?;
+        if status == want {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            status != "ERROR",
+            "the flow went into ERROR instead of {want} (see the flow's alerts in the MediaConnect console)"
+        );
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the flow did not reach {want} within {} minutes (it is {status})",
+            WAIT_LIMIT.as_secs() / 60
+        );
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(5));
+    }
+}
+
+/// StartFlow (the flow must be in STANDBY).
+pub async fn start_flow(aws: &Aws, flow_arn: &str) -> anyhow::Result<()> {
+    aws.mediaconnect
+        .start_flow()
+        .flow_arn(flow_arn)
+        .send()
+        .await
+        .map_err(|e| sdk_error("mediaconnect:StartFlow", e))?;
+    Ok(())
+}
+
+/// StopFlow (the flow must be ACTIVE).
+pub async fn stop_flow(aws: &Aws, flow_arn: &str) -> anyhow::Result<()> {
+    aws.mediaconnect
+        .stop_flow()
+        .flow_arn(flow_arn)
+        .send()
+        .await
+        .map_err(|e| sdk_error("mediaconnect:StopFlow", e))?;
+    Ok(())
+}
+
+/// UpdateFlowOutput with only `OutputStatus` (ENABLED or DISABLED).
+pub async fn set_output_enabled(
+    aws: &Aws,
+    flow_arn: &str,
+    output_arn: &str,
+    enabled: bool,
+) -> anyhow::Result<()> {
+    let status = if enabled {
+        OutputStatus::Enabled
+    } else {
+        OutputStatus::Disabled
+    };
+    aws.mediaconnect
+        .update_flow_output()
+        .flow_arn(flow_arn)
+        .output_arn(output_arn)
+        .output_status(status)
+        .send()
+        .await
+        .map_err(|e| sdk_error("mediaconnect:UpdateFlowOutput", e))
+        .with_context(|| format!("cannot switch flow output `{output_arn}`"))?;
+    Ok(())
+}
+
+/// UpdateFlow with only `SourceFailoverConfig.SourcePriority.PrimarySource`.
+/// This makes the flow differ from its stack (domain brief, G10).
+pub async fn set_primary_source(aws: &Aws, flow_arn: &str, source: &str) -> anyhow::Result<()> {
+    aws.mediaconnect
+        .update_flow()
+        .flow_arn(flow_arn)
+        .source_failover_config(
+            UpdateFailoverConfig::builder()
+                .source_priority(SourcePriority::builder().primary_source(source).build())
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| sdk_error("mediaconnect:UpdateFlow", e))
+        .with_context(|| format!("cannot make `{source}` the flow's preferred source"))?;
+    Ok(())
+}
+
+/// For `lunora plan`: a note when the flow's preferred source is not the
+/// one the template sets (after `lunora failover`); `None` when it matches
+/// or the flow cannot be read.
+pub async fn flow_drift(aws: &Aws, flow_arn: &str, expected_primary: &str) -> Option<String> {
+    let flow = describe_flow(aws, flow_arn).await.ok()??;
+    let live = flow.primary_source?;
+    (live != expected_primary).then(|| {
+        format!(
+            "the flow prefers source `{live}` (set by `lunora failover` or by hand), the template `{expected_primary}`; deploying the flow stack puts `{expected_primary}` back"
+        )
+    })
+}
+
+/// What DescribeChannel says about a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInfo {
+    pub id: String,
+    /// `IDLE`, `STARTING`, `RUNNING`, `STOPPING`, `RECOVERING`, ...
+    pub state: String,
+}
+
+/// DescribeChannel; `None` when the channel does not exist.
+pub async fn describe_channel(aws: &Aws, channel_id: &str) -> anyhow::Result<Option<ChannelInfo>> {
+    Ok(super::channel_state(aws, channel_id)
+        .await?
+        .map(|state| ChannelInfo {
+            id: channel_id.to_owned(),
+            state,
+        }))
+}
+
+/// StartChannel; MediaLive's refusal (code and message) is the error.
+pub async fn start_channel(aws: &Aws, channel_id: &str) -> anyhow::Result<()> {
+    aws.medialive
+        .start_channel()
+        .channel_id(channel_id)
+        .send()
+        .await
+        .map_err(|e| sdk_error("medialive:StartChannel", e))?;
+    Ok(())
+}
+
+/// StopChannel.
+pub async fn stop_channel(aws: &Aws, channel_id: &str) -> anyhow::Result<()> {
+    aws.medialive
+        .stop_channel()
+        .channel_id(channel_id)
+        .send()
+        .await
+        .map_err(|e| sdk_error("medialive:StopChannel", e))?;
+    Ok(())
+}
+
+/// Polls until the channel is in `want`. Waiting for `RUNNING`, a channel
+/// that falls back to `IDLE` after it was seen starting failed to start.
+pub async fn wait_channel(aws: &Aws, channel_id: &str, want: &str) -> anyhow::Result<()> {
+    let mut delay = Duration::from_millis(200);
+    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+    let mut left_idle = false;
+    loop {
+        let state = super::channel_state(aws, channel_id)
+            .await?
+            .with_context(|| format!("channel `{channel_id}` does not exist"))?;
+        if state == want {
+            return Ok(());
+        }
+        if want == "RUNNING" {
+            if state != "IDLE" {
+                left_idle = true;
+            } else if left_idle {
+                anyhow::bail!(
+                    "MediaLive stopped the channel while it was starting (state went back to IDLE; its alerts in the MediaLive console say why)"
+                );
+            }
+            anyhow::ensure!(
+                !matches!(state.as_str(), "CREATE_FAILED" | "DELETED" | "DELETING"),
+                "the channel is {state} and cannot start"
+            );
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "channel `{channel_id}` did not reach {want} within {} minutes (it is {state})",
+            WAIT_LIMIT.as_secs() / 60
+        );
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(5));
+    }
+}
+
+/// DescribeAlarms for these alarm names: name -> state (`OK`, `ALARM`,
+/// `INSUFFICIENT_DATA`). Names that do not exist are absent.
+pub async fn alarm_states(aws: &Aws, names: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut states = BTreeMap::new();
+    // DescribeAlarms takes at most 100 names per call.
+    for chunk in names.chunks(100) {
+        let mut token: Option<String> = None;
+        loop {
+            let out = aws
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("cloudwatch:DescribeAlarms", e))?;
+            for alarm in out.metric_alarms() {
+                if let (Some(name), Some(state)) = (alarm.alarm_name(), alarm.state_value()) {
+                    states.insert(name.to_owned(), state.as_str().to_owned());
+                }
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+    }
+    Ok(states)
+}
+
+/// One CloudWatch metric to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricQuery {
+    /// Caller's key for the result.
+    pub key: String,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
+    /// `Average`, `Maximum`, `Sum`, ...
+    pub stat: String,
+}
+
+/// The most recent one-minute datapoint of each metric over the last 15
+/// minutes, in one GetMetricData call per 500 metrics: key -> value.
+/// Metrics without datapoints are absent.
+pub async fn latest_metrics(
+    aws: &Aws,
+    queries: &[MetricQuery],
+) -> anyhow::Result<BTreeMap<String, f64>> {
+    let mut values = BTreeMap::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    let end = aws_sdk_cloudwatch::primitives::DateTime::from_secs(now);
+    let start = aws_sdk_cloudwatch::primitives::DateTime::from_secs(now - 15 * 60);
+    for (chunk_index, chunk) in queries.chunks(500).enumerate() {
+        let mut ids = BTreeMap::new();
+        let mut built = Vec::new();
+        for (i, q) in chunk.iter().enumerate() {
+            // Query ids: a lower-case letter, then letters, digits, `_`.
+            let id = format!("m{chunk_index}_{i}");
+            let mut metric = Metric::builder()
+                .namespace(&q.namespace)
+                .metric_name(&q.metric);
+            for (name, value) in &q.dimensions {
+                metric = metric.dimensions(Dimension::builder().name(name).value(value).build());
+            }
+            built.push(
+                MetricDataQuery::builder()
+                    .id(&id)
+                    .metric_stat(
+                        MetricStat::builder()
+                            .metric(metric.build())
+                            .period(60)
+                            .stat(&q.stat)
+                            .build(),
+                    )
+                    .return_data(true)
+                    .build(),
+            );
+            ids.insert(id, q.key.clone());
+        }
+        let mut token: Option<String> = None;
+        loop {
+            let out = aws
+                .cloudwatch
+                .get_metric_data()
+                .set_metric_data_queries(Some(built.clone()))
+                .start_time(start)
+                .end_time(end)
+                .scan_by(ScanBy::TimestampDescending)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("cloudwatch:GetMetricData", e))?;
+            for r in out.metric_data_results() {
+                let Some(key) = r.id().and_then(|id| ids.get(id)) else {
+                    continue;
+                };
+                // Newest first (TimestampDescending), but do not rely on it.
+                let newest = r
+                    .timestamps()
+                    .iter()
+                    .zip(r.values())
+                    .max_by_key(|(t, _)| (t.secs(), t.subsec_nanos()));
+                if let Some((_, v)) = newest {
+                    values.entry(key.clone()).or_insert(*v);
+                }
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+    }
+    Ok(values)
+}

@@ -1,0 +1,193 @@
+//! `lunora failover --to primary|backup`: the manual source switch.
+//!
+//! Sets the flow's `SourceFailoverConfig.SourcePriority.PrimarySource`
+//! (UpdateFlow) to the named source, found by the source ARNs in the flow
+//! stack's outputs and its name read back from DescribeFlow. Shows the
+//! preferred (and, where CloudWatch has it, the selected) source before and
+//! after. The flow then differs from its template (domain brief G10); the
+//! report says so, and `crate::aws::media::flow_drift` lets `plan` say it.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::status::{connect, read_stacks};
+use crate::aws::media::{self, MetricQuery};
+use crate::aws::{Aws, AwsSettings};
+use crate::cli::FailoverTarget;
+use crate::output::{Console, Report};
+
+/// The preferred and selected source at one moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceChoice {
+    /// SourcePriority.PrimarySource.
+    pub preferred: Option<String>,
+    /// CloudWatch `SourceSelected`, when it has datapoints.
+    pub active: Option<String>,
+}
+
+/// What `failover` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailoverReport {
+    pub kind: &'static str,
+    pub flow_arn: String,
+    /// `primary` or `backup`.
+    pub to: String,
+    /// The source's name on the flow.
+    pub source: String,
+    pub before: SourceChoice,
+    pub after: SourceChoice,
+    /// False when the source was already preferred.
+    pub changed: bool,
+    pub notes: Vec<String>,
+}
+
+impl fmt::Display for FailoverReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let na = |v: &Option<String>| v.clone().unwrap_or_else(|| "n/a".into());
+        if self.changed {
+            writeln!(
+                f,
+                "the flow now prefers the {} source `{}`",
+                self.to, self.source
+            )?;
+        } else {
+            writeln!(
+                f,
+                "the flow already prefers the {} source `{}`; nothing changed",
+                self.to, self.source
+            )?;
+        }
+        writeln!(
+            f,
+            "  before: preferred {}, active {}",
+            na(&self.before.preferred),
+            na(&self.before.active)
+        )?;
+        writeln!(
+            f,
+            "  after:  preferred {}, active {}",
+            na(&self.after.preferred),
+            na(&self.after.active)
+        )?;
+        for n in &self.notes {
+            writeln!(f, "note: {n}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Report for FailoverReport {}
+
+/// The source CloudWatch reports selected, among (name, arn).
+async fn active_source(aws: &Aws, sources: &[(String, String)]) -> Option<String> {
+    let queries: Vec<MetricQuery> = sources
+        .iter()
+        .map(|(name, arn)| MetricQuery {
+            key: name.clone(),
+            namespace: "AWS/MediaConnect".into(),
+            metric: "SourceSelected".into(),
+            dimensions: vec![("SourceARN".into(), arn.clone())],
+            stat: "Maximum".into(),
+        })
+        .collect();
+    let values = media::latest_metrics(aws, &queries).await.ok()?;
+    values
+        .into_iter()
+        .find(|(_, v)| *v >= 1.0)
+        .map(|(name, _)| name)
+}
+
+pub async fn run(
+    config: &Path,
+    to: FailoverTarget,
+    settings: &AwsSettings,
+    console: &Console,
+) -> anyhow::Result<FailoverReport> {
+    let (deployment, aws) = connect(config, settings, console, "failover").await?;
+    let stacks = read_stacks(&aws, &deployment).await?;
+    let flow_arn = stacks.flow_arn()?.to_owned();
+    let outputs = stacks.flow.clone().unwrap_or_default();
+    let Some(backup_arn) = outputs.get("BackupSourceArn").cloned() else {
+        anyhow::bail!(
+            "the flow has no backup source, so there is nothing to fail over to (hint: add `flow.backup` and `flow.failover` to the config and deploy)"
+        );
+    };
+    let primary_arn = outputs.get("SourceArn").cloned().ok_or_else(|| {
+        anyhow::anyhow!(
+            "the flow stack `{}` has no `SourceArn` output",
+            stacks.flow_stack
+        )
+    })?;
+    let info = media::describe_flow(&aws, &flow_arn)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("the flow `{flow_arn}` named by the flow stack does not exist")
+        })?;
+    let name_of = |arn: &str, role: &str| {
+        info.source(arn).map(|s| s.name.clone()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the flow has no {role} source `{arn}` (the flow stack's outputs name it)"
+            )
+        })
+    };
+    let primary = name_of(&primary_arn, "primary")?;
+    let backup = name_of(&backup_arn, "backup")?;
+    anyhow::ensure!(
+        info.sources.len() >= 2,
+        "the flow has no backup source, so there is nothing to fail over to"
+    );
+    let (target, word) = match to {
+        FailoverTarget::Primary => (primary.clone(), "primary"),
+        FailoverTarget::Backup => (backup.clone(), "backup"),
+    };
+    let pairs = vec![(primary, primary_arn), (backup, backup_arn)];
+    let before = SourceChoice {
+        preferred: info.primary_source.clone(),
+        active: active_source(&aws, &pairs).await,
+    };
+    let changed = before.preferred.as_deref() != Some(target.as_str());
+    if changed {
+        media::set_primary_source(&aws, &flow_arn, &target).await?;
+    }
+    let after_info = media::describe_flow(&aws, &flow_arn).await?;
+    let after = SourceChoice {
+        preferred: after_info.and_then(|i| i.primary_source),
+        active: active_source(&aws, &pairs).await,
+    };
+    let mut notes = Vec::new();
+    let expected = deployment
+        .config
+        .flow
+        .failover
+        .as_ref()
+        .and_then(|f| f.primary_source.clone())
+        .or_else(|| deployment.config.flow.source.name.clone());
+    if let Some(expected) = expected {
+        if after.preferred.as_deref() != Some(expected.as_str()) {
+            notes.push(format!(
+                "the flow's SourcePriority now differs from the template; the next `lunora deploy` of the flow stack puts back `primary_source` from the config (`{expected}`)"
+            ));
+        } else if changed {
+            notes.push(format!(
+                "the flow's SourcePriority matches the template again (`{expected}`)"
+            ));
+        }
+    }
+    if after.active.is_none() {
+        notes.push(
+            "the active source is n/a: CloudWatch has no recent `SourceSelected` datapoints (the flow may be in standby or just switched)".into(),
+        );
+    }
+    Ok(FailoverReport {
+        kind: "failover",
+        flow_arn,
+        to: word.into(),
+        source: target,
+        before,
+        after,
+        changed,
+        notes,
+    })
+}

@@ -1,0 +1,343 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::presets::Library;
+
+fn example_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lunora.yaml")
+}
+
+fn example() -> Deployment {
+    crate::config::load(&example_path()).unwrap()
+}
+
+fn rates() -> Rates {
+    Rates::built_in().unwrap()
+}
+
+fn with_stop(setup: &Setup, hours: f64) -> Estimate {
+    estimate(
+        setup,
+        &rates(),
+        Usage {
+            streaming_hours: hours,
+            stop_when_idle: true,
+        },
+    )
+    .unwrap()
+}
+
+fn item<'a>(e: &'a Estimate, what: &str) -> &'a Item {
+    e.items
+        .iter()
+        .find(|i| i.what.starts_with(what))
+        .unwrap_or_else(|| panic!("no item `{what}` in {:#?}", e.items))
+}
+
+/// A config with `n` identical RTMP destinations (no MediaPackage).
+fn many(n: usize) -> Deployment {
+    let text = std::fs::read_to_string(example_path()).unwrap();
+    let head = &text[..text.find("destinations:").unwrap()];
+    let mut out = head.to_owned();
+    out.push_str("destinations:\n");
+    for i in 0..n {
+        out.push_str(&format!(
+            "  - id: d{i}\n    kind: rtmp\n    platform: custom\n    preset: generic-720p30\n    ingest_url: rtmp://stream.example.com/live\n    stream_key: arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/k{i}-Ab12Cd\n"
+        ));
+    }
+    crate::config::from_text(Path::new("many.yaml"), &out, &Library::built_in().unwrap())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn reproduces_the_original_figure_to_the_cent() {
+    let original = OriginalPlan::default().estimate();
+    let cents: Vec<i64> = original.items.iter().map(Item::cents).collect();
+    assert_eq!(cents, vec![11_520, 3_000, 21_060]);
+    assert_eq!(original.total_cents(), 35_580);
+    assert_eq!(format!("{:.2}", original.total_usd), "355.80");
+}
+
+#[test]
+fn built_in_rates_agree_with_the_original_output_rate() {
+    let r = rates();
+    let hd = r
+        .output(OutputClass {
+            codec: Codec::Avc,
+            resolution: Resolution::Hd,
+            bitrate: BitrateBand::Under10,
+            framerate: FramerateBand::UpTo30,
+        })
+        .unwrap();
+    assert_eq!(hd.usd, 0.702);
+    assert!(hd.verified);
+    let sp = hd.usd * r.file.single_pipeline_factor.value;
+    assert!((sp - OriginalPlan::default().channel_hour_usd).abs() < 1e-9);
+    assert!((r.file.mediaconnect.flow_hour.usd * 720.0 - 115.20).abs() < 1e-9);
+    assert!(!r.file.mediaconnect.flow_hour.verified);
+    // The $0.1404 single-pipeline HD AVC input line, UNVERIFIED.
+    let input = r
+        .input(InputClass {
+            codec: Codec::Avc,
+            resolution: Resolution::Hd,
+            bitrate: BitrateBand::Under10,
+        })
+        .unwrap();
+    assert!((input.usd * 0.6 - 0.1404).abs() < 1e-9);
+    assert!(!input.verified);
+}
+
+#[test]
+fn built_in_rates_price_every_class_lunora_can_produce() {
+    let r = rates();
+    for codec in [Codec::Avc, Codec::Hevc, Codec::Mpeg2] {
+        for resolution in [Resolution::Sd, Resolution::Hd, Resolution::Uhd] {
+            for bitrate in [
+                BitrateBand::Under10,
+                BitrateBand::From10To20,
+                BitrateBand::Over20,
+            ] {
+                let class = InputClass {
+                    codec,
+                    resolution,
+                    bitrate,
+                };
+                assert!(r.input(class).is_some(), "{class}");
+                for framerate in [FramerateBand::UpTo30, FramerateBand::Over30] {
+                    let class = OutputClass {
+                        codec: Codec::Avc,
+                        resolution,
+                        bitrate,
+                        framerate,
+                    };
+                    assert!(r.output(class).is_some(), "{class}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn example_at_100_hours() {
+    let setup = Setup::from_deployment(&example(), &[]).unwrap();
+    assert_eq!(setup.channels.len(), 5);
+    // 12 Mbit/s 1080p H.264 feed.
+    assert_eq!(
+        setup.input_class(),
+        InputClass {
+            codec: Codec::Avc,
+            resolution: Resolution::Hd,
+            bitrate: BitrateBand::From10To20
+        }
+    );
+    let e = with_stop(&setup, 100.0);
+
+    let flow = item(&e, "MediaConnect flow");
+    assert_eq!((flow.quantity, flow.cents()), (100.0, 1_600));
+    assert!(!flow.verified);
+    // 12 Mbit/s x 0.45 GB x 100 h x 5 outputs.
+    let transfer = item(&e, "MediaConnect -> MediaLive");
+    assert!((transfer.quantity - 2_700.0).abs() < 1e-6);
+    assert_eq!(transfer.cents(), 5_400);
+    // 5 inputs x 100 h x 0.294 x 0.6.
+    let input = item(&e, "MediaLive input AVC HD 10-20 Mbps");
+    assert_eq!((input.quantity, input.cents()), (500.0, 8_820));
+    // HD <=30 fps: primary 1080p30 + 720p30, youtube, linkedin, custom = 5.
+    let hd = item(&e, "MediaLive output AVC HD <=10 Mbps <=30 fps");
+    assert_eq!((hd.quantity, hd.cents()), (500.0, 21_060));
+    // SD: primary 540p30 + 360p30, at 0.354 x 0.6.
+    let sd = item(&e, "MediaLive output AVC SD <=10 Mbps <=30 fps");
+    assert_eq!((sd.quantity, sd.cents()), (200.0, 4_248));
+    // twitch 1080p60: 0.702 x 1.5 x 0.6.
+    let hd60 = item(&e, "MediaLive output AVC HD <=10 Mbps >30 fps");
+    assert_eq!((hd60.quantity, hd60.cents()), (100.0, 6_318));
+    assert_eq!(hd60.destinations, vec!["twitch/1080p60".to_owned()]);
+    assert_eq!(e.over_30fps_premium_usd, 21.06);
+    // 5 channels x 630 idle hours, and their RTP_PUSH inputs.
+    let idle = item(&e, "MediaLive stopped channels");
+    assert_eq!((idle.quantity, idle.cents()), (3_150.0, 3_150));
+    let idle_in = item(&e, "MediaLive idle RTP_PUSH inputs");
+    assert_eq!(idle_in.cents(), 3_150);
+    // RTMP: youtube 6.128 + twitch 6.128 + linkedin 3.628 + custom 3.128
+    // Mbit/s x 0.45 x 100 h = 855.54 GB at 0.09.
+    let rtmp = item(&e, "MediaLive RTMP(S)");
+    assert!((rtmp.quantity - 855.54).abs() < 1e-6);
+    assert_eq!(rtmp.cents(), 7_700);
+    // HLS ladder 5+3+1.8+0.8 + 4 x 0.128 = 11.112 Mbit/s x 45 = 500.04 GB.
+    let ingest = item(&e, "MediaPackage ingest");
+    assert!((ingest.quantity - 500.04).abs() < 1e-6);
+    assert_eq!(ingest.cents(), 1_500);
+    assert_eq!(item(&e, "MediaPackage origination").cents(), 2_500);
+
+    let sum: i64 = e.items.iter().map(Item::cents).sum();
+    assert_eq!(e.total_cents(), sum);
+    assert_eq!(e.total_cents(), 65_446);
+    // Only the SD/HD <=30 fps output lines rest on verified numbers, and
+    // even they go through the unverified single-pipeline factor.
+    assert_eq!(e.unverified_usd, e.total_usd);
+    // The original's $355.80 is a floor, not an estimate.
+    assert!(e.total_cents() > OriginalPlan::default().estimate().total_cents());
+}
+
+#[test]
+fn fifty_destinations_scale_everything_but_the_flow() {
+    let r = rates();
+    let usage = Usage {
+        streaming_hours: 100.0,
+        stop_when_idle: true,
+    };
+    let five = estimate(&Setup::from_deployment(&many(5), &[]).unwrap(), &r, usage).unwrap();
+    let fifty = estimate(&Setup::from_deployment(&many(50), &[]).unwrap(), &r, usage).unwrap();
+    assert_eq!(
+        item(&five, "MediaConnect flow").cents(),
+        item(&fifty, "MediaConnect flow").cents()
+    );
+    let flow = item(&five, "MediaConnect flow").cents();
+    let per_channel_5 = five.total_cents() - flow;
+    let per_channel_50 = fifty.total_cents() - flow;
+    // Ten times the channels, ten times the rest (to a cent per item).
+    let slack = fifty.items.len() as i64;
+    assert!(
+        (per_channel_50 - 10 * per_channel_5).abs() <= slack,
+        "{per_channel_50} vs 10 x {per_channel_5}"
+    );
+    assert!(fifty.total_cents() > 9 * five.total_cents());
+    assert_eq!(
+        item(&fifty, "MediaLive stopped channels").quantity,
+        50.0 * 630.0
+    );
+}
+
+#[test]
+fn zero_hours_costs_only_idle_charges() {
+    let setup = Setup::from_deployment(&example(), &[]).unwrap();
+    let e = with_stop(&setup, 0.0);
+    for i in &e.items {
+        if i.category == Category::Idle {
+            assert!(i.cents() > 0, "{i:?}");
+        } else {
+            assert_eq!(i.cents(), 0, "{i:?}");
+        }
+    }
+    assert_eq!(e.total_cents(), e.category_cents(Category::Idle));
+    // 5 channels + 5 inputs x 730 h x $0.01.
+    assert_eq!(e.total_cents(), 7_300);
+}
+
+#[test]
+fn stop_behaviour_saves_the_idle_flow_and_transfer() {
+    let setup = Setup::from_deployment(&example(), &[]).unwrap();
+    let s = summarize(&setup, &rates(), 100.0).unwrap();
+    assert!(s.stop_saves_usd > 0.0);
+    let flow = item(&s.without_stop, "MediaConnect flow");
+    assert_eq!(flow.quantity, 730.0);
+    let transfer = item(&s.without_stop, "MediaConnect -> MediaLive");
+    assert!((transfer.quantity - 12.0 * 0.45 * 730.0 * 5.0).abs() < 1e-6);
+    // Flow: 630 h x $0.16; transfer: 630 h x 5.4 GB x 5 x $0.02.
+    assert_eq!(
+        s.without_stop.total_cents() - s.with_stop.total_cents(),
+        10_080 + 34_020
+    );
+    assert_eq!(s.stop_saves_usd, 441.0);
+    assert_eq!(s.idle_hours, 630.0);
+    assert_eq!(s.original.total_cents(), 35_580);
+    let left_out: Vec<&str> = s
+        .comparison
+        .iter()
+        .filter(|r| r.left_out)
+        .map(|r| r.what.as_str())
+        .collect();
+    assert!(
+        left_out.contains(&"MediaLive input charges"),
+        "{left_out:?}"
+    );
+    assert!(left_out.iter().any(|w| w.contains("idle")), "{left_out:?}");
+    assert!(
+        left_out.iter().any(|w| w.contains(">30 fps")),
+        "{left_out:?}"
+    );
+}
+
+#[test]
+fn mediaconnect_inputs_use_their_own_idle_rate() {
+    let mut d = example();
+    d.config.input_mode = InputMode::Mediaconnect;
+    let setup = Setup::from_deployment(&d, &[]).unwrap();
+    let e = with_stop(&setup, 100.0);
+    let idle = item(&e, "MediaLive idle MEDIACONNECT inputs");
+    assert!(!idle.verified);
+    assert!(e.items.iter().all(|i| !i.what.contains("RTP_PUSH")));
+}
+
+#[test]
+fn destinations_narrow_the_channels() {
+    let d = example();
+    let only = vec!["youtube".to_owned(), "twitch".to_owned()];
+    let setup = Setup::from_deployment(&d, &only).unwrap();
+    assert_eq!(setup.channels.len(), 2);
+    let e = with_stop(&setup, 100.0);
+    assert!(e.items.iter().all(|i| !i.what.starts_with("MediaPackage")));
+    let err = Setup::from_deployment(&d, &["youtub".to_owned()]).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown destination `youtub`"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`youtube`"), "{err}");
+}
+
+#[test]
+fn hours_out_of_range_are_refused() {
+    for bad in [-1.0, 744.5, f64::NAN, f64::INFINITY] {
+        assert!(
+            matches!(check_hours(bad), Err(CostError::Hours(_))),
+            "{bad}"
+        );
+    }
+    for good in [0.0, 100.0, 744.0] {
+        assert!(check_hours(good).is_ok());
+    }
+    let setup = Setup::from_deployment(&example(), &[]).unwrap();
+    assert!(summarize(&setup, &rates(), -5.0).is_err());
+}
+
+#[test]
+fn a_missing_class_names_the_rates_file() {
+    let mut r = rates();
+    r.file.medialive.inputs.clear();
+    r.origin = "my-rates.yaml".to_owned();
+    let setup = Setup::from_deployment(&example(), &[]).unwrap();
+    let err = summarize(&setup, &r, 100.0).unwrap_err().to_string();
+    assert!(err.contains("my-rates.yaml"), "{err}");
+    assert!(err.contains("input AVC HD 10-20 Mbps"), "{err}");
+}
+
+#[test]
+fn bad_rates_files_get_located_one_line_errors() {
+    let path = Path::new("rates.yaml");
+    let negative = rates::BUILT_IN.replacen("usd: 0.16", "usd: -0.16", 1);
+    let d = Rates::parse(path, &negative).unwrap_err();
+    assert_eq!(d.field, "mediaconnect.flow_hour.usd");
+    assert!(d.line.is_some());
+    assert!(!d.to_string().contains('\n'));
+
+    let typo = rates::BUILT_IN.replacen("verified: false", "verifed: false", 1);
+    let d = Rates::parse(path, &typo).unwrap_err();
+    assert!(d.message.contains("unknown field"), "{d}");
+    assert!(d.line.is_some(), "{d}");
+
+    let bad_band = rates::BUILT_IN.replacen("bitrate: 10-20", "bitrate: 10-30", 1);
+    let d = Rates::parse(path, &bad_band).unwrap_err();
+    assert!(d.field.starts_with("medialive.inputs["), "{d}");
+
+    let twice = rates::BUILT_IN.replacen(
+        "codec: avc, resolution: sd, bitrate: 10-20",
+        "codec: avc, resolution: sd, bitrate: under-10",
+        1,
+    );
+    let d = Rates::parse(path, &twice).unwrap_err();
+    assert!(d.message.contains("priced twice"), "{d}");
+
+    assert!(Rates::parse(path, "").is_err());
+}

@@ -1,0 +1,266 @@
+//! `lunora cost` through the binary: the itemised text table, the JSON
+//! report, `--hours`, `--destinations`, a `--rates` override and the
+//! errors for bad input. Offline: no AWS.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lunora() -> Command {
+    let mut cmd = Command::cargo_bin("lunora").unwrap();
+    cmd.current_dir(root())
+        .env_remove("LUNORA_CONFIG")
+        .env_remove("LUNORA_COLOR")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn cost(extra: &[&str]) -> Command {
+    let mut cmd = lunora();
+    cmd.args(["-c", "examples/lunora.yaml", "cost"]).args(extra);
+    cmd
+}
+
+fn json(extra: &[&str]) -> Value {
+    let out = lunora()
+        .args(["-c", "examples/lunora.yaml", "--output", "json", "cost"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn item<'a>(estimate: &'a Value, prefix: &str) -> &'a Value {
+    estimate["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["what"].as_str().unwrap().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no item `{prefix}` in {estimate:#}"))
+}
+
+#[test]
+fn text_is_an_itemised_table_with_totals_and_unverified_marks() {
+    let out = cost(&[]).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("100 h streaming + 630 h idle"), "{text}");
+    assert!(text.contains("(a) with lunora's stop behaviour"), "{text}");
+    assert!(text.contains("(b) without it"), "{text}");
+    assert!(
+        text.contains("lunora's stop behaviour saves $441.00/month"),
+        "{text}"
+    );
+    assert!(text.contains("(c) the original plan's figure"), "{text}");
+    // The flow line is marked unverified and aligned with the others.
+    let flow = text
+        .lines()
+        .find(|l| l.contains("MediaConnect flow (active hours)"))
+        .unwrap();
+    assert!(flow.starts_with("  * "), "{flow}");
+    assert!(flow.trim_end().ends_with("16.00"), "{flow}");
+    let totals: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("total "))
+        .collect();
+    assert!(totals[0].trim_end().ends_with("654.46"), "{totals:?}");
+    assert!(totals[2].trim_end().ends_with("355.80"), "{totals:?}");
+    assert!(text.contains("left out"), "{text}");
+    // Every item line of a table ends in the same column.
+    let widths: Vec<usize> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("(a)"))
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.trim_end().len())
+        .collect();
+    assert!(widths.len() > 5, "{text}");
+    assert!(
+        widths.windows(2).all(|w| w[0] == w[1]),
+        "{widths:?}\n{text}"
+    );
+}
+
+#[test]
+fn json_report_has_the_structured_estimate() {
+    let v = json(&[]);
+    assert_eq!(v["kind"], "cost");
+    assert_eq!(v["streaming_hours"], 100.0);
+    assert_eq!(v["idle_hours"], 630.0);
+    assert_eq!(v["rates"]["file"], "data/pricing.yaml (built in)");
+    assert_eq!(v["rates"]["region"], "us-east-1");
+    assert_eq!(
+        v["destinations"],
+        serde_json::json!(["primary", "youtube", "twitch", "linkedin", "custom"])
+    );
+    assert_eq!(v["with_stop"]["total_usd"], 654.46);
+    assert_eq!(v["without_stop"]["total_usd"], 1095.46);
+    assert_eq!(v["stop_saves_usd"], 441.0);
+    assert_eq!(v["original"]["total_usd"], 355.8);
+    let flow = item(&v["with_stop"], "MediaConnect flow");
+    for field in [
+        "category",
+        "what",
+        "quantity",
+        "unit",
+        "rate_usd",
+        "monthly_usd",
+        "source",
+        "date",
+        "verified",
+    ] {
+        assert!(!flow[field].is_null(), "{field} in {flow:#}");
+    }
+    assert_eq!(flow["verified"], false);
+    assert_eq!(flow["quantity"], 100.0);
+    assert_eq!(
+        item(&v["without_stop"], "MediaConnect flow")["quantity"],
+        730.0
+    );
+    let hd60 = item(&v["with_stop"], "MediaLive output AVC HD <=10 Mbps >30 fps");
+    assert_eq!(hd60["destinations"], serde_json::json!(["twitch/1080p60"]));
+    let left_out: Vec<&str> = v["comparison"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["left_out"] == true)
+        .map(|r| r["what"].as_str().unwrap())
+        .collect();
+    assert!(
+        left_out.contains(&"MediaLive input charges"),
+        "{left_out:?}"
+    );
+}
+
+#[test]
+fn hours_change_running_but_not_idle_totals_the_same_way() {
+    let v = json(&["--hours", "24"]);
+    assert_eq!(v["streaming_hours"], 24.0);
+    assert_eq!(v["idle_hours"], 706.0);
+    assert_eq!(item(&v["with_stop"], "MediaConnect flow")["quantity"], 24.0);
+    assert_eq!(
+        item(&v["with_stop"], "MediaLive stopped channels")["quantity"],
+        5.0 * 706.0
+    );
+    let at_100 = json(&[]);
+    assert!(
+        v["with_stop"]["total_usd"].as_f64().unwrap()
+            < at_100["with_stop"]["total_usd"].as_f64().unwrap()
+    );
+    // Fewer streaming hours, more saved by stopping the flow.
+    assert!(v["stop_saves_usd"].as_f64().unwrap() > at_100["stop_saves_usd"].as_f64().unwrap());
+}
+
+#[test]
+fn destinations_narrow_the_estimate() {
+    let v = json(&["--destinations", "youtube,twitch"]);
+    assert_eq!(v["destinations"], serde_json::json!(["youtube", "twitch"]));
+    let input = item(&v["with_stop"], "MediaLive input");
+    assert_eq!(input["quantity"], 200.0);
+    let items = v["with_stop"]["items"].as_array().unwrap();
+    assert!(items
+        .iter()
+        .all(|i| !i["what"].as_str().unwrap().starts_with("MediaPackage")));
+    // The flow is shared: the same charge for two destinations as for five.
+    assert_eq!(
+        item(&v["with_stop"], "MediaConnect flow")["monthly_usd"],
+        16.0
+    );
+}
+
+#[test]
+fn unknown_destination_is_a_clear_error() {
+    cost(&["--destinations", "youtube,tiktok"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("unknown destination `tiktok`"))
+        .stderr(predicate::str::contains("`twitch`"));
+}
+
+#[test]
+fn bad_hours_exit_1() {
+    // `--hours=-1`: clap reads `--hours -1` as an unknown flag (also exit 1).
+    for hours in ["--hours=-1", "--hours=745", "--hours=NaN"] {
+        cost(&[hours])
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "--hours must be between 0 and 744",
+            ));
+    }
+}
+
+#[test]
+fn rates_file_overrides_the_built_in_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rates.yaml");
+    let built_in = std::fs::read_to_string(root().join("data/pricing.yaml")).unwrap();
+    // A verified flow rate of $0.08/h.
+    let text = built_in.replacen(
+        "    usd: 0.16\n    verified: false",
+        "    usd: 0.08\n    verified: true",
+        1,
+    );
+    assert_ne!(text, built_in);
+    std::fs::write(&path, text).unwrap();
+    let v = json(&["--rates", path.to_str().unwrap()]);
+    assert_eq!(v["rates"]["file"], path.display().to_string());
+    let flow = item(&v["with_stop"], "MediaConnect flow");
+    assert_eq!(flow["rate_usd"], 0.08);
+    assert_eq!(flow["monthly_usd"], 8.0);
+    assert_eq!(flow["verified"], true);
+    // The original plan's figure does not depend on the rates.
+    assert_eq!(v["original"]["total_usd"], 355.8);
+}
+
+#[test]
+fn a_bad_rates_file_gets_a_located_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rates.yaml");
+    let built_in = std::fs::read_to_string(root().join("data/pricing.yaml")).unwrap();
+    std::fs::write(&path, built_in.replacen("usd: 0.16", "usd: -1", 1)).unwrap();
+    let out = cost(&["--rates", path.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("rates.yaml:"), "{err}");
+    assert!(err.contains("`mediaconnect.flow_hour.usd`"), "{err}");
+
+    cost(&["--rates", "no/such/rates.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read the rates file"));
+}
+
+#[test]
+fn markdown_is_a_table() {
+    lunora()
+        .args(["-c", "examples/lunora.yaml", "--output", "markdown", "cost"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "| item | quantity | unit | rate $ | monthly $ | verified | source |",
+        ))
+        .stdout(predicate::str::contains(
+            "| **total** | | | | **355.80** | | |",
+        ));
+}

@@ -1,0 +1,631 @@
+//! status, start, stop, failover and outputs end to end against the
+//! project's AWS emulator (tests/emulator/): the example is deployed with
+//! the lunora binary, then the operating commands run through the library
+//! (`lunora::commands::{status,operate,failover,outputs}`) and their
+//! effects are read back with the SDK. Each test gets its own emulator.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+#[path = "common/emulator.rs"]
+mod emulator;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Output;
+
+use assert_cmd::Command;
+use lunora::aws::AwsSettings;
+use lunora::cli::{ColorChoice, FailoverTarget, OutputFormat, OutputsFormat};
+use lunora::output::{Console, ExitStatus, Report};
+use serde::Deserialize;
+
+const PREFIX: &str = "lunora-player-prod";
+const DESTS: [&str; 5] = ["primary", "youtube", "twitch", "linkedin", "custom"];
+
+struct Env {
+    emulator: emulator::Emulator,
+    dir: tempfile::TempDir,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example() -> String {
+    std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap()
+}
+
+fn console() -> Console {
+    Console::new(OutputFormat::Text, ColorChoice::Never, true, 0)
+}
+
+impl Env {
+    /// A fresh emulator with the example's secrets and the example deployed.
+    async fn deployed() -> Self {
+        // The library's SDK clients take credentials from the environment.
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        std::env::remove_var("AWS_PROFILE");
+        std::env::remove_var("AWS_SESSION_TOKEN");
+        let emulator = emulator::Emulator::start();
+        let sdk = emulator.sdk_config().await;
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        for (name, suffix, value) in [
+            ("lunora/srt-passphrase", "Ab12Cd", "a-long-srt-passphrase"),
+            (
+                "lunora/stream-keys",
+                "Xy34Zw",
+                r#"{"youtube":"k1","twitch":"k2","linkedin":"k3","custom":"k4"}"#,
+            ),
+        ] {
+            sm.create_secret()
+                .name(name)
+                .secret_string(value)
+                .tags(
+                    aws_sdk_secretsmanager::types::Tag::builder()
+                        .key("_custom_id_")
+                        .value(suffix)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("lunora.yaml"), example()).unwrap();
+        let env = Self { emulator, dir };
+        let out = env.run(&["deploy", "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "deploy failed");
+        env
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("lunora.yaml")
+    }
+
+    fn settings(&self) -> AwsSettings {
+        AwsSettings {
+            profile: None,
+            region: None,
+            endpoint_url: Some(self.emulator.endpoint_url().to_owned()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::cargo_bin("lunora").unwrap();
+        cmd.current_dir(self.dir.path())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .args(["--endpoint-url", self.emulator.endpoint_url()]);
+        let out = cmd.args(args).output().unwrap();
+        eprintln!(
+            "$ lunora {}\n-- exit {:?}\n{}{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    async fn outputs(&self, stack: &str) -> BTreeMap<String, String> {
+        let cfn = aws_sdk_cloudformation::Client::new(&self.emulator.sdk_config().await);
+        let out = cfn
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .unwrap();
+        out.stacks()[0]
+            .outputs()
+            .iter()
+            .map(|o| {
+                (
+                    o.output_key().unwrap().to_owned(),
+                    o.output_value().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    async fn flow_arn(&self) -> String {
+        self.outputs(&format!("{PREFIX}-flow")).await["FlowArn"].clone()
+    }
+
+    async fn describe_flow(&self) -> aws_sdk_mediaconnect::types::Flow {
+        let mc = aws_sdk_mediaconnect::Client::new(&self.emulator.sdk_config().await);
+        mc.describe_flow()
+            .flow_arn(self.flow_arn().await)
+            .send()
+            .await
+            .unwrap()
+            .flow()
+            .unwrap()
+            .clone()
+    }
+
+    async fn flow_status(&self) -> String {
+        self.describe_flow()
+            .await
+            .status()
+            .unwrap()
+            .as_str()
+            .to_owned()
+    }
+
+    /// Destination id -> flow output status.
+    async fn output_statuses(&self) -> BTreeMap<String, String> {
+        let flow = self.describe_flow().await;
+        let mut out = BTreeMap::new();
+        for id in DESTS {
+            let arn = self.outputs(&format!("{PREFIX}-dest-{id}")).await["OutputArn"].clone();
+            let o = flow
+                .outputs()
+                .iter()
+                .find(|o| o.output_arn() == Some(arn.as_str()))
+                .unwrap();
+            out.insert(
+                id.to_owned(),
+                o.output_status().unwrap().as_str().to_owned(),
+            );
+        }
+        out
+    }
+
+    /// Destination id -> channel state (as DescribeChannel reports it now).
+    async fn channel_states(&self) -> BTreeMap<String, String> {
+        let ml = aws_sdk_medialive::Client::new(&self.emulator.sdk_config().await);
+        let mut out = BTreeMap::new();
+        for id in DESTS {
+            let channel = self.outputs(&format!("{PREFIX}-dest-{id}")).await["ChannelId"].clone();
+            let d = ml
+                .describe_channel()
+                .channel_id(channel)
+                .send()
+                .await
+                .unwrap();
+            out.insert(id.to_owned(), d.state().unwrap().as_str().to_owned());
+        }
+        out
+    }
+
+    async fn start(&self, ids: &[&str]) -> lunora::commands::operate::OperateReport {
+        let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+        lunora::commands::operate::start(&self.config(), &ids, false, &self.settings(), &console())
+            .await
+            .unwrap()
+    }
+
+    async fn stop(
+        &self,
+        ids: &[&str],
+        keep_flow: bool,
+    ) -> lunora::commands::operate::OperateReport {
+        let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+        lunora::commands::operate::stop(
+            &self.config(),
+            &ids,
+            false,
+            keep_flow,
+            &self.settings(),
+            &console(),
+        )
+        .await
+        .unwrap()
+    }
+}
+
+fn states(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_and_stop_touch_only_the_named_destinations() {
+    let env = Env::deployed().await;
+    assert_eq!(env.flow_status().await, "STANDBY");
+    let all_enabled = states(&DESTS.map(|d| (d, "ENABLED")));
+    assert_eq!(env.output_statuses().await, all_enabled);
+
+    // Unknown id: refused, names the known ones, nothing touched.
+    let err = lunora::commands::operate::start(
+        &env.config(),
+        &["youtube".to_owned(), "tiktok".to_owned()],
+        false,
+        &env.settings(),
+        &console(),
+    )
+    .await
+    .unwrap_err();
+    let message = format!("{err:#}");
+    assert!(message.contains("`tiktok`"), "{message}");
+    assert!(
+        message.contains("primary, youtube, twitch, linkedin, custom"),
+        "{message}"
+    );
+    assert_eq!(env.flow_status().await, "STANDBY");
+
+    // Start youtube: the flow starts, youtube runs, the others stay IDLE
+    // and their outputs are untouched.
+    let report = env.start(&["youtube"]).await;
+    assert_eq!(report.status(), ExitStatus::Success, "{report}");
+    assert_eq!(report.flow.as_ref().unwrap().action, "started");
+    assert_eq!(report.destinations.len(), 1);
+    assert_eq!(report.destinations[0].result, "started");
+    assert_eq!(
+        report.destinations[0].output.as_deref(),
+        Some("already-enabled")
+    );
+    assert_eq!(env.flow_status().await, "ACTIVE");
+    assert_eq!(
+        env.channel_states().await,
+        states(&[
+            ("primary", "IDLE"),
+            ("youtube", "RUNNING"),
+            ("twitch", "IDLE"),
+            ("linkedin", "IDLE"),
+            ("custom", "IDLE"),
+        ])
+    );
+    assert_eq!(env.output_statuses().await, all_enabled);
+
+    // Starting it again is a no-op that says so.
+    let report = env.start(&["youtube"]).await;
+    assert_eq!(report.flow.as_ref().unwrap().action, "already-active");
+    assert_eq!(report.destinations[0].result, "already-running");
+    assert!(report.to_string().contains("already RUNNING"), "{report}");
+
+    // Two more in parallel.
+    let report = env.start(&["twitch", "primary"]).await;
+    assert_eq!(report.status(), ExitStatus::Success, "{report}");
+    let results: Vec<(&str, &str)> = report
+        .destinations
+        .iter()
+        .map(|d| (d.id.as_str(), d.result.as_str()))
+        .collect();
+    assert_eq!(results, [("twitch", "started"), ("primary", "started")]);
+
+    // Stop youtube: its channel idles, its output is disabled, the flow
+    // keeps feeding the others.
+    let report = env.stop(&["youtube"], false).await;
+    assert_eq!(report.status(), ExitStatus::Success, "{report}");
+    assert_eq!(report.destinations[0].result, "stopped");
+    assert_eq!(report.destinations[0].output.as_deref(), Some("disabled"));
+    assert_eq!(report.flow.as_ref().unwrap().action, "in-use");
+    assert_eq!(env.flow_status().await, "ACTIVE");
+    let mut expected = all_enabled.clone();
+    expected.insert("youtube".into(), "DISABLED".into());
+    assert_eq!(env.output_statuses().await, expected);
+    assert_eq!(
+        env.channel_states().await,
+        states(&[
+            ("primary", "RUNNING"),
+            ("youtube", "IDLE"),
+            ("twitch", "RUNNING"),
+            ("linkedin", "IDLE"),
+            ("custom", "IDLE"),
+        ])
+    );
+
+    // Stopping it again is a no-op that says so.
+    let report = env.stop(&["youtube"], false).await;
+    assert_eq!(report.destinations[0].result, "already-stopped");
+    assert_eq!(
+        report.destinations[0].output.as_deref(),
+        Some("already-disabled")
+    );
+    assert!(report.to_string().contains("already IDLE"), "{report}");
+
+    // Starting youtube again enables its output.
+    let report = env.start(&["youtube"]).await;
+    assert_eq!(report.destinations[0].output.as_deref(), Some("enabled"));
+    assert_eq!(env.output_statuses().await, all_enabled);
+
+    // --keep-flow: the last channels stop, the flow stays ACTIVE.
+    let report = env.stop(&["youtube", "twitch", "primary"], true).await;
+    assert_eq!(report.status(), ExitStatus::Success, "{report}");
+    assert_eq!(report.flow.as_ref().unwrap().action, "kept");
+    assert_eq!(env.flow_status().await, "ACTIVE");
+
+    // Without --keep-flow, stopping (already stopped) destinations with
+    // nothing left running stops the flow.
+    let report = env.stop(&["twitch"], false).await;
+    assert_eq!(report.destinations[0].result, "already-stopped");
+    assert_eq!(report.flow.as_ref().unwrap().action, "stopped");
+    assert_eq!(env.flow_status().await, "STANDBY");
+    assert!(env.channel_states().await.values().all(|s| s == "IDLE"));
+
+    // Start one, stop that last one: the flow stops too.
+    env.start(&["custom"]).await;
+    assert_eq!(env.flow_status().await, "ACTIVE");
+    let report = env.stop(&["custom"], false).await;
+    assert_eq!(report.flow.as_ref().unwrap().action, "stopped", "{report}");
+    assert_eq!(env.flow_status().await, "STANDBY");
+    let out = env.output_statuses().await;
+    assert_eq!(out["custom"], "DISABLED");
+}
+
+/// Mirrors the status JSON; unknown fields fail the test.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct StatusJson {
+    kind: String,
+    deployment: String,
+    region: String,
+    flow: FlowJson,
+    destinations: Vec<DestJson>,
+    notes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FlowJson {
+    stack: String,
+    name: Option<String>,
+    arn: Option<String>,
+    state: String,
+    ingest: Option<String>,
+    backup_ingest: Option<String>,
+    failover: Option<String>,
+    preferred_source: Option<String>,
+    active_source: Option<String>,
+    sources: Vec<SourceJson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SourceJson {
+    name: String,
+    role: String,
+    ingest: Option<String>,
+    preferred: bool,
+    selected: Option<bool>,
+    connected: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct DestJson {
+    id: String,
+    stack: String,
+    presence: String,
+    platform: Option<String>,
+    preset: Option<String>,
+    input_mode: Option<String>,
+    channel_id: Option<String>,
+    channel_state: Option<String>,
+    output_status: Option<String>,
+    input_loss_alarm: Option<String>,
+    dropped_frames_alarm: Option<String>,
+    bitrate_mbps: Option<f64>,
+}
+
+async fn status(env: &Env) -> StatusJson {
+    let report = lunora::commands::status::run(&env.config(), false, &env.settings(), &console())
+        .await
+        .unwrap();
+    eprintln!("{report}");
+    serde_json::from_value(serde_json::to_value(&report).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_failover_and_outputs_read_the_stacks() {
+    let env = Env::deployed().await;
+    let flow_out = env.outputs(&format!("{PREFIX}-flow")).await;
+    env.start(&["twitch"]).await;
+
+    let s = status(&env).await;
+    assert_eq!(s.kind, "status");
+    assert_eq!(s.deployment, PREFIX);
+    assert_eq!(s.flow.state, "ACTIVE");
+    assert_eq!(s.flow.arn.as_deref(), Some(flow_out["FlowArn"].as_str()));
+    assert_eq!(
+        s.flow.ingest,
+        Some(format!(
+            "{}:{}",
+            flow_out["IngestIp"], flow_out["IngestPort"]
+        ))
+    );
+    assert_eq!(
+        s.flow.backup_ingest,
+        Some(format!(
+            "{}:{}",
+            flow_out["BackupIngestIp"], flow_out["BackupIngestPort"]
+        ))
+    );
+    assert_eq!(s.flow.preferred_source.as_deref(), Some("primary"));
+    assert_eq!(s.flow.sources.len(), 2);
+    assert!(s.flow.sources[0].preferred);
+    let ids: Vec<&str> = s.destinations.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, DESTS);
+    let twitch = s.destinations.iter().find(|d| d.id == "twitch").unwrap();
+    assert_eq!(twitch.presence, "deployed");
+    assert_eq!(twitch.platform.as_deref(), Some("twitch"));
+    assert_eq!(twitch.preset.as_deref(), Some("twitch-1080p60"));
+    assert_eq!(twitch.channel_state.as_deref(), Some("RUNNING"));
+    assert_eq!(twitch.output_status.as_deref(), Some("ENABLED"));
+    assert_eq!(twitch.input_mode.as_deref(), Some("rtp-fec"));
+    // The emulator does not answer the SDK's CloudWatch calls: alarm
+    // states and bitrate read as n/a (None) there.
+    assert_eq!(twitch.bitrate_mbps, None);
+    let youtube = s.destinations.iter().find(|d| d.id == "youtube").unwrap();
+    assert_eq!(youtube.channel_state.as_deref(), Some("IDLE"));
+
+    // Failover flips the source priority (read back with DescribeFlow).
+    let report = lunora::commands::failover::run(
+        &env.config(),
+        FailoverTarget::Backup,
+        &env.settings(),
+        &console(),
+    )
+    .await
+    .unwrap();
+    assert!(report.changed);
+    assert_eq!(report.before.preferred.as_deref(), Some("primary"));
+    assert_eq!(report.after.preferred.as_deref(), Some("backup"));
+    assert!(
+        report.to_string().contains("differs from the template"),
+        "{report}"
+    );
+    let priority = |f: aws_sdk_mediaconnect::types::Flow| {
+        f.source_failover_config()
+            .unwrap()
+            .source_priority()
+            .unwrap()
+            .primary_source()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(priority(env.describe_flow().await), "backup");
+    let aws = lunora::aws::Aws::connect(&env.settings(), "us-east-1")
+        .await
+        .unwrap();
+    let drift = lunora::aws::media::flow_drift(&aws, &flow_out["FlowArn"], "primary").await;
+    assert!(drift.unwrap().contains("`backup`"));
+    let report = lunora::commands::failover::run(
+        &env.config(),
+        FailoverTarget::Backup,
+        &env.settings(),
+        &console(),
+    )
+    .await
+    .unwrap();
+    assert!(!report.changed, "{report}");
+    lunora::commands::failover::run(
+        &env.config(),
+        FailoverTarget::Primary,
+        &env.settings(),
+        &console(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(priority(env.describe_flow().await), "primary");
+    assert_eq!(
+        lunora::aws::media::flow_drift(&aws, &flow_out["FlowArn"], "primary").await,
+        None
+    );
+
+    // outputs: env lines and JSON carry the stacks' values.
+    let report = lunora::commands::outputs::run(
+        &env.config(),
+        OutputsFormat::Env,
+        &env.settings(),
+        &console(),
+    )
+    .await
+    .unwrap();
+    let text = report.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut sorted = lines.clone();
+    sorted.sort_unstable();
+    assert_eq!(lines, sorted);
+    assert!(lines.contains(&format!("LUNORA_FLOW_ARN={}", flow_out["FlowArn"]).as_str()));
+    assert!(lines.contains(
+        &format!(
+            "LUNORA_INGEST_ENDPOINT={}:{}",
+            flow_out["IngestIp"], flow_out["IngestPort"]
+        )
+        .as_str()
+    ));
+    assert!(lines.contains(
+        &format!(
+            "LUNORA_BACKUP_INGEST_ENDPOINT={}:{}",
+            flow_out["BackupIngestIp"], flow_out["BackupIngestPort"]
+        )
+        .as_str()
+    ));
+    for id in DESTS {
+        let o = env.outputs(&format!("{PREFIX}-dest-{id}")).await;
+        let key = id.to_uppercase();
+        for (suffix, output) in [
+            ("CHANNEL_ID", "ChannelId"),
+            ("INPUT_ID", "InputId"),
+            ("OUTPUT_ARN", "OutputArn"),
+        ] {
+            let line = format!("LUNORA_{key}_{suffix}={}", o[output]);
+            assert!(lines.contains(&line.as_str()), "{line} missing:\n{text}");
+        }
+    }
+    assert_eq!(lines.len(), 3 + 3 * DESTS.len());
+    let report = lunora::commands::outputs::run(
+        &env.config(),
+        OutputsFormat::Json,
+        &env.settings(),
+        &console(),
+    )
+    .await
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&report.to_string()).unwrap();
+    assert_eq!(json["kind"], "outputs");
+    assert_eq!(json["flow_arn"], flow_out["FlowArn"].as_str());
+    let custom = env.outputs(&format!("{PREFIX}-dest-custom")).await;
+    assert_eq!(
+        json["destinations"]["custom"]["channel_id"],
+        custom["ChannelId"].as_str()
+    );
+    assert_eq!(
+        json["destinations"]["custom"]["output_arn"],
+        custom["OutputArn"].as_str()
+    );
+
+    // A destination removed from the config but still deployed shows as
+    // such; the config's own destinations are unaffected.
+    let trimmed = example()
+        .replace(
+            "platforms\n    destinations: [youtube, twitch, linkedin, custom]",
+            "platforms\n    destinations: [youtube, twitch, linkedin]",
+        )
+        .replace(
+            "  - id: custom\n    kind: rtmp\n    platform: custom\n    preset: generic-720p30\n    ingest_url: rtmp://stream.example.com/live\n    stream_key:\n      secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/stream-keys-Xy34Zw\n      json_key: custom\n",
+            "",
+        );
+    assert!(!trimmed.contains("id: custom"));
+    std::fs::write(env.config(), trimmed).unwrap();
+    let s = status(&env).await;
+    let custom_row = s.destinations.iter().find(|d| d.id == "custom").unwrap();
+    assert_eq!(custom_row.presence, "not-in-config");
+    assert_eq!(custom_row.platform, None);
+    assert_eq!(custom_row.channel_state.as_deref(), Some("IDLE"));
+    assert!(s
+        .notes
+        .iter()
+        .any(|n| n.contains("no longer in the config")));
+    // And a config destination that is not deployed.
+    let mut extra = example();
+    extra = extra.replace(
+        "platforms\n    destinations: [youtube, twitch, linkedin, custom]",
+        "platforms\n    destinations: [youtube, twitch, linkedin, custom, backup2]",
+    );
+    extra = extra.replace(
+        "\nstages:",
+        "  - id: backup2\n    kind: rtmp\n    platform: custom\n    preset: generic-720p30\n    ingest_url: rtmp://stream2.example.com/live\n    stream_key:\n      secret_arn: arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/stream-keys-Xy34Zw\n      json_key: custom\n\nstages:",
+    );
+    std::fs::write(env.config(), extra).unwrap();
+    let s = status(&env).await;
+    let row = s.destinations.iter().find(|d| d.id == "backup2").unwrap();
+    assert_eq!(row.presence, "not-deployed");
+    assert_eq!(row.channel_state, None);
+    // start of an undeployed destination is refused, nothing touched.
+    let err = lunora::commands::operate::start(
+        &env.config(),
+        &["backup2".to_owned()],
+        false,
+        &env.settings(),
+        &console(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("not deployed: backup2"),
+        "{err:#}"
+    );
+}
