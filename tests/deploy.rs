@@ -634,3 +634,48 @@ async fn a_saved_plan_is_executed_exactly_and_refused_once_stale() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failover_shows_in_the_plan_and_the_next_deploy_puts_the_config_back() {
+    let env = Env::new(&example()).await;
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    let out = env.run(&["failover", "--to", "backup"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let preferred = || async {
+        let cfn = env.cfn().await;
+        let flow = cfn
+            .describe_stacks()
+            .stack_name("lunora-player-prod-flow")
+            .send()
+            .await
+            .unwrap();
+        let arn = flow.stacks()[0]
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some("FlowArn"))
+            .and_then(|o| o.output_value())
+            .unwrap()
+            .to_owned();
+        let mc = aws_sdk_mediaconnect::Client::new(&env.emulator.sdk_config().await);
+        let flow = mc.describe_flow().flow_arn(arn).send().await.unwrap();
+        flow.flow()
+            .and_then(|f| f.source_failover_config())
+            .and_then(|c| c.source_priority())
+            .and_then(|p| p.primary_source())
+            .map(str::to_owned)
+    };
+    assert_eq!(preferred().await.as_deref(), Some("backup"));
+
+    let out = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code(&out), Some(2), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("deploy switches it back to `primary`"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = env.run(&["deploy", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(preferred().await.as_deref(), Some("primary"));
+    assert_eq!(code(&env.run(&["plan", "--detailed-exitcode"])), Some(0));
+}

@@ -584,6 +584,8 @@ fn update_job(name: &str, template: String) -> StackJob {
         restart_channel: None,
         is_flow: false,
         allow_replace: Vec::new(),
+        flow_stack: None,
+        restore_primary_source: None,
     }
 }
 

@@ -229,8 +229,10 @@ fn states(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 async fn start_and_stop_touch_only_the_named_destinations() {
     let env = Env::deployed().await;
     assert_eq!(env.flow_status().await, "STANDBY");
-    let all_enabled = states(&DESTS.map(|d| (d, "ENABLED")));
-    assert_eq!(env.output_statuses().await, all_enabled);
+    // A deploy leaves every new destination's flow output disabled: no
+    // data flows (or bills) to a channel that is not running.
+    let all_disabled = states(&DESTS.map(|d| (d, "DISABLED")));
+    assert_eq!(env.output_statuses().await, all_disabled);
 
     // Unknown id: refused, names the known ones, nothing touched.
     let err = lunora::commands::operate::start(
@@ -257,10 +259,7 @@ async fn start_and_stop_touch_only_the_named_destinations() {
     assert_eq!(report.flow.as_ref().unwrap().action, "started");
     assert_eq!(report.destinations.len(), 1);
     assert_eq!(report.destinations[0].result, "started");
-    assert_eq!(
-        report.destinations[0].output.as_deref(),
-        Some("already-enabled")
-    );
+    assert_eq!(report.destinations[0].output.as_deref(), Some("enabled"));
     assert_eq!(env.flow_status().await, "ACTIVE");
     assert_eq!(
         env.channel_states().await,
@@ -272,7 +271,17 @@ async fn start_and_stop_touch_only_the_named_destinations() {
             ("custom", "IDLE"),
         ])
     );
-    assert_eq!(env.output_statuses().await, all_enabled);
+    assert_eq!(
+        env.output_statuses().await,
+        states(&[
+            ("primary", "DISABLED"),
+            ("youtube", "ENABLED"),
+            ("twitch", "DISABLED"),
+            ("linkedin", "DISABLED"),
+            ("custom", "DISABLED"),
+        ]),
+        "starting youtube must not touch the other outputs"
+    );
 
     // Starting it again is a no-op that says so.
     let report = env.start(&["youtube"]).await;
@@ -298,9 +307,16 @@ async fn start_and_stop_touch_only_the_named_destinations() {
     assert_eq!(report.destinations[0].output.as_deref(), Some("disabled"));
     assert_eq!(report.flow.as_ref().unwrap().action, "in-use");
     assert_eq!(env.flow_status().await, "ACTIVE");
-    let mut expected = all_enabled.clone();
-    expected.insert("youtube".into(), "DISABLED".into());
-    assert_eq!(env.output_statuses().await, expected);
+    assert_eq!(
+        env.output_statuses().await,
+        states(&[
+            ("primary", "ENABLED"),
+            ("youtube", "DISABLED"),
+            ("twitch", "ENABLED"),
+            ("linkedin", "DISABLED"),
+            ("custom", "DISABLED"),
+        ])
+    );
     assert_eq!(
         env.channel_states().await,
         states(&[
@@ -324,7 +340,16 @@ async fn start_and_stop_touch_only_the_named_destinations() {
     // Starting youtube again enables its output.
     let report = env.start(&["youtube"]).await;
     assert_eq!(report.destinations[0].output.as_deref(), Some("enabled"));
-    assert_eq!(env.output_statuses().await, all_enabled);
+    assert_eq!(
+        env.output_statuses().await,
+        states(&[
+            ("primary", "ENABLED"),
+            ("youtube", "ENABLED"),
+            ("twitch", "ENABLED"),
+            ("linkedin", "DISABLED"),
+            ("custom", "DISABLED"),
+        ])
+    );
 
     // --keep-flow: the last channels stop, the flow stays ACTIVE.
     let report = env.stop(&["youtube", "twitch", "primary"], true).await;

@@ -175,6 +175,13 @@ pub struct StackJob {
     pub restart_channel: Option<String>,
     pub is_flow: bool,
     pub allow_replace: Vec<String>,
+    /// For a destination stack: the flow stack's name. A new destination's
+    /// flow output is disabled right after creation, so no data flows (and
+    /// bills) to a channel that is not running; `lunora start` enables it.
+    pub flow_stack: Option<String>,
+    /// For the flow stack after `lunora failover`: the source to prefer
+    /// again, as the config says.
+    pub restore_primary_source: Option<String>,
 }
 
 const TERMINAL_OK: [&str; 3] = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"];
@@ -369,7 +376,25 @@ async fn run_job_inner(
             ))),
         };
     }
-    update_stack(aws, job, progress, existing.is_some()).await
+    let outcome = update_stack(aws, job, progress, existing.is_some()).await?;
+    if let Some(source) = &job.restore_primary_source {
+        if outcome.result == "deployed" || outcome.result == "unchanged" {
+            let flow = cfn::describe(aws, name)
+                .await?
+                .and_then(|i| i.outputs.get("FlowArn").cloned());
+            if let Some(flow) = flow {
+                progress.step(&format!("switching the flow back to source `{source}`"));
+                crate::aws::media::set_primary_source(aws, &flow, source).await?;
+                let mut outcome = outcome;
+                outcome.result = "deployed".into();
+                outcome.message = Some(format!(
+                    "the flow prefers `{source}` again, as the config says"
+                ));
+                return Ok(outcome);
+            }
+        }
+    }
+    Ok(outcome)
 }
 
 /// The change set part of a job: create, execute, wait.
@@ -413,6 +438,9 @@ async fn update_stack(
             cfn::set_termination_protection(aws, name, true).await?;
             cfn::set_stack_policy(aws, name, FLOW_STACK_POLICY).await?;
         }
+        if let (ChangeSetType::Create, Some(flow_stack)) = (&kind, &job.flow_stack) {
+            disable_new_output(aws, name, flow_stack, progress).await?;
+        }
         outcome(job, "deployed", None, Some(status.clone()))
     } else if ROLLED_BACK.contains(&status.as_str()) {
         outcome(
@@ -425,6 +453,27 @@ async fn update_stack(
         outcome(job, "failed", cause, Some(format!("ended in {status}")))
     };
     Ok(result)
+}
+
+/// Disables the flow output of a destination stack just created (rtp-fec
+/// mode; MEDIACONNECT inputs have no output in the stack).
+async fn disable_new_output(
+    aws: &Aws,
+    stack: &str,
+    flow_stack: &str,
+    progress: &StackProgress,
+) -> anyhow::Result<()> {
+    let output = cfn::describe(aws, stack)
+        .await?
+        .and_then(|i| i.outputs.get("OutputArn").cloned());
+    let flow = cfn::describe(aws, flow_stack)
+        .await?
+        .and_then(|i| i.outputs.get("FlowArn").cloned());
+    if let (Some(output), Some(flow)) = (output, flow) {
+        progress.step("disabling the new flow output until `lunora start`");
+        crate::aws::media::set_output_enabled(aws, &flow, &output, false).await?;
+    }
+    Ok(())
 }
 
 async fn start_channel(aws: &Aws, channel: &str, progress: &StackProgress) -> anyhow::Result<()> {
@@ -645,6 +694,7 @@ async fn deploy_locked(
     let desired_by_name: BTreeMap<&str, &DesiredStack> =
         desired.iter().map(|d| (d.name.as_str(), d)).collect();
     let flow_name = deployment.stack_name(&crate::config::StackId::Flow);
+    let dest_prefix = format!("{}-dest-", deployment.prefix());
     let mut all = Vec::new();
     let mut deployed_stages = Vec::new();
     let mut release = None;
@@ -660,6 +710,8 @@ async fn deploy_locked(
                     restart_channel: restart_channel(p, &outputs, options),
                     is_flow: p.name == flow_name,
                     allow_replace: options.allow_replace.clone(),
+                    flow_stack: p.name.starts_with(&dest_prefix).then(|| flow_name.clone()),
+                    restore_primary_source: p.restore_primary_source.clone(),
                 })
             })
             .collect();
@@ -703,6 +755,8 @@ async fn deploy_locked(
                 restart_channel: None,
                 is_flow: false,
                 allow_replace: Vec::new(),
+                flow_stack: None,
+                restore_primary_source: None,
             })
             .collect();
         if !deletes.is_empty() {

@@ -139,20 +139,30 @@ pub async fn account_guard(
 
 /// Reads one stack as it is live: its template, parameters, outputs, a
 /// change set preview when it differs, and its channel's state.
-async fn read_live(
-    aws: Aws,
-    desired: DesiredStack,
-) -> anyhow::Result<(Option<LiveStack>, Vec<String>)> {
+/// The source a flow template prefers (with a backup source).
+fn preferred_source(template: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(template).ok()?;
+    value
+        .pointer("/Resources/Flow/Properties/SourceFailoverConfig/SourcePriority/PrimarySource")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// What was read of one live stack: the stack, notes, and the flow source
+/// to restore when the live flow prefers another one.
+type LiveRead = (Option<LiveStack>, Vec<String>, Option<String>);
+
+async fn read_live(aws: Aws, desired: DesiredStack) -> anyhow::Result<LiveRead> {
     let mut notes = Vec::new();
     let Some(info) = cfn::describe(&aws, &desired.name).await? else {
-        return Ok((None, notes));
+        return Ok((None, notes, None));
     };
     if !info.is_deployed() || info.status == "ROLLBACK_COMPLETE" {
         notes.push(format!(
             "the stack exists in {} with nothing deployed; deploy deletes it and creates it again",
             info.status
         ));
-        return Ok((None, notes));
+        return Ok((None, notes, None));
     }
     let template = cfn::template(&aws, &desired.name).await?;
     let mut live = LiveStack {
@@ -175,6 +185,15 @@ async fn read_live(
             )),
         }
     }
+    if let (Some(flow_arn), Some(primary)) = (
+        info.outputs.get("FlowArn"),
+        preferred_source(&desired.template),
+    ) {
+        if let Some(note) = crate::aws::media::flow_drift(&aws, flow_arn, &primary).await {
+            notes.push(note);
+            return Ok((Some(live), notes, Some(primary)));
+        }
+    }
     if let Some(channel_id) = info.outputs.get("ChannelId") {
         let state = crate::aws::channel_state(&aws, channel_id).await?;
         if state
@@ -185,7 +204,7 @@ async fn read_live(
             notes.push(format!("its channel is {}", state.unwrap_or_default()));
         }
     }
-    Ok((Some(live), notes))
+    Ok((Some(live), notes, None))
 }
 
 /// The live side, read from AWS, all stacks at once.
@@ -204,7 +223,7 @@ pub(crate) async fn live_plans(
         let aws = aws.clone();
         tokio::spawn(async move { cfn::stacks_with_prefix(&aws, &orphan_prefix).await })
     };
-    let mut results: Vec<Option<(Option<LiveStack>, Vec<String>)>> = vec![None; desired.len()];
+    let mut results: Vec<Option<LiveRead>> = vec![None; desired.len()];
     while let Some(joined) = tasks.join_next().await {
         let (i, result) = joined.context("a stack read task failed")?;
         results[i] =
@@ -212,9 +231,22 @@ pub(crate) async fn live_plans(
     }
     let mut plans = Vec::new();
     for (d, result) in desired.iter().zip(results) {
-        let (live, notes) = result.unwrap_or_default();
+        let (live, notes, restore) = result.unwrap_or_default();
         let mut p = plan::plan_stack(d, live.as_ref());
         p.notes = notes;
+        if let Some(source) = restore {
+            if p.action == StackAction::NoChange {
+                p.action = StackAction::Update;
+            }
+            p.risks.push(plan::Risk {
+                severity: plan::Severity::Warning,
+                kind: plan::RiskKind::FailoverDrift,
+                stack: p.name.clone(),
+                logical_id: Some("Flow".to_owned()),
+                message: format!("the flow prefers another source than the config: deploy switches it back to `{source}`"),
+            });
+            p.restore_primary_source = Some(source);
+        }
         plans.push(p);
     }
     let wanted: BTreeSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();

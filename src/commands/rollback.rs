@@ -241,6 +241,11 @@ async fn rollback_locked(
         restart_channel: None,
         is_flow: p.name == flow_name,
         allow_replace: options.allow_replace.clone(),
+        flow_stack: p
+            .name
+            .starts_with(&format!("{}-dest-", deployment.prefix()))
+            .then(|| flow_name.clone()),
+        restore_primary_source: p.restore_primary_source.clone(),
     };
     let mut all = Vec::new();
     // Destinations added after the release go first: they are downstream.

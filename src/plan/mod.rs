@@ -126,6 +126,10 @@ pub struct StackPlan {
     /// Things the reader should know (a change set that could not be made,
     /// a failed stack that a deploy replaces).
     pub notes: Vec<String>,
+    /// The flow's preferred source differs from the template (after
+    /// `lunora failover`): the source a deploy puts back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_primary_source: Option<String>,
 }
 
 impl StackPlan {
@@ -333,6 +337,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
             live_last_updated: None,
             live_template_sha256: None,
             notes: Vec::new(),
+            restore_primary_source: None,
         };
     };
     let same = live.template == desired.template && live.parameters == desired.parameters;
@@ -375,6 +380,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
         live_last_updated: live.last_updated.clone(),
         live_template_sha256: Some(sha256(&live.template)),
         notes: Vec::new(),
+        restore_primary_source: None,
     }
 }
 
@@ -412,6 +418,7 @@ pub fn plan_delete(live: &LiveStack) -> StackPlan {
         live_last_updated: live.last_updated.clone(),
         live_template_sha256: Some(sha256(&live.template)),
         notes: Vec::new(),
+        restore_primary_source: None,
     }
 }
 

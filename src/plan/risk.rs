@@ -45,6 +45,8 @@ pub enum RiskKind {
     IamBroadening,
     /// An ingest or input allow-list grows.
     CidrBroadening,
+    /// The flow prefers another source than its template (after a failover).
+    FailoverDrift,
 }
 
 /// One risk of a plan.
