@@ -7,87 +7,15 @@
 #[path = "common/emulator.rs"]
 mod emulator;
 
-use std::path::PathBuf;
+#[path = "common/workspace.rs"]
+mod workspace;
+
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::Value;
-
-struct Env {
-    emulator: emulator::Emulator,
-    dir: tempfile::TempDir,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn example() -> String {
-    std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap()
-}
+use workspace::{example, root, Workspace as Env};
 
 impl Env {
-    /// A fresh emulator with the example's secrets, and `config` as
-    /// `lunora.yaml` in a fresh directory.
-    async fn new(config: &str) -> Self {
-        let emulator = emulator::Emulator::start();
-        let sdk = emulator.sdk_config().await;
-        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
-        for (name, suffix, value) in [
-            ("lunora/srt-passphrase", "Ab12Cd", "a-long-srt-passphrase"),
-            (
-                "lunora/stream-keys",
-                "Xy34Zw",
-                r#"{"youtube":"k1","twitch":"k2","linkedin":"k3","custom":"k4"}"#,
-            ),
-        ] {
-            sm.create_secret()
-                .name(name)
-                .secret_string(value)
-                .tags(
-                    aws_sdk_secretsmanager::types::Tag::builder()
-                        .key("_custom_id_")
-                        .value(suffix)
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-        }
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("lunora.yaml"), config).unwrap();
-        Self { emulator, dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn lunora(&self) -> Command {
-        let mut cmd = Command::cargo_bin("lunora").unwrap();
-        cmd.current_dir(self.dir.path())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .args(["--endpoint-url", self.emulator.endpoint_url()]);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = self.lunora().args(args).output().unwrap();
-        eprintln!(
-            "$ lunora {}\n-- exit {:?}\n{}{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
     async fn cfn(&self) -> aws_sdk_cloudformation::Client {
         aws_sdk_cloudformation::Client::new(&self.emulator.sdk_config().await)
     }

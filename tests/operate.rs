@@ -7,35 +7,32 @@
 
 #[path = "common/emulator.rs"]
 mod emulator;
+#[path = "common/workspace.rs"]
+mod workspace;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Output;
 
-use assert_cmd::Command;
 use lunora::aws::AwsSettings;
 use lunora::cli::{ColorChoice, FailoverTarget, OutputFormat, OutputsFormat};
 use lunora::output::{Console, ExitStatus, Report};
 use serde::Deserialize;
+use workspace::{example, Workspace};
 
 const PREFIX: &str = "lunora-player-prod";
 const DESTS: [&str; 5] = ["primary", "youtube", "twitch", "linkedin", "custom"];
 
-struct Env {
-    emulator: emulator::Emulator,
-    dir: tempfile::TempDir,
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn example() -> String {
-    std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap()
-}
-
 fn console() -> Console {
     Console::new(OutputFormat::Text, ColorChoice::Never, true, 0)
+}
+
+/// A workspace with the example deployed.
+struct Env(Workspace);
+
+impl std::ops::Deref for Env {
+    type Target = Workspace;
+    fn deref(&self) -> &Workspace {
+        &self.0
+    }
 }
 
 impl Env {
@@ -46,40 +43,10 @@ impl Env {
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
         std::env::remove_var("AWS_PROFILE");
         std::env::remove_var("AWS_SESSION_TOKEN");
-        let emulator = emulator::Emulator::start();
-        let sdk = emulator.sdk_config().await;
-        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
-        for (name, suffix, value) in [
-            ("lunora/srt-passphrase", "Ab12Cd", "a-long-srt-passphrase"),
-            (
-                "lunora/stream-keys",
-                "Xy34Zw",
-                r#"{"youtube":"k1","twitch":"k2","linkedin":"k3","custom":"k4"}"#,
-            ),
-        ] {
-            sm.create_secret()
-                .name(name)
-                .secret_string(value)
-                .tags(
-                    aws_sdk_secretsmanager::types::Tag::builder()
-                        .key("_custom_id_")
-                        .value(suffix)
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-        }
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("lunora.yaml"), example()).unwrap();
-        let env = Self { emulator, dir };
+        let env = Self(Workspace::new(&example()).await);
         let out = env.run(&["deploy", "--yes"]);
         assert_eq!(out.status.code(), Some(0), "deploy failed");
         env
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("lunora.yaml")
     }
 
     fn settings(&self) -> AwsSettings {
@@ -88,27 +55,6 @@ impl Env {
             region: None,
             endpoint_url: Some(self.emulator.endpoint_url().to_owned()),
         }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::cargo_bin("lunora").unwrap();
-        cmd.current_dir(self.dir.path())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .args(["--endpoint-url", self.emulator.endpoint_url()]);
-        let out = cmd.args(args).output().unwrap();
-        eprintln!(
-            "$ lunora {}\n-- exit {:?}\n{}{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
     }
 
     async fn outputs(&self, stack: &str) -> BTreeMap<String, String> {

@@ -21,7 +21,7 @@ use aws_sdk_cloudformation::types::ChangeSetType;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::plan::{account_guard, Plan, PlanFile, Refused};
+use super::plan::{Plan, PlanFile, Refused};
 use crate::aws::cfn::{self, StackEvent};
 use crate::aws::{Aws, AwsSettings};
 use crate::config::Deployment;
@@ -580,14 +580,7 @@ pub async fn run(
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
-    let deployment = super::load(config, console)?;
-    let mut aws = Aws::connect(settings, &deployment.config.region).await?;
-    aws.template_bucket = Some(super::template_bucket(&deployment));
-    anyhow::ensure!(
-        aws.has_credentials().await,
-        "deploy needs AWS credentials (none were found; set a profile with `--profile` or the AWS_* variables)"
-    );
-    let caller = account_guard(&aws, &deployment).await?;
+    let (deployment, aws, caller) = super::connect(config, settings, console, "deploy").await?;
     let store = super::open_store(&deployment, Some(&aws))?;
     let lock = super::lock(&store, &caller, "deploy", options.force_unlock, console).await?;
     let result = deploy_locked(&deployment, &aws, &store, &caller, options, console).await;

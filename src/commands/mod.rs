@@ -110,6 +110,26 @@ pub async fn lock(
     Ok(store.acquire(info).await?)
 }
 
+/// For the commands that change or read AWS: the validated config, the
+/// clients (with the template bucket set) and the caller, after checking
+/// that there are credentials and that they belong to the config's account.
+pub(crate) async fn connect(
+    config: &Path,
+    settings: &crate::aws::AwsSettings,
+    console: &Console,
+    command: &str,
+) -> anyhow::Result<(Deployment, crate::aws::Aws, crate::aws::Caller)> {
+    let deployment = load(config, console)?;
+    let mut aws = crate::aws::Aws::connect(settings, &deployment.config.region).await?;
+    aws.template_bucket = Some(template_bucket(&deployment));
+    anyhow::ensure!(
+        aws.has_credentials().await,
+        "`lunora {command}` needs AWS credentials (none were found; set a profile with `--profile` or the AWS_* variables)"
+    );
+    let caller = plan::account_guard(&aws, &deployment).await?;
+    Ok((deployment, aws, caller))
+}
+
 /// Loads and validates the config, printing its warnings on stderr.
 pub fn load(path: &Path, console: &Console) -> anyhow::Result<Deployment> {
     let deployment = config::load(path)?;

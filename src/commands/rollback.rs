@@ -16,7 +16,7 @@ use anyhow::Context;
 use super::deploy::{
     blocked, confirm, record, run_stage, verdict, DeployOptions, DeployReport, StackJob,
 };
-use super::plan::{account_guard, Plan, PlanMode, PlanReport};
+use super::plan::{Plan, PlanMode, PlanReport};
 use crate::aws::{cfn, Aws, AwsSettings};
 use crate::output::{Console, ExitStatus};
 use crate::plan::{DesiredStack, StackAction};
@@ -29,14 +29,7 @@ pub async fn run(
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
-    let deployment = super::load(config, console)?;
-    let mut aws = Aws::connect(settings, &deployment.config.region).await?;
-    aws.template_bucket = Some(super::template_bucket(&deployment));
-    anyhow::ensure!(
-        aws.has_credentials().await,
-        "rollback needs AWS credentials (none were found; set a profile with `--profile` or the AWS_* variables)"
-    );
-    let caller = account_guard(&aws, &deployment).await?;
+    let (deployment, aws, caller) = super::connect(config, settings, console, "rollback").await?;
     let store = super::open_store(&deployment, Some(&aws))?;
     let lock = super::lock(&store, &caller, "rollback", options.force_unlock, console).await?;
     let result = rollback_locked(&deployment, &aws, &store, &caller, to, options, console).await;

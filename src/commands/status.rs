@@ -42,13 +42,7 @@ pub(crate) async fn connect(
     console: &Console,
     command: &str,
 ) -> anyhow::Result<(Deployment, Aws)> {
-    let deployment = super::load(config, console)?;
-    let aws = Aws::connect(settings, &deployment.config.region).await?;
-    anyhow::ensure!(
-        aws.has_credentials().await,
-        "`lunora {command}` needs AWS credentials (none were found; set a profile with `--profile` or the AWS_* variables)"
-    );
-    super::plan::account_guard(&aws, &deployment).await?;
+    let (deployment, aws, _) = super::connect(config, settings, console, command).await?;
     Ok((deployment, aws))
 }
 

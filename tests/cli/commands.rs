@@ -336,5 +336,7 @@ fn deploy_without_credentials_says_so() {
         .args(["-c", "examples/lunora.yaml", "deploy", "--yes"])
         .assert()
         .code(1)
-        .stderr(predicates::str::contains("deploy needs AWS credentials"));
+        .stderr(predicates::str::contains(
+            "`lunora deploy` needs AWS credentials",
+        ));
 }
