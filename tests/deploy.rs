@@ -16,6 +16,25 @@ use serde_json::Value;
 use workspace::{example, root, Workspace as Env};
 
 impl Env {
+    /// One output value of a deployed stack.
+    async fn stack_output(&self, stack: &str, key: &str) -> String {
+        let out = self
+            .cfn()
+            .await
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .unwrap();
+        out.stacks()[0]
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(key))
+            .and_then(|o| o.output_value())
+            .unwrap_or_else(|| panic!("{stack} has no output {key}"))
+            .to_owned()
+    }
+
     async fn cfn(&self) -> aws_sdk_cloudformation::Client {
         aws_sdk_cloudformation::Client::new(&self.emulator.sdk_config().await)
     }
@@ -370,21 +389,9 @@ async fn templates_over_the_inline_limit_go_through_s3() {
 async fn a_running_channel_is_never_updated_silently() {
     let env = Env::new(&example()).await;
     assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
-    let outputs = env
-        .cfn()
-        .await
-        .describe_stacks()
-        .stack_name("lunora-player-prod-dest-youtube")
-        .send()
-        .await
-        .unwrap();
-    let channel = outputs.stacks()[0]
-        .outputs()
-        .iter()
-        .find(|o| o.output_key() == Some("ChannelId"))
-        .and_then(|o| o.output_value())
-        .unwrap()
-        .to_owned();
+    let channel = env
+        .stack_output("lunora-player-prod-dest-youtube", "ChannelId")
+        .await;
     let medialive = aws_sdk_medialive::Client::new(&env.emulator.sdk_config().await);
     medialive
         .start_channel()
@@ -570,20 +577,7 @@ async fn a_failover_shows_in_the_plan_and_the_next_deploy_puts_the_config_back()
     let out = env.run(&["failover", "--to", "backup"]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     let preferred = || async {
-        let cfn = env.cfn().await;
-        let flow = cfn
-            .describe_stacks()
-            .stack_name("lunora-player-prod-flow")
-            .send()
-            .await
-            .unwrap();
-        let arn = flow.stacks()[0]
-            .outputs()
-            .iter()
-            .find(|o| o.output_key() == Some("FlowArn"))
-            .and_then(|o| o.output_value())
-            .unwrap()
-            .to_owned();
+        let arn = env.stack_output("lunora-player-prod-flow", "FlowArn").await;
         let mc = aws_sdk_mediaconnect::Client::new(&env.emulator.sdk_config().await);
         let flow = mc.describe_flow().flow_arn(arn).send().await.unwrap();
         flow.flow()
