@@ -601,3 +601,20 @@ async fn a_failover_shows_in_the_plan_and_the_next_deploy_puts_the_config_back()
     assert_eq!(preferred().await.as_deref(), Some("primary"));
     assert_eq!(code(&env.run(&["plan", "--detailed-exitcode"])), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_of_another_account_are_refused_before_any_change() {
+    // The emulator's account is 123456789012; this config belongs to another.
+    let env = Env::new(&example().replace("123456789012", "999999999999")).await;
+    for args in [&["plan"][..], &["deploy", "--yes"][..]] {
+        let out = env.run(args);
+        assert_eq!(code(&out), Some(3), "{args:?}");
+        assert!(
+            stderr(&out).contains("the credentials belong to account 123456789012")
+                && stderr(&out).contains("the config to account 999999999999"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(env.status("lunora-player-prod-base").await, None);
+}
