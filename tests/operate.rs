@@ -600,3 +600,45 @@ async fn status_failover_and_outputs_read_the_stacks() {
         "{err:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destination_that_cannot_start_fails_alone_with_its_reason() {
+    let env = Env::deployed().await;
+    // Break twitch behind lunora's back: its channel is deleted. (The
+    // emulator cannot make StartChannel itself fail.)
+    let twitch = env.outputs(&format!("{PREFIX}-dest-twitch")).await["ChannelId"].clone();
+    let ml = aws_sdk_medialive::Client::new(&env.emulator.sdk_config().await);
+    ml.delete_channel()
+        .channel_id(&twitch)
+        .send()
+        .await
+        .unwrap();
+
+    let report = env.start(&["youtube", "twitch"]).await;
+    assert_eq!(report.status(), ExitStatus::Failure, "{report}");
+    let by_id: BTreeMap<&str, &str> = report
+        .destinations
+        .iter()
+        .map(|d| (d.id.as_str(), d.result.as_str()))
+        .collect();
+    assert_eq!(by_id["youtube"], "started", "{report}");
+    assert_eq!(by_id["twitch"], "failed", "{report}");
+    let twitch_line = report
+        .destinations
+        .iter()
+        .find(|d| d.id == "twitch")
+        .unwrap();
+    assert!(
+        twitch_line.message.contains("does not exist"),
+        "{}",
+        twitch_line.message
+    );
+    let youtube = env.outputs(&format!("{PREFIX}-dest-youtube")).await["ChannelId"].clone();
+    let state = ml
+        .describe_channel()
+        .channel_id(youtube)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state.state().map(|s| s.as_str()), Some("RUNNING"));
+}

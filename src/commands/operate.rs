@@ -382,6 +382,12 @@ async fn start_one(
         .await?
         .map(|c| c.state)
         .ok_or_else(|| anyhow::anyhow!("channel `{}` does not exist", t.channel_id))?;
+    if matches!(state.as_str(), "DELETING" | "DELETED" | "CREATE_FAILED") {
+        anyhow::bail!(
+            "channel `{}` is {state}, it does not exist any more: it was deleted outside lunora, so its stack has drifted (hint: delete the destination's stack in CloudFormation, then `lunora deploy` recreates it)",
+            t.channel_id
+        );
+    }
     p.step("enabling the flow output");
     let output = switch_output(aws, flow_arn, t, true, current_output).await?;
     let out_note = match output.as_deref() {
