@@ -378,6 +378,8 @@ struct DestJson {
     input_loss_alarm: Option<String>,
     dropped_frames_alarm: Option<String>,
     bitrate_mbps: Option<f64>,
+    started_at: Option<String>,
+    uptime_seconds: Option<u64>,
 }
 
 async fn status(env: &Env) -> StatusJson {
@@ -428,8 +430,16 @@ async fn status_failover_and_outputs_read_the_stacks() {
     // The emulator does not answer the SDK's CloudWatch calls: alarm
     // states and bitrate read as n/a (None) there.
     assert_eq!(twitch.bitrate_mbps, None);
+    // Uptime comes from the start time `lunora start` recorded.
+    assert!(twitch.started_at.is_some(), "no start time recorded");
+    assert!(
+        twitch.uptime_seconds.is_some_and(|s| s < 600),
+        "{:?}",
+        twitch.uptime_seconds
+    );
     let youtube = s.destinations.iter().find(|d| d.id == "youtube").unwrap();
     assert_eq!(youtube.channel_state.as_deref(), Some("IDLE"));
+    assert_eq!(youtube.uptime_seconds, None);
 
     // Failover flips the source priority (read back with DescribeFlow).
     let report = lunora::commands::failover::run(

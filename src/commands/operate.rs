@@ -332,6 +332,7 @@ pub async fn start(
         }
     })
     .await;
+    record_sessions(&deployment, &aws, &outcomes, &mut notes).await;
     let mut exit = ExitStatus::Success;
     failed(&mut exit, &outcomes);
     Ok(OperateReport {
@@ -344,6 +345,38 @@ pub async fn start(
 }
 
 type Done = (String, Option<String>, String);
+
+/// Records in the release store when channels were started (and forgets
+/// stopped ones), so that `status` can show uptime. A store that cannot
+/// be written is a note, never a failure of the start or stop itself.
+async fn record_sessions(
+    deployment: &crate::config::Deployment,
+    aws: &Aws,
+    outcomes: &[DestinationOutcome],
+    notes: &mut Vec<String>,
+) {
+    let store = match super::open_store(deployment, Some(aws)) {
+        Ok(store) => store,
+        Err(e) => {
+            notes.push(format!("start times not recorded: {e:#}"));
+            return;
+        }
+    };
+    for o in outcomes {
+        let result = match (o.result.as_str(), &o.channel_id) {
+            ("started", Some(channel)) => {
+                store
+                    .record_start(&o.id, channel, time::OffsetDateTime::now_utc())
+                    .await
+            }
+            ("stopped" | "already-stopped", _) => store.clear_start(&o.id).await,
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            notes.push(format!("start time of `{}` not recorded: {e}", o.id));
+        }
+    }
+}
 
 fn finish(t: Target, r: anyhow::Result<Done>, p: &StackProgress) -> DestinationOutcome {
     match r {
@@ -530,6 +563,7 @@ pub async fn stop(
         }
     })
     .await;
+    record_sessions(&deployment, &aws, &outcomes, &mut notes).await;
     let mut exit = ExitStatus::Success;
     failed(&mut exit, &outcomes);
     let flow = match flow_info {

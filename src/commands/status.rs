@@ -224,6 +224,11 @@ pub struct DestinationStatus {
     pub dropped_frames_alarm: Option<String>,
     /// MediaLive `NetworkIn` (Mbit/s, pipeline 0), latest minute.
     pub bitrate_mbps: Option<f64>,
+    /// When `lunora start` started the running channel (RFC 3339), from
+    /// the release store: MediaLive itself reports no start time.
+    pub started_at: Option<String>,
+    /// Seconds since `started_at`.
+    pub uptime_seconds: Option<u64>,
 }
 
 /// What `lunora status` shows.
@@ -286,12 +291,13 @@ impl fmt::Display for StatusReport {
         writeln!(f)?;
         writeln!(
             f,
-            "{:<12} {:<14} {:<10} {:<18} {:<8} {:<10} {:<18} {:<18} BITRATE",
+            "{:<12} {:<14} {:<13} {:<18} {:<8} {:<9} {:<10} {:<18} {:<18} BITRATE",
             "DESTINATION",
             "PRESENCE",
             "PLATFORM",
             "PRESET",
             "CHANNEL",
+            "UPTIME",
             "OUTPUT",
             "INPUT-LOSS",
             "DROPPED-FRAMES",
@@ -304,14 +310,19 @@ impl fmt::Display for StatusReport {
                 Some("mediaconnect") => "managed",
                 _ => or_na(d.output_status.as_deref()),
             };
+            let uptime = d.uptime_seconds.map_or_else(
+                || "-".to_owned(),
+                |s| format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+            );
             writeln!(
                 f,
-                "{:<12} {:<14} {:<10} {:<18} {:<8} {:<10} {:<18} {:<18} {bitrate}",
+                "{:<12} {:<14} {:<13} {:<18} {:<8} {:<9} {:<10} {:<18} {:<18} {bitrate}",
                 d.id,
                 d.presence,
                 or_na(d.platform.as_deref()),
                 or_na(d.preset.as_deref()),
                 or_na(d.channel_state.as_deref()),
+                uptime,
                 output,
                 or_na(d.input_loss_alarm.as_deref()),
                 or_na(d.dropped_frames_alarm.as_deref()),
@@ -626,6 +637,8 @@ pub async fn snapshot(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Stat
             input_loss_alarm: deployed.and_then(|_| alarms.get(&loss).cloned()),
             dropped_frames_alarm: deployed.and_then(|_| alarms.get(&dropped).cloned()),
             bitrate_mbps: metrics.get(&format!("bitrate:{id}")).copied(),
+            started_at: None,
+            uptime_seconds: None,
         }
     };
     for d in &deployment.destinations {
@@ -634,6 +647,24 @@ pub async fn snapshot(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Stat
     for id in stacks.dests.keys() {
         if !config_ids.contains(id.as_str()) {
             destinations.push(row(id, None));
+        }
+    }
+    if let Ok(store) = super::open_store(deployment, Some(aws)) {
+        let now = time::OffsetDateTime::now_utc();
+        for d in destinations.iter_mut() {
+            let (Some(channel), Some("RUNNING")) = (&d.channel_id, d.channel_state.as_deref())
+            else {
+                continue;
+            };
+            if let Ok(Some(started)) = store.started_at(&d.id, channel).await {
+                d.uptime_seconds = time::OffsetDateTime::parse(
+                    &started,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok()
+                .map(|t| (now - t).whole_seconds().max(0).unsigned_abs());
+                d.started_at = Some(started);
+            }
         }
     }
     for d in &destinations {

@@ -47,7 +47,7 @@ pub use record::{
     check_no_secrets, release_id, sha256_digest, sha256_hex, NewRelease, RecordedStack, Release,
     ReleaseKind, SCHEMA,
 };
-pub use store::{ReleaseEntry, ReleaseStore};
+pub use store::{ReleaseEntry, ReleaseStore, Session};
 
 use crate::output::ExitStatus;
 

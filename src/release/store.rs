@@ -11,6 +11,17 @@ use super::record::{check_no_secrets, parse_id, Release, ReleaseKind};
 use super::ReleaseError;
 
 const RELEASES: &str = "releases";
+/// When lunora started each destination's channel (for `status` uptime:
+/// MediaLive does not report a start time).
+const SESSIONS: &str = "sessions";
+
+/// A channel start lunora recorded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Session {
+    pub channel_id: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+}
 
 /// One record as listed: verified, or corrupt with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,6 +318,56 @@ impl ReleaseStore {
         };
         self.backend.delete(LOCK_FILE, None).await?;
         Ok(holder)
+    }
+
+    /// Records that lunora started a destination's channel now.
+    pub async fn record_start(
+        &self,
+        dest: &str,
+        channel_id: &str,
+        at: time::OffsetDateTime,
+    ) -> Result<(), ReleaseError> {
+        let rel = format!("{SESSIONS}/{dest}.json");
+        let started_at = at
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let bytes = serde_json::to_vec(&Session {
+            channel_id: channel_id.to_owned(),
+            started_at,
+        })
+        .unwrap_or_default();
+        self.backend.delete(&rel, None).await?;
+        self.backend.create_new(&rel, &bytes).await?;
+        Ok(())
+    }
+
+    /// When lunora started this destination's channel, if it recorded it
+    /// for this very channel (a replaced channel has another id).
+    pub async fn started_at(
+        &self,
+        dest: &str,
+        channel_id: &str,
+    ) -> Result<Option<String>, ReleaseError> {
+        let Some(object) = self
+            .backend
+            .read(&format!("{SESSIONS}/{dest}.json"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_slice::<Session>(&object.bytes)
+            .ok()
+            .filter(|s| s.channel_id == channel_id)
+            .map(|s| s.started_at))
+    }
+
+    /// Forgets a destination's start (it was stopped).
+    pub async fn clear_start(&self, dest: &str) -> Result<(), ReleaseError> {
+        self.backend
+            .delete(&format!("{SESSIONS}/{dest}.json"), None)
+            .await?;
+        Ok(())
     }
 
     fn already_exists(&self, id: &str) -> ReleaseError {
