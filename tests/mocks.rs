@@ -1333,3 +1333,95 @@ async fn an_empty_change_set_is_unchanged_and_deleted() {
         "the change set it made is the one deleted"
     );
 }
+
+// ------------------------------------------------- status: CloudWatch reads
+
+/// The emulator does not answer CloudWatch; scripted answers show that
+/// `status` reads alarm states and the newest datapoint of a metric.
+#[tokio::test]
+async fn status_reads_alarm_states_and_the_newest_metric_datapoint() {
+    use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+    use aws_sdk_cloudwatch::primitives::DateTime as CwDateTime;
+    use aws_sdk_cloudwatch::types::{MetricAlarm, MetricDataResult, StateValue};
+    use lunora::aws::media::{alarm_states, latest_metrics, MetricQuery};
+
+    let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
+        DescribeAlarmsOutput::builder()
+            .metric_alarms(
+                MetricAlarm::builder()
+                    .alarm_name("lunora-player-prod-youtube-input-loss")
+                    .state_value(StateValue::Alarm)
+                    .build(),
+            )
+            .metric_alarms(
+                MetricAlarm::builder()
+                    .alarm_name("lunora-player-prod-youtube-dropped-frames")
+                    .state_value(StateValue::Ok)
+                    .build(),
+            )
+            .build()
+    });
+    let metrics = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_output(|| {
+        GetMetricDataOutput::builder()
+            .metric_data_results(
+                MetricDataResult::builder()
+                    .id("m0_0")
+                    .timestamps(CwDateTime::from_secs(1_000))
+                    .values(1.5)
+                    .timestamps(CwDateTime::from_secs(2_000))
+                    .values(6.25)
+                    .build(),
+            )
+            .build()
+    });
+    let none: [&Rule; 0] = [];
+    let mut aws = aws_with(
+        mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, none),
+        None,
+    );
+    aws.cloudwatch = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&alarms, &metrics]);
+
+    let names = vec![
+        "lunora-player-prod-youtube-input-loss".to_owned(),
+        "lunora-player-prod-youtube-dropped-frames".to_owned(),
+        "lunora-player-prod-gone-input-loss".to_owned(),
+    ];
+    let states = alarm_states(&aws, &names).await.unwrap();
+    assert_eq!(
+        states
+            .get("lunora-player-prod-youtube-input-loss")
+            .map(String::as_str),
+        Some("ALARM")
+    );
+    assert_eq!(
+        states
+            .get("lunora-player-prod-youtube-dropped-frames")
+            .map(String::as_str),
+        Some("OK")
+    );
+    assert!(!states.contains_key("lunora-player-prod-gone-input-loss"));
+
+    let values = latest_metrics(
+        &aws,
+        &[MetricQuery {
+            key: "bitrate:youtube".into(),
+            namespace: "AWS/MediaLive".into(),
+            metric: "NetworkIn".into(),
+            dimensions: vec![
+                ("ChannelId".into(), "1234567".into()),
+                ("Pipeline".into(), "0".into()),
+            ],
+            stat: "Average".into(),
+        }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        values.get("bitrate:youtube"),
+        Some(&6.25),
+        "the newest datapoint wins"
+    );
+    assert_eq!(alarms.num_calls(), 1);
+    assert_eq!(metrics.num_calls(), 1);
+}
