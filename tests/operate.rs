@@ -652,3 +652,36 @@ async fn a_destination_that_cannot_start_fails_alone_with_its_reason() {
         .unwrap();
     assert_eq!(state.state().map(|s| s.as_str()), Some("RUNNING"));
 }
+
+/// `status --watch` on a terminal (a pty from `script`) redraws until
+/// Ctrl-C (SIGINT) and then exits 0; without a terminal it refuses.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_watch_runs_on_a_terminal_until_ctrl_c() {
+    let env = Env::deployed().await;
+    let bin = assert_cmd::cargo::cargo_bin("lunora");
+    let inner = format!(
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing NO_COLOR=1 timeout --preserve-status -s INT 5 {} --endpoint-url {} -c {} status --watch",
+        bin.display(),
+        env.emulator.endpoint_url(),
+        env.config().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .output()
+        .expect("`script` (util-linux) runs the command on a pty");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}:\n{text}",
+        out.status.code()
+    );
+    assert!(text.contains("Ctrl-C to stop"), "{text}");
+    assert!(text.contains("youtube"), "{text}");
+
+    let out = env.run(&["status", "--watch"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--watch without a terminal must refuse"
+    );
+}
