@@ -538,12 +538,25 @@ async fn a_saved_plan_is_executed_exactly_and_refused_once_stale() {
     let env = Env::new(&example()).await;
     let out = env.run(&["plan", "--out", "plan.json"]);
     assert_eq!(code(&out), Some(0));
-    // The config changes after the plan: deploy --plan still executes the plan.
+    // The config changes after the plan: the plan no longer describes
+    // what the config renders, so it is refused, naming the stack.
     env.override_preset(
         "youtube-1080p30",
         "bitrate_kbps: 6000",
         "bitrate_kbps: 7000",
     );
+    let out = env.run(&["deploy", "--plan", "plan.json", "--yes"]);
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "stack `lunora-player-prod-dest-youtube` in the plan file differs from what the config renders now"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.status("lunora-player-prod-base").await, None);
+    // Back to the reviewed config: the saved plan runs, with its templates.
+    std::fs::remove_dir_all(env.path("presets")).unwrap();
     let out = env.run(&["deploy", "--plan", "plan.json", "--yes"]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     let committed =
@@ -555,6 +568,11 @@ async fn a_saved_plan_is_executed_exactly_and_refused_once_stale() {
         "deploy --plan must use the saved templates"
     );
 
+    env.override_preset(
+        "youtube-1080p30",
+        "bitrate_kbps: 6000",
+        "bitrate_kbps: 7000",
+    );
     let out = env.run(&["plan", "--out", "plan2.json"]);
     assert_eq!(code(&out), Some(0));
     // The stack moves after the plan was saved.
@@ -568,6 +586,152 @@ async fn a_saved_plan_is_executed_exactly_and_refused_once_stale() {
         "{}",
         stderr(&out)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_file_edited_after_review_is_refused() {
+    let env = Env::new(&example()).await;
+    assert_eq!(code(&env.run(&["plan", "--out", "plan.json"])), Some(0));
+    let text = std::fs::read_to_string(env.path("plan.json")).unwrap();
+    let mut file: Value = serde_json::from_str(&text).unwrap();
+    // Redirect the Twitch stream to another RTMP server in the saved
+    // template, as an attacker with write access to the file would.
+    let desired = file["desired"].as_array_mut().unwrap();
+    let twitch = desired
+        .iter_mut()
+        .find(|d| d["name"] == "lunora-player-prod-dest-twitch")
+        .unwrap();
+    let template = twitch["template"].as_str().unwrap().to_owned();
+    assert!(template.contains("rtmp://"), "{template}");
+    let tampered = template.replacen("rtmp://", "rtmp://evil.example.net/", 1);
+    twitch["template"] = Value::String(tampered.clone());
+    std::fs::write(env.path("plan.json"), file.to_string()).unwrap();
+    let out = env.run(&["deploy", "--plan", "plan.json", "--yes"]);
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "the template of stack `lunora-player-prod-dest-twitch` in the plan file does not match the digest"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    // Recomputing the digest in the file does not help: the template is
+    // not what the config renders.
+    let sha = lunora::plan::sha256(&tampered);
+    for p in file["plan"]["stacks"].as_array_mut().unwrap() {
+        if p["name"] == "lunora-player-prod-dest-twitch" {
+            p["template_sha256"] = Value::String(sha.clone());
+        }
+    }
+    std::fs::write(env.path("plan.json"), file.to_string()).unwrap();
+    let out = env.run(&["deploy", "--plan", "plan.json", "--yes"]);
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "stack `lunora-player-prod-dest-twitch` in the plan file differs from what the config renders now"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    for stack in STACKS {
+        assert_eq!(env.status(stack).await, None, "{stack} must not exist");
+    }
+}
+
+/// Change sets left on a stack (none should be, after any run).
+async fn change_sets(env: &Env, stack: &str) -> Vec<String> {
+    env.cfn()
+        .await
+        .list_change_sets()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap()
+        .summaries()
+        .iter()
+        .filter_map(|s| s.change_set_name().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_executes_the_one_change_set_it_showed() {
+    let env = Env::new(&example()).await;
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    env.override_preset(
+        "youtube-1080p30",
+        "bitrate_kbps: 6000",
+        "bitrate_kbps: 7000",
+    );
+    env.emulator.clear_requests();
+    let out = env.run(&["deploy", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    // The plan is shown before anything runs, and the change set made for
+    // it is the one executed: one change set for the one changed stack.
+    assert!(
+        stderr(&out).contains("~ `lunora-player-prod-dest-youtube`: update"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("executing the change set shown in the plan"),
+        "{}",
+        stderr(&out)
+    );
+    let requests = env.emulator.requests();
+    let count = |op: &str| requests.iter().filter(|(_, o)| o == op).count();
+    assert_eq!(count("CreateChangeSet"), 1, "{requests:?}");
+    assert_eq!(count("ExecuteChangeSet"), 1, "{requests:?}");
+    assert_eq!(count("DeleteChangeSet"), 0, "{requests:?}");
+    assert!(env
+        .template("lunora-player-prod-dest-youtube")
+        .await
+        .contains("7000000"));
+    assert!(change_sets(&env, "lunora-player-prod-dest-youtube")
+        .await
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_or_cancelled_deploy_leaves_no_change_set_behind() {
+    let env = Env::new(&example()).await;
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    env.override_preset(
+        "youtube-1080p30",
+        "bitrate_kbps: 6000",
+        "bitrate_kbps: 7000",
+    );
+    // Cancelled: no --yes without a terminal.
+    let out = env.run(&["deploy"]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert!(change_sets(&env, "lunora-player-prod-dest-youtube")
+        .await
+        .is_empty());
+    // Refused by a gate: the channel is running.
+    let channel = env
+        .stack_output("lunora-player-prod-dest-youtube", "ChannelId")
+        .await;
+    aws_sdk_medialive::Client::new(&env.emulator.sdk_config().await)
+        .start_channel()
+        .channel_id(&channel)
+        .send()
+        .await
+        .unwrap();
+    let out = env.run(&["deploy", "--yes"]);
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert!(change_sets(&env, "lunora-player-prod-dest-youtube")
+        .await
+        .is_empty());
+    // Another stage than the changed stack's: its change set is not run.
+    let out = env.run(&["deploy", "--yes", "--stage", "base"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(change_sets(&env, "lunora-player-prod-dest-youtube")
+        .await
+        .is_empty());
+    assert!(!env
+        .template("lunora-player-prod-dest-youtube")
+        .await
+        .contains("7000000"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -586,6 +586,7 @@ fn update_job(name: &str, template: String) -> StackJob {
         allow_replace: Vec::new(),
         flow_stack: None,
         restore_primary_source: None,
+        change_set: None,
     }
 }
 

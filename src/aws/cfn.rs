@@ -298,8 +298,85 @@ pub async fn preview_update(
     Ok(changes)
 }
 
+/// Change sets this process created to execute later (deploy, rollback)
+/// and has not executed yet, by stack. Shared by every clone of an
+/// [`Aws`]. Whatever ends a run (a refusal, a cancelled prompt, an earlier
+/// stage that failed), [`discard_pending`] deletes what is left, so no
+/// reviewed-but-unexecuted change set stays behind.
+#[derive(Debug, Clone, Default)]
+pub struct PendingChangeSets(std::sync::Arc<std::sync::Mutex<BTreeMap<String, String>>>);
+
+impl PendingChangeSets {
+    fn insert(&self, stack: &str, arn: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(stack.to_owned(), arn.to_owned());
+        }
+    }
+
+    /// Takes the pending change set of `stack`, if it is still `arn`.
+    fn take(&self, stack: &str, arn: &str) -> bool {
+        self.0.lock().is_ok_and(|mut map| {
+            if map.get(stack).is_some_and(|a| a == arn) {
+                map.remove(stack);
+                true
+            } else {
+                false
+            }
+        })
+    }
+
+    fn drain(&self) -> Vec<(String, String)> {
+        self.0
+            .lock()
+            .map(|mut map| std::mem::take(&mut *map).into_iter().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Creates the change set a deploy will execute, and keeps it: the changes
+/// shown before the deploy are the ones executed, with one change set per
+/// changed stack. Returns `None` (and deletes it) when it has no changes.
+/// The change set is registered as pending until [`execute_change_set`]
+/// runs it or [`discard_pending`] deletes it.
+pub async fn prepare_update(
+    aws: &Aws,
+    stack: &str,
+    template_body: &str,
+    params: &BTreeMap<String, String>,
+) -> anyhow::Result<(Option<String>, Vec<ChangeSetChange>)> {
+    let name = change_set_name("deploy");
+    let (arn, changes) = create_change_set(
+        aws,
+        stack,
+        template_body,
+        params,
+        ChangeSetType::Update,
+        &name,
+    )
+    .await?;
+    if changes.is_empty() {
+        delete_change_set(aws, stack, &arn).await?;
+        return Ok((None, changes));
+    }
+    aws.pending_change_sets.insert(stack, &arn);
+    Ok((Some(arn), changes))
+}
+
+/// Deletes every change set prepared by [`prepare_update`] that was not
+/// executed. Returns one message per change set that could not be deleted.
+pub async fn discard_pending(aws: &Aws) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (stack, arn) in aws.pending_change_sets.drain() {
+        if let Err(e) = delete_change_set(aws, &stack, &arn).await {
+            failures.push(format!("{e:#}"));
+        }
+    }
+    failures
+}
+
 /// Starts executing a change set.
 pub async fn execute_change_set(aws: &Aws, stack: &str, arn: &str) -> anyhow::Result<()> {
+    aws.pending_change_sets.take(stack, arn);
     aws.cloudformation
         .execute_change_set()
         .change_set_name(arn)

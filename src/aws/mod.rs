@@ -40,6 +40,8 @@ pub struct Aws {
     /// Where templates over CloudFormation's inline limit are uploaded:
     /// bucket and key prefix.
     pub template_bucket: Option<(String, String)>,
+    /// Change sets prepared for a deploy and not executed yet.
+    pub pending_change_sets: cfn::PendingChangeSets,
 }
 
 impl Aws {
@@ -87,6 +89,7 @@ impl Aws {
             sdk,
             endpoint_url,
             template_bucket: None,
+            pending_change_sets: cfn::PendingChangeSets::default(),
         }
     }
 
@@ -108,6 +111,7 @@ impl Aws {
             medialive,
             endpoint_url: Some("mock://".to_owned()),
             template_bucket: None,
+            pending_change_sets: cfn::PendingChangeSets::default(),
         }
     }
 

@@ -182,6 +182,10 @@ pub struct StackJob {
     /// For the flow stack after `lunora failover`: the source to prefer
     /// again, as the config says.
     pub restore_primary_source: Option<String>,
+    /// The change set the plan made and showed for this stack: executed
+    /// as it is, never made again (`None`: one is made at execution, for a
+    /// new stack or when the plan could not make one).
+    pub change_set: Option<String>,
 }
 
 const TERMINAL_OK: [&str; 3] = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"];
@@ -414,23 +418,32 @@ async fn update_stack(
     } else {
         ChangeSetType::Create
     };
-    progress.step("creating change set");
-    let change_set_name = cfn::change_set_name("deploy");
     let mut seen = cfn::event_ids(aws, name).await?;
-    let (arn, changes) = cfn::create_change_set(
-        aws,
-        name,
-        &job.desired.template,
-        &job.desired.parameters,
-        kind.clone(),
-        &change_set_name,
-    )
-    .await?;
-    if changes.is_empty() && kind == ChangeSetType::Update {
-        cfn::delete_change_set(aws, name, &arn).await?;
-        return Ok(outcome(job, "unchanged", None, Some("no changes".into())));
-    }
-    progress.step(&format!("executing change set ({} changes)", changes.len()));
+    let arn = match (&job.change_set, &kind) {
+        (Some(reviewed), ChangeSetType::Update) => {
+            progress.step("executing the change set shown in the plan");
+            reviewed.clone()
+        }
+        _ => {
+            progress.step("creating change set");
+            let change_set_name = cfn::change_set_name("deploy");
+            let (arn, changes) = cfn::create_change_set(
+                aws,
+                name,
+                &job.desired.template,
+                &job.desired.parameters,
+                kind.clone(),
+                &change_set_name,
+            )
+            .await?;
+            if changes.is_empty() && kind == ChangeSetType::Update {
+                cfn::delete_change_set(aws, name, &arn).await?;
+                return Ok(outcome(job, "unchanged", None, Some("no changes".into())));
+            }
+            progress.step(&format!("executing change set ({} changes)", changes.len()));
+            arn
+        }
+    };
     cfn::execute_change_set(aws, name, &arn).await?;
     let (status, cause) = wait_stack(aws, name, &mut seen, progress).await?;
     let result = if TERMINAL_OK.contains(&status.as_str()) {
@@ -584,6 +597,7 @@ pub async fn run(
     let store = super::open_store(&deployment, Some(&aws))?;
     let lock = super::lock(&store, &caller, "deploy", options.force_unlock, console).await?;
     let result = deploy_locked(&deployment, &aws, &store, &caller, options, console).await;
+    discard_unexecuted(&aws, console).await;
     lock.release().await?;
     result
 }
@@ -596,16 +610,30 @@ async fn deploy_locked(
     options: &DeployOptions,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
-    let (plan, desired) = super::plan::build(deployment, aws, true, console).await?;
-    let (plan, desired) = match &options.plan_file {
-        Some(path) => {
-            let saved: PlanFile = serde_json::from_str(&fs_err::read_to_string(path)?)
-                .with_context(|| format!("`{}` is not a lunora plan file", path.display()))?;
-            check_saved_plan(&saved.plan, &plan)?;
-            (saved.plan, saved.desired)
-        }
-        None => (plan, desired),
-    };
+    let (plan, desired) = super::plan::build_with(
+        deployment,
+        aws,
+        true,
+        super::plan::ChangeSets::Keep,
+        console,
+    )
+    .await?;
+    if let Some(path) = &options.plan_file {
+        let saved: PlanFile = serde_json::from_str(&fs_err::read_to_string(path)?)
+            .with_context(|| format!("`{}` is not a lunora plan file", path.display()))?;
+        // Only what was reviewed is deployed: the file must be intact and
+        // be what the config renders now, and the live stacks must not
+        // have moved. Then the plan made now (with the change sets it
+        // keeps) is the saved one, and it is what runs.
+        crate::plan::saved::verify(&saved.plan.stacks, &saved.desired, &desired).map_err(|e| {
+            Refused(format!(
+                "the saved plan `{}` is refused, nothing was changed: {e} (hint: run `lunora plan --out {}` again and review it)",
+                path.display(),
+                path.display()
+            ))
+        })?;
+        check_saved_plan(&saved.plan, &plan)?;
+    }
     let stage_names: Vec<&str> = deployment.stages.iter().map(|s| s.name.as_str()).collect();
     let selected: Vec<&str> = match &options.stage {
         Some(s) => {
@@ -663,6 +691,13 @@ async fn deploy_locked(
             exit: ExitStatus::Success,
         });
     }
+    // Show what will run: for an update, the change set made above is the
+    // one executed.
+    console.note(&super::plan::PlanReport {
+        plan: plan.clone(),
+        detailed_exitcode: false,
+        color: console.color,
+    });
     let summary: Vec<String> = changing
         .iter()
         .map(|p| format!("{} ({:?})", p.name, p.action))
@@ -705,6 +740,7 @@ async fn deploy_locked(
                     allow_replace: options.allow_replace.clone(),
                     flow_stack: p.name.starts_with(&dest_prefix).then(|| flow_name.clone()),
                     restore_primary_source: p.restore_primary_source.clone(),
+                    change_set: p.change_set_id.clone(),
                 })
             })
             .collect();
@@ -750,6 +786,7 @@ async fn deploy_locked(
                 allow_replace: Vec::new(),
                 flow_stack: None,
                 restore_primary_source: None,
+                change_set: None,
             })
             .collect();
         if !deletes.is_empty() {
@@ -785,6 +822,17 @@ async fn deploy_locked(
         notes: Vec::new(),
         exit,
     })
+}
+
+/// Deletes the change sets a plan prepared and the run did not execute
+/// (a refusal, a cancelled prompt, a stage never reached), warning about
+/// any that could not be deleted.
+pub async fn discard_unexecuted(aws: &Aws, console: &Console) {
+    for failure in cfn::discard_pending(aws).await {
+        console.warn(&format!(
+            "an unexecuted change set is left behind: {failure}"
+        ));
+    }
 }
 
 /// A saved plan must still describe the live stacks.

@@ -152,7 +152,21 @@ fn preferred_source(template: &str) -> Option<String> {
 /// to restore when the live flow prefers another one.
 type LiveRead = (Option<LiveStack>, Vec<String>, Option<String>);
 
-async fn read_live(aws: Aws, desired: DesiredStack) -> anyhow::Result<LiveRead> {
+/// What becomes of the change set made for a changed stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSets {
+    /// Deleted as soon as it has been read (`plan`).
+    Preview,
+    /// Kept for the deploy to execute exactly what it showed; deploy and
+    /// rollback delete the ones they do not execute.
+    Keep,
+}
+
+async fn read_live(
+    aws: Aws,
+    desired: DesiredStack,
+    change_sets: ChangeSets,
+) -> anyhow::Result<LiveRead> {
     let mut notes = Vec::new();
     let Some(info) = cfn::describe(&aws, &desired.name).await? else {
         return Ok((None, notes, None));
@@ -174,12 +188,26 @@ async fn read_live(aws: Aws, desired: DesiredStack) -> anyhow::Result<LiveRead> 
         last_updated: info.last_updated.clone(),
         outputs: info.outputs.clone(),
         change_set: None,
+        change_set_id: None,
         running_channels: BTreeSet::new(),
     };
     if live.template != desired.template || live.parameters != desired.parameters {
-        match cfn::preview_update(&aws, &desired.name, &desired.template, &desired.parameters).await
-        {
-            Ok(changes) => live.change_set = Some(changes),
+        let made = match change_sets {
+            ChangeSets::Preview => {
+                cfn::preview_update(&aws, &desired.name, &desired.template, &desired.parameters)
+                    .await
+                    .map(|changes| (None, changes))
+            }
+            ChangeSets::Keep => {
+                cfn::prepare_update(&aws, &desired.name, &desired.template, &desired.parameters)
+                    .await
+            }
+        };
+        match made {
+            Ok((id, changes)) => {
+                live.change_set = Some(changes);
+                live.change_set_id = id;
+            }
             Err(e) => notes.push(format!(
                 "no change set could be made ({e:#}); the resource list comes from the templates"
             )),
@@ -207,16 +235,18 @@ async fn read_live(aws: Aws, desired: DesiredStack) -> anyhow::Result<LiveRead> 
     Ok((Some(live), notes, None))
 }
 
-/// The live side, read from AWS, all stacks at once.
-pub(crate) async fn live_plans(
+/// The live side, read from AWS, all stacks at once, with the change sets
+/// of changed stacks kept or deleted.
+pub(crate) async fn live_plans_with(
     aws: &Aws,
     deployment: &Deployment,
     desired: &[DesiredStack],
+    change_sets: ChangeSets,
 ) -> anyhow::Result<Vec<StackPlan>> {
     let mut tasks = JoinSet::new();
     for (i, d) in desired.iter().enumerate() {
         let (aws, d) = (aws.clone(), d.clone());
-        tasks.spawn(async move { (i, read_live(aws, d).await) });
+        tasks.spawn(async move { (i, read_live(aws, d, change_sets).await) });
     }
     let orphan_prefix = format!("{}-dest-", deployment.prefix());
     let orphans = {
@@ -276,6 +306,7 @@ pub(crate) async fn live_plans(
             last_updated: info.last_updated,
             outputs: info.outputs,
             change_set: None,
+            change_set_id: None,
             running_channels,
         }));
     }
@@ -300,17 +331,30 @@ fn offline_plans(recorded: &[LiveStack], desired: &[DesiredStack]) -> Vec<StackP
 }
 
 /// Builds the plan: against the live stacks when `online`, otherwise
-/// against the latest release in the store.
+/// against the latest release in the store. Preview change sets are
+/// deleted.
 pub async fn build(
     deployment: &Deployment,
     aws: &Aws,
     online: bool,
     console: &Console,
 ) -> anyhow::Result<(Plan, Vec<DesiredStack>)> {
+    build_with(deployment, aws, online, ChangeSets::Preview, console).await
+}
+
+/// [`build`], choosing what becomes of the change sets (a deploy keeps
+/// them to execute them).
+pub async fn build_with(
+    deployment: &Deployment,
+    aws: &Aws,
+    online: bool,
+    change_sets: ChangeSets,
+    console: &Console,
+) -> anyhow::Result<(Plan, Vec<DesiredStack>)> {
     let desired = desired_stacks(deployment)?;
     let (mode, compared_with, stacks) = if online {
         account_guard(aws, deployment).await?;
-        let stacks = live_plans(aws, deployment, &desired).await?;
+        let stacks = live_plans_with(aws, deployment, &desired, change_sets).await?;
         let endpoint = aws
             .endpoint_url
             .as_deref()

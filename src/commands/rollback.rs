@@ -33,6 +33,7 @@ pub async fn run(
     let store = super::open_store(&deployment, Some(&aws))?;
     let lock = super::lock(&store, &caller, "rollback", options.force_unlock, console).await?;
     let result = rollback_locked(&deployment, &aws, &store, &caller, to, options, console).await;
+    super::deploy::discard_unexecuted(&aws, console).await;
     lock.release().await?;
     result
 }
@@ -140,7 +141,9 @@ async fn rollback_locked(
             parameters: s.parameters.clone(),
         })
         .collect();
-    let stacks = super::plan::live_plans(aws, deployment, &desired).await?;
+    let stacks =
+        super::plan::live_plans_with(aws, deployment, &desired, super::plan::ChangeSets::Keep)
+            .await?;
     let mut stages: Vec<String> = Vec::new();
     for s in &target.stacks {
         if !stages.contains(&s.stage) {
@@ -239,6 +242,7 @@ async fn rollback_locked(
             .starts_with(&format!("{}-dest-", deployment.prefix()))
             .then(|| flow_name.clone()),
         restore_primary_source: p.restore_primary_source.clone(),
+        change_set: p.change_set_id.clone(),
     };
     let mut all = Vec::new();
     // Destinations added after the release go first: they are downstream.

@@ -9,6 +9,7 @@
 //! create-only properties of every resource type it renders.
 
 pub mod risk;
+pub mod saved;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -89,6 +90,10 @@ pub struct LiveStack {
     pub outputs: BTreeMap<String, String>,
     /// What a change set reported, when one was made.
     pub change_set: Option<Vec<ChangeSetChange>>,
+    /// The id (ARN) of that change set when it was kept to be executed
+    /// (a deploy executes exactly the change set it showed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_set_id: Option<String>,
     /// Logical ids of MediaLive channels that are running now.
     pub running_channels: BTreeSet<String>,
 }
@@ -130,6 +135,11 @@ pub struct StackPlan {
     /// `lunora failover`): the source a deploy puts back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_primary_source: Option<String>,
+    /// The change set prepared for this stack, which a deploy executes
+    /// as it is (only during a deploy or rollback; `plan` deletes its
+    /// change sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_set_id: Option<String>,
 }
 
 impl StackPlan {
@@ -338,6 +348,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
             live_template_sha256: None,
             notes: Vec::new(),
             restore_primary_source: None,
+            change_set_id: None,
         };
     };
     let same = live.template == desired.template && live.parameters == desired.parameters;
@@ -381,6 +392,11 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
         live_template_sha256: Some(sha256(&live.template)),
         notes: Vec::new(),
         restore_primary_source: None,
+        change_set_id: if changed {
+            live.change_set_id.clone()
+        } else {
+            None
+        },
     }
 }
 
@@ -419,6 +435,7 @@ pub fn plan_delete(live: &LiveStack) -> StackPlan {
         live_template_sha256: Some(sha256(&live.template)),
         notes: Vec::new(),
         restore_primary_source: None,
+        change_set_id: None,
     }
 }
 

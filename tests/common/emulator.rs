@@ -160,6 +160,63 @@ impl Emulator {
             .await
     }
 
+    /// The AWS operations the emulator served since it started (or since
+    /// [`Emulator::clear_requests`]), in order, as `(service, operation)`:
+    /// recorded by `tests/emulator/lunora_moto/request_log.py`.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        let body = self.request_log("GET");
+        let value: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("request log: {e}: {body}"));
+        value["requests"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|r| {
+                        (
+                            r["service"].as_str().unwrap_or_default().to_owned(),
+                            r["operation"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// How many times `operation` was served.
+    pub fn count(&self, operation: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|(_, op)| op == operation)
+            .count()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.request_log("DELETE");
+    }
+
+    fn request_log(&self, method: &str) -> String {
+        use std::io::Write as _;
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect to the emulator");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        write!(
+            stream,
+            "{method} /lunora-api/requests HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        )
+        .expect("write to the emulator");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .expect("read the emulator's answer");
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default()
+    }
+
     /// What the emulator wrote to stderr so far (moto warnings, tracebacks).
     pub fn log(&self) -> String {
         self.log.lock().map(|s| s.clone()).unwrap_or_default()

@@ -93,7 +93,9 @@ def main() -> None:
     from werkzeug.serving import make_server
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    app = DomainDispatcherApplication(create_backend_app)
+    from lunora_moto.request_log import RequestLog
+
+    app = RequestLog(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     port = server.server_address[1]
     url = f"http://127.0.0.1:{port}"

@@ -748,9 +748,32 @@ def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_
             self.exports[export.name] = export
     failed = stack.status.endswith("ROLLBACK_COMPLETE") or stack.status.endswith("FAILED")
     change_set.execution_status = "EXECUTE_FAILED" if failed else "EXECUTE_COMPLETE"
+    if not failed:
+        # "After you execute a change set, CloudFormation removes all change
+        # sets that are associated with the stack because they aren't
+        # applicable to the updated stack."
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets-execute.html
+        for key in [k for k, cs in self.change_sets.items() if cs.stack_id == stack.stack_id]:
+            del self.change_sets[key]
+        return
     for other in self.change_sets.values():
         if other is not change_set and other.stack_id == stack.stack_id and other.execution_status == "AVAILABLE":
             other.execution_status = "OBSOLETE"
+
+
+def list_change_sets(self: Any) -> Any:
+    """moto ignored ListChangeSets' required StackName and listed every
+    stack's change sets; list only the named stack's (name or id).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListChangeSets.html"""
+    from moto.core.responses import ActionResult
+
+    stack_name = self._get_param("StackName")
+    change_sets = [
+        cs
+        for cs in self.cloudformation_backend.list_change_sets()
+        if stack_name in (cs.stack_name, cs.stack_id)
+    ]
+    return ActionResult({"Summaries": change_sets})
 
 
 # ------------------------------------------------------------------ 10. ExportName
@@ -792,6 +815,7 @@ def install() -> None:
     CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
     CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    cfn_responses.CloudFormationResponse.list_change_sets = list_change_sets  # type: ignore[method-assign]
     ChangeSet.diff = change_set_diff  # type: ignore[method-assign]
     Stack.outputs = property(stack_outputs)  # type: ignore[assignment,method-assign]
     cfn_responses.CloudFormationResponse._validate_different_update = validate_different_update  # type: ignore[method-assign]
