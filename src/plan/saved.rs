@@ -152,7 +152,7 @@ mod tests {
         let rendered = desired.clone();
         desired[1].template = r#"{"Resources":{"Url":"rtmp://evil.example/app"}}"#.into();
         plan[1].template_sha256 = Some(sha256(&desired[1].template));
-        let err = verify(&plan, &desired, &rendered).unwrap_err();
+        let err = verify(&plan, &desired, &rendered).expect_err("refused");
         assert_eq!(
             err,
             SavedPlanError::DiffersFromConfig {
