@@ -597,6 +597,8 @@ async fn deploy_locked(
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
     let (plan, desired) = super::plan::build(deployment, aws, true, console).await?;
+    // The quota check of the account as it is now (a saved plan's is stale).
+    let quotas = plan.quotas.clone();
     let (plan, desired) = match &options.plan_file {
         Some(path) => {
             let saved: PlanFile = serde_json::from_str(&fs_err::read_to_string(path)?)
@@ -652,6 +654,7 @@ async fn deploy_locked(
         ))
         .into());
     }
+    super::plan::quota_gate(quotas.as_ref(), &in_scope, &desired)?;
     let changing: Vec<&StackPlan> = in_scope.iter().copied().filter(|p| p.changes()).collect();
     if changing.is_empty() {
         return Ok(DeployReport {
