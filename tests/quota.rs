@@ -159,3 +159,51 @@ async fn a_deploy_within_the_quotas_passes_the_check() {
     let out = env.run(&["deploy", "--yes", "--stage", "base"]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_an_answer_from_service_quotas_the_documented_defaults_are_used_and_marked() {
+    // Nothing listens on port 9 of the loopback: every Service Quotas call
+    // fails to connect.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .empty_test_environment()
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let aws = lunora::aws::Aws::from_sdk(sdk, Some("http://127.0.0.1:9".to_owned()));
+    let (quotas, notes) = lunora::aws::quota::quotas(&aws).await;
+    assert_eq!(quotas.len(), 3);
+    for q in &quotas {
+        assert_eq!(q.value, 5, "{q:?}");
+        assert_eq!(
+            q.source,
+            lunora::plan::quota::QuotaSource::DocumentedDefault,
+            "{q:?}"
+        );
+    }
+    let all = notes.join("\n");
+    assert!(
+        all.contains("servicequotas:ListServiceQuotas failed"),
+        "{all}"
+    );
+    assert!(
+        all.contains("using MediaLive's documented defaults"),
+        "{all}"
+    );
+    let report = lunora::plan::quota::QuotaReport::new(
+        "us-east-1",
+        lunora::plan::quota::Usage::default(),
+        quotas,
+        lunora::plan::quota::Additions::default(),
+        notes,
+    );
+    let shown = report.to_string();
+    assert!(
+        shown.contains("of 5 (documented default (https://docs.aws.amazon.com/medialive/latest/ug/limits.html))"),
+        "{shown}"
+    );
+}
