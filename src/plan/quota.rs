@@ -36,12 +36,13 @@ pub const INCREASE_GUIDE: &str =
 
 /// MediaLive input types that MediaLive counts as push inputs ("Inputs of
 /// type push (not including VPC push inputs)", quotas page above). RTP,
-/// RTMP push and (legacy) UDP push are push inputs
-/// (https://docs.aws.amazon.com/medialive/latest/ug/purpose-input-security-groups.html
-/// names RTP and RTMP push inputs as the public push inputs).
-/// UNVERIFIED: whether MEDIACONNECT inputs count against this quota; they
-/// are not counted here.
-pub const PUSH_INPUT_TYPES: [&str; 3] = ["RTP_PUSH", "RTMP_PUSH", "UDP_PUSH"];
+/// RTMP push and SRT listener inputs are the push inputs that take a
+/// source from the public internet
+/// (https://docs.aws.amazon.com/medialive/latest/ug/purpose-input-security-groups.html);
+/// UDP push is the API's older name of a push input type. UNVERIFIED:
+/// whether MEDIACONNECT inputs count against this quota; they are not
+/// counted here.
+pub const PUSH_INPUT_TYPES: [&str; 4] = ["RTP_PUSH", "RTMP_PUSH", "SRT_LISTENER", "UDP_PUSH"];
 
 /// One of the quotas the preflight checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -112,7 +113,7 @@ impl QuotaKind {
         match self {
             QuotaKind::Channels => "MediaLive channels",
             QuotaKind::PushInputs => {
-                "MediaLive push inputs (RTP_PUSH, RTMP_PUSH, UDP_PUSH; not VPC)"
+                "MediaLive push inputs (RTP_PUSH, RTMP_PUSH, SRT_LISTENER, UDP_PUSH; not VPC)"
             }
             QuotaKind::InputSecurityGroups => "MediaLive input security groups",
         }
