@@ -207,3 +207,45 @@ async fn without_an_answer_from_service_quotas_the_documented_defaults_are_used_
         "{shown}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_that_adds_channels_stops_when_the_account_cannot_be_counted() {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .empty_test_environment()
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let aws = lunora::aws::Aws::from_sdk(sdk, Some("http://127.0.0.1:9".to_owned()));
+    let desired = lunora::plan::DesiredStack {
+        name: "x-dest-a".into(),
+        stage: "platforms".into(),
+        template: r#"{"Resources":{"Channel":{"Type":"AWS::MediaLive::Channel","Properties":{}}}}"#
+            .into(),
+        parameters: Default::default(),
+    };
+    let stack = lunora::plan::plan_stack(&desired, None);
+    let desired = [desired];
+    let report = lunora::aws::quota::check(&aws, "us-east-1", &[&stack], &desired).await;
+    let error = report.error.clone().unwrap();
+    assert!(error.contains("medialive:ListChannels failed"), "{error}");
+    assert!(report.to_string().contains("not checked"), "{report}");
+
+    let gate = lunora::commands::plan::quota_gate(Some(&report), &[&stack], &desired);
+    let message = format!("{:#}", gate.unwrap_err());
+    assert!(
+        message.contains("could not run, nothing was changed"),
+        "{message}"
+    );
+    assert!(message.contains("medialive:ListChannels"), "{message}");
+    // A run that adds no MediaLive resource is not held up.
+    let unchanged = lunora::plan::StackPlan {
+        resources: Vec::new(),
+        ..stack.clone()
+    };
+    assert!(lunora::commands::plan::quota_gate(Some(&report), &[&unchanged], &desired).is_ok());
+}
