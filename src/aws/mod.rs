@@ -9,6 +9,7 @@
 
 pub mod cfn;
 pub mod media;
+pub mod quota;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ pub struct Aws {
     pub medialive: aws_sdk_medialive::Client,
     pub mediaconnect: aws_sdk_mediaconnect::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub servicequotas: aws_sdk_servicequotas::Client,
     /// Set when talking to an endpoint override (an emulator).
     pub endpoint_url: Option<String>,
     /// Where templates over CloudFormation's inline limit are uploaded:
@@ -86,6 +88,7 @@ impl Aws {
             medialive: aws_sdk_medialive::Client::new(&sdk),
             mediaconnect: aws_sdk_mediaconnect::Client::new(&sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+            servicequotas: aws_sdk_servicequotas::Client::new(&sdk),
             sdk,
             endpoint_url,
             template_bucket: None,
@@ -104,6 +107,7 @@ impl Aws {
         Self {
             mediaconnect: aws_sdk_mediaconnect::Client::new(&sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+            servicequotas: aws_sdk_servicequotas::Client::new(&sdk),
             sdk,
             cloudformation,
             sts,

@@ -680,6 +680,7 @@ async fn deploy_locked(
         ))
         .into());
     }
+    super::plan::quota_gate(plan.quotas.as_ref(), &in_scope, &desired)?;
     let changing: Vec<&StackPlan> = in_scope.iter().copied().filter(|p| p.changes()).collect();
     if changing.is_empty() {
         return Ok(DeployReport {

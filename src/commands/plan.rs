@@ -48,6 +48,9 @@ pub struct Plan {
     pub stages: Vec<String>,
     pub stacks: Vec<StackPlan>,
     pub counts: Counts,
+    /// The MediaLive quota preflight (live plans only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<plan::quota::QuotaReport>,
 }
 
 impl Plan {
@@ -403,6 +406,10 @@ pub async fn build_with(
         (PlanMode::Offline, what, offline_plans(&recorded, &desired))
     };
     let counts = plan::counts(&stacks);
+    let quotas = match mode {
+        PlanMode::Live => Some(quota_check(aws, deployment, &stacks, &desired).await),
+        PlanMode::Offline => None,
+    };
     let plan = Plan {
         schema: plan::PLAN_SCHEMA.to_owned(),
         kind: "plan".to_owned(),
@@ -415,8 +422,46 @@ pub async fn build_with(
         stages: deployment.stages.iter().map(|s| s.name.clone()).collect(),
         stacks,
         counts,
+        quotas,
     };
     Ok((plan, desired))
+}
+
+/// The MediaLive quota preflight for the stacks a deploy would change.
+pub async fn quota_check(
+    aws: &Aws,
+    deployment: &Deployment,
+    stacks: &[StackPlan],
+    desired: &[DesiredStack],
+) -> plan::quota::QuotaReport {
+    let changing: Vec<&StackPlan> = stacks.iter().filter(|s| s.changes()).collect();
+    crate::aws::quota::check(aws, &deployment.config.region, &changing, desired).await
+}
+
+/// The deploy gate of the quota preflight, for the stacks in scope:
+/// refused (exit 3) when a quota would be exceeded; an error (exit 1) when
+/// the account could not be counted and the run adds MediaLive resources.
+pub fn quota_gate(
+    report: Option<&plan::quota::QuotaReport>,
+    in_scope: &[&StackPlan],
+    desired: &[DesiredStack],
+) -> anyhow::Result<()> {
+    let Some(report) = report else {
+        return Ok(());
+    };
+    let changing: Vec<&StackPlan> = in_scope.iter().copied().filter(|s| s.changes()).collect();
+    let additions = plan::quota::additions(&changing, desired);
+    if let Some(e) = &report.error {
+        anyhow::ensure!(
+            additions == plan::quota::Additions::default(),
+            "the MediaLive quota check could not run, nothing was changed: {e} (hint: the deploy needs medialive:ListChannels, medialive:ListInputs and medialive:ListInputSecurityGroups; see the README's IAM section)"
+        );
+        return Ok(());
+    }
+    match report.with_additions(additions).refusal() {
+        Some(message) => Err(Refused(message).into()),
+        None => Ok(()),
+    }
 }
 
 pub async fn run(
@@ -615,6 +660,14 @@ impl fmt::Display for PlanReport {
                 writeln!(f, "  deploy refuses the critical ones unless each is named with `--allow-replace` or `--restart-running`")?;
             }
         }
+        if let Some(q) = &p.quotas {
+            writeln!(f)?;
+            writeln!(f, "MediaLive quotas in {} (account-wide):", q.region)?;
+            write!(f, "{q}")?;
+            if !q.exceeded().is_empty() {
+                writeln!(f, "  deploy refuses this until the quota is raised")?;
+            }
+        }
         writeln!(f)?;
         if p.has_changes() {
             writeln!(f, "plan: {}", counts_line(&p.counts))
@@ -695,6 +748,17 @@ impl Report for PlanReport {
                 );
             }
             let _ = writeln!(out, "\n</details>\n");
+        }
+        if let Some(q) = &p.quotas {
+            if !q.exceeded().is_empty() {
+                let _ = writeln!(out, "> [!CAUTION]\n> Deploy refuses this plan: a MediaLive quota would be exceeded.\n");
+            }
+            let _ = writeln!(
+                out,
+                "<details><summary>MediaLive quotas in {}</summary>\n\n{}\n</details>\n",
+                q.region,
+                q.markdown()
+            );
         }
         for s in p.stacks.iter().filter(|s| s.changes()) {
             let summary = resource_summary(s);

@@ -165,6 +165,7 @@ async fn rollback_locked(
         stages: stages.clone(),
         counts: crate::plan::counts(&stacks),
         stacks,
+        quotas: None,
     };
     console.note(&format!(
         "rollback to `{}` (latest is `{}`):",

@@ -8,6 +8,7 @@
 //! where the change set (or an emulator) says nothing: lunora knows the
 //! create-only properties of every resource type it renders.
 
+pub mod quota;
 pub mod risk;
 pub mod saved;
 

@@ -97,6 +97,7 @@ struct BaseContext {
     flow_arn_pattern: String,
     passphrase_secret_arns: Vec<String>,
     log_group_arns: Vec<String>,
+    log_groups_arn: String,
     mediapackage_channel_arns: Vec<String>,
     password_parameter_arns: Vec<String>,
     mediaconnect_mode: bool,
@@ -144,10 +145,16 @@ pub(super) fn base(d: &Deployment) -> minijinja::Value {
         flow_name: flow_name(d),
         flow_arn_pattern: flow_arn_pattern(d),
         passphrase_secret_arns: secrets,
+        // MediaLive's log group is `ElementalMediaLive`
+        // (https://docs.aws.amazon.com/medialive/latest/ug/working-with-logs.html).
+        // CloudWatch Logs checks most actions against the log group ARN with
+        // the trailing `:*`, which also covers its log streams
+        // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/iam-access-control-overview-cwl.html).
         log_group_arns: vec![
             format!("{logs}:log-group:ElementalMediaLive"),
-            format!("{logs}:log-group:ElementalMediaLive:log-stream:*"),
+            format!("{logs}:log-group:ElementalMediaLive:*"),
         ],
+        log_groups_arn: format!("{logs}:log-group:*"),
         mediapackage_channel_arns: mediapackage,
         password_parameter_arns: parameters,
         mediaconnect_mode: d.config.input_mode == InputMode::Mediaconnect,

@@ -1,7 +1,7 @@
 //! Golden tests of the rendered CloudFormation, and the promises about it:
 //! deterministic, canonical, secrets only as references, stacks/ current.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -136,6 +136,12 @@ fn iam_policies_name_their_resources() {
                 }
                 for p in r["Properties"]["Policies"].as_array().unwrap() {
                     for s in p["PolicyDocument"]["Statement"].as_array().unwrap() {
+                        // The one documented exception: IAM lists no
+                        // resource type for the mediaconnect:Managed*
+                        // actions, so AWS grants them on `*`.
+                        if s["Sid"] == "ManageFlowOutputs" {
+                            continue;
+                        }
                         strings(&s["Resource"], &mut all);
                     }
                 }
@@ -249,3 +255,126 @@ fn render_check_names_stale_missing_and_extra_files() {
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+/// The statements of one role of the base stack, by Sid.
+fn role(stack: &Value, logical_id: &str) -> (Value, BTreeMap<String, Value>) {
+    let r = &stack["Resources"][logical_id]["Properties"];
+    let mut by_sid = BTreeMap::new();
+    for p in r["Policies"].as_array().unwrap() {
+        for s in p["PolicyDocument"]["Statement"].as_array().unwrap() {
+            by_sid.insert(s["Sid"].as_str().unwrap().to_owned(), s.clone());
+        }
+    }
+    (r["AssumeRolePolicyDocument"].clone(), by_sid)
+}
+
+fn base_stacks() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (name, path) in configs() {
+        for stack in render(&path) {
+            if stack.name.ends_with("-base") {
+                out.push((
+                    name.to_owned(),
+                    serde_json::from_str(&stack.template).unwrap(),
+                ));
+            }
+        }
+    }
+    assert_eq!(out.len(), configs().len());
+    out
+}
+
+fn list(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    strings(v, &mut out);
+    out
+}
+
+#[test]
+fn medialive_role_grants_the_log_group_arn_forms_cloudwatch_logs_checks() {
+    for (name, stack) in base_stacks() {
+        let (_, statements) = role(&stack, "MediaLiveRole");
+        let logs = &statements["WriteChannelLogs"];
+        let resources = list(&logs["Resource"]);
+        assert!(
+            resources.iter().any(|r| r.starts_with("arn:aws:logs:")
+                && r.ends_with(":log-group:ElementalMediaLive:*")),
+            "{name}: {resources:?}"
+        );
+        assert!(
+            resources
+                .iter()
+                .any(|r| r.ends_with(":log-group:ElementalMediaLive")),
+            "{name}: {resources:?}"
+        );
+        let actions = list(&logs["Action"]);
+        for a in [
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:DescribeLogStreams",
+            "logs:PutLogEvents",
+        ] {
+            assert!(actions.contains(&a.to_owned()), "{name}: {actions:?}");
+        }
+        let describe = &statements["FindChannelLogGroup"];
+        assert_eq!(
+            list(&describe["Action"]),
+            ["logs:DescribeLogGroups"],
+            "{name}"
+        );
+        let groups = list(&describe["Resource"]);
+        assert_eq!(groups.len(), 1, "{name}");
+        assert!(groups[0].ends_with(":log-group:*"), "{name}: {groups:?}");
+    }
+}
+
+#[test]
+fn mediaconnect_managed_actions_are_granted_on_star_as_aws_documents() {
+    let mut seen = 0;
+    for (name, stack) in base_stacks() {
+        let (_, statements) = role(&stack, "MediaLiveRole");
+        let Some(managed) = statements.get("ManageFlowOutputs") else {
+            continue;
+        };
+        seen += 1;
+        assert_eq!(managed["Resource"], "*", "{name}");
+        assert_eq!(
+            list(&managed["Action"]),
+            [
+                "mediaconnect:ManagedAddOutput",
+                "mediaconnect:ManagedDescribeFlow",
+                "mediaconnect:ManagedRemoveOutput"
+            ],
+            "{name}"
+        );
+    }
+    assert!(
+        seen >= 1,
+        "a mediaconnect-mode fixture renders the Managed* statement"
+    );
+}
+
+#[test]
+fn trust_policies_carry_only_the_conditions_aws_documents() {
+    for (name, stack) in base_stacks() {
+        // MediaLive documents no confused-deputy condition keys.
+        let (trust, _) = role(&stack, "MediaLiveRole");
+        for s in trust["Statement"].as_array().unwrap() {
+            assert!(s.get("Condition").is_none(), "{name}: {s}");
+        }
+        // MediaConnect documents aws:SourceAccount and the flow's aws:SourceArn.
+        let (trust, _) = role(&stack, "MediaConnectSecretsRole");
+        let condition = &trust["Statement"][0]["Condition"];
+        assert!(
+            condition["StringEquals"]["aws:SourceAccount"].is_string(),
+            "{name}: {condition}"
+        );
+        assert!(
+            condition["ArnLike"]["aws:SourceArn"]
+                .as_str()
+                .unwrap()
+                .contains(":mediaconnect:"),
+            "{name}: {condition}"
+        );
+    }
+}

@@ -26,10 +26,11 @@ def install() -> None:
             f"lunora_moto is written against moto {MOTO_VERSION}, found {moto.__version__}; "
             "run: pip install -r tests/emulator/requirements.txt"
         )
-    from . import cfn_engine, cfn_models, cfn_protection, mediaconnect_ext, medialive_ext
+    from . import cfn_engine, cfn_models, cfn_protection, mediaconnect_ext, medialive_ext, servicequotas_ext
 
     mediaconnect_ext.install()
     medialive_ext.install()
+    servicequotas_ext.install()
     cfn_engine.install()  # also clears moto's cached model list
     cfn_protection.install()  # after cfn_engine: wraps its delete_stack
     assert cfn_models.MODELS
