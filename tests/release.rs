@@ -795,6 +795,10 @@ async fn schema1_records_of_one_run_are_one_release() {
     let r3 = schema1(3, &["flow"], 30, "b");
     let r4 = schema1(4, &["flow", "platforms"], 35, "b");
     let r5 = schema1(5, &["flow", "platforms"], 36, "b");
+    let Raw::Local(root) = &raw else {
+        unreachable!()
+    };
+    std::fs::create_dir_all(root.join("releases")).unwrap();
     for r in [&r1, &r2, &r3, &r4, &r5] {
         raw.write(&file_of(r), r.to_json()).await;
     }

@@ -496,7 +496,10 @@ mod tests {
         // record corrupt, so it must be deliberate (and a new schema). The
         // value equals Python's `json.dumps(record, sort_keys=True,
         // separators=(",", ":"), ensure_ascii=False)` hashed with SHA-256.
-        assert_eq!(r.digest, "sha256:PINNED2");
+        assert_eq!(
+            r.digest,
+            "sha256:b24c8597249b54d1068253a59210f79bac732b2acd839dd556b7ee676110db27"
+        );
         // A schema 1 record (no `outcome`) hashes exactly as the lunora
         // that wrote schema 1 did: its history stays valid.
         let mut old = r.clone();
