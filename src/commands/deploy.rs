@@ -403,8 +403,10 @@ async fn run_job_inner(
 /// update. A stack update may have reset the priority to the template's:
 /// the emulator's flow handler re-applies `SourceFailoverConfig` on every
 /// update, and whether AWS's does is UNVERIFIED, so lunora reads it back
-/// (DescribeFlow) and sets it (UpdateFlow) only when it differs.
-/// <https://docs.aws.amazon.com/mediaconnect/latest/api/v1-flows-flowarn.html>
+/// (DescribeFlow) and sets it (UpdateFlow `SourceFailoverConfig.SourcePriority`)
+/// only when it differs.
+/// <https://docs.aws.amazon.com/mediaconnect/latest/api/API_DescribeFlow.html>
+/// <https://docs.aws.amazon.com/mediaconnect/latest/api/API_UpdateFlow.html>
 async fn set_flow_source(
     aws: &Aws,
     job: &StackJob,

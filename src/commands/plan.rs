@@ -155,7 +155,7 @@ type LiveRead = (Option<LiveStack>, Vec<String>, Option<plan::SourceDrift>);
 /// The flow's preferred source, when someone chose another one than its
 /// deployed template (`lunora failover`, or by hand) and the config does
 /// not name that one either. DescribeFlow:
-/// <https://docs.aws.amazon.com/mediaconnect/latest/api/v1-flows-flowarn.html>
+/// <https://docs.aws.amazon.com/mediaconnect/latest/api/API_DescribeFlow.html>
 async fn source_drift(
     aws: &Aws,
     flow_arn: &str,
