@@ -125,18 +125,18 @@ async fn rollback_locked(
 ) -> anyhow::Result<DeployReport> {
     // Before anything changes in AWS (stuck stacks are recovered first).
     store.check().await?;
-    let run = store
+    let history = store
         .latest_run()
         .await?
         .context("no release is recorded yet: there is nothing to roll back to")?;
-    let latest = run.latest;
+    let latest = history.latest;
     let target = match to {
         Some(id) => store.get(id).await?,
-        None => run.before.with_context(|| {
-            if run.records.len() > 1 {
+        None => history.before.with_context(|| {
+            if history.records.len() > 1 {
                 format!(
                     "the records {} are one deploy run, the first in the store: there is no earlier release to roll back to",
-                    run.records.join(", ")
+                    history.records.join(", ")
                 )
             } else {
                 format!(
@@ -186,10 +186,10 @@ async fn rollback_locked(
         counts: crate::plan::counts(&stacks),
         stacks,
     };
-    let latest_run = if run.records.len() > 1 && to.is_none() {
+    let latest_run = if history.records.len() > 1 && to.is_none() {
         format!(
             "the latest run, recorded stage by stage, is {}",
-            run.records.join(", ")
+            history.records.join(", ")
         )
     } else {
         format!("latest is `{}`", latest.id)
