@@ -217,5 +217,6 @@ fn deploy_options(
         allow_replace: g.allow_replace.clone(),
         restart_running: g.restart_running,
         force_unlock: g.force_unlock,
+        restore_source: g.restore_source,
     }
 }

@@ -155,6 +155,9 @@ pub struct GateArgs {
     /// Remove a deploy lock left by a run that died, then deploy.
     #[arg(long)]
     pub force_unlock: bool,
+    /// Switch the flow back to the config's `primary_source` when it prefers another (after `failover`); by default the live choice is kept.
+    #[arg(long)]
+    pub restore_source: bool,
 }
 
 #[derive(Debug, Args)]

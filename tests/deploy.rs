@@ -82,6 +82,69 @@ impl Env {
     }
 }
 
+impl Env {
+    /// The release store's directory (the example's local store).
+    fn releases_dir(&self) -> std::path::PathBuf {
+        self.path(".lunora/lunora-player-prod/releases")
+    }
+
+    /// The release record files, in name (sequence) order.
+    fn records(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.releases_dir())
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// `releases --output json`: the listed releases.
+    fn releases(&self) -> Vec<Value> {
+        let out = self.run(&["--output", "json", "releases"]);
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["releases"].as_array().unwrap().clone()
+    }
+
+    /// The source the flow prefers, read back with DescribeFlow.
+    async fn preferred_source(&self) -> Option<String> {
+        let arn = self.stack_output(FLOW, "FlowArn").await;
+        let mc = aws_sdk_mediaconnect::Client::new(&self.emulator.sdk_config().await);
+        let flow = mc.describe_flow().flow_arn(arn).send().await.unwrap();
+        flow.flow()
+            .and_then(|f| f.source_failover_config())
+            .and_then(|c| c.source_priority())
+            .and_then(|p| p.primary_source())
+            .map(str::to_owned)
+    }
+
+    /// The change sets ever made on a stack (the emulator keeps executed
+    /// ones).
+    async fn change_sets(&self, stack: &str) -> usize {
+        self.cfn()
+            .await
+            .list_change_sets()
+            .stack_name(stack)
+            .send()
+            .await
+            .map(|o| o.summaries().len())
+            .unwrap_or(0)
+    }
+}
+
+const FLOW: &str = "lunora-player-prod-flow";
+const TWITCH: &str = "lunora-player-prod-dest-twitch";
+
+/// The example with the flow's failover recovery window changed: an
+/// in-place update of the flow stack.
+fn flow_changed() -> String {
+    let text = example();
+    assert!(text.contains("recovery_window_ms: 200"));
+    text.replace("recovery_window_ms: 200", "recovery_window_ms: 300")
+}
+
 fn code(out: &Output) -> Option<i32> {
     out.status.code()
 }
@@ -484,6 +547,19 @@ async fn replacing_the_flow_is_refused_unless_named_and_a_failed_update_exits_4(
         env.status("lunora-player-prod-flow").await.as_deref(),
         Some("UPDATE_ROLLBACK_COMPLETE")
     );
+    // The failed run is a release too: it completed no stage, and records
+    // the flow as it is again, at its previous template.
+    let list = env.releases();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[1]["outcome"], "failed");
+    assert_eq!(list[1]["stages"], serde_json::json!([]));
+    let names = env.records();
+    let read = |name: &str| -> lunora::release::Release {
+        serde_json::from_slice(&std::fs::read(env.releases_dir().join(name)).unwrap()).unwrap()
+    };
+    let (first, failed) = (read(&names[0]), read(&names[1]));
+    assert_eq!(failed.stacks, first.stacks);
+    assert!(stderr(&env.run(&["releases"])).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -735,35 +811,346 @@ async fn a_refused_or_cancelled_deploy_leaves_no_change_set_behind() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failover_shows_in_the_plan_and_the_next_deploy_puts_the_config_back() {
+async fn a_failover_is_kept_by_deploy_and_rollback_unless_restore_source() {
     let env = Env::new(&example()).await;
     assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
     let out = env.run(&["failover", "--to", "backup"]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
-    let preferred = || async {
-        let arn = env.stack_output("lunora-player-prod-flow", "FlowArn").await;
-        let mc = aws_sdk_mediaconnect::Client::new(&env.emulator.sdk_config().await);
-        let flow = mc.describe_flow().flow_arn(arn).send().await.unwrap();
-        flow.flow()
-            .and_then(|f| f.source_failover_config())
-            .and_then(|c| c.source_priority())
-            .and_then(|p| p.primary_source())
-            .map(str::to_owned)
-    };
-    assert_eq!(preferred().await.as_deref(), Some("backup"));
+    assert_eq!(env.preferred_source().await.as_deref(), Some("backup"));
 
+    // The plan says what deploy will and will not touch; the drift alone
+    // is no change.
     let out = env.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(code(&out), Some(2), "{}", stdout(&out));
+    assert_eq!(code(&out), Some(0), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("deploy switches it back to `primary`"),
+        stdout(&out).contains(
+            "the flow prefers `backup` (set by `lunora failover` or by hand), the config `primary`: deploy and rollback keep `backup` (pass --restore-source to switch back to `primary`)"
+        ),
         "{}",
         stdout(&out)
     );
-
     let out = env.run(&["deploy", "--yes"]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
-    assert_eq!(preferred().await.as_deref(), Some("primary"));
+    assert!(stdout(&out).contains("no changes"), "{}", stdout(&out));
+    assert_eq!(env.preferred_source().await.as_deref(), Some("backup"));
+
+    // A flow stack update keeps the live choice too (the emulator's flow
+    // update re-applies the template's priority: lunora puts it back).
+    std::fs::write(env.config(), flow_changed()).unwrap();
+    let out = env.run(&["deploy", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(env.template(FLOW).await.contains("\"RecoveryWindow\": 300"));
+    assert_eq!(env.preferred_source().await.as_deref(), Some("backup"));
+
+    // So does a rollback.
+    let out = env.run(&["rollback", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("deploy and rollback keep `backup`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!env.template(FLOW).await.contains("\"RecoveryWindow\": 300"));
+    assert_eq!(env.preferred_source().await.as_deref(), Some("backup"));
+
+    // --restore-source puts the config's source back: rollback...
+    let out = env.run(&["rollback", "--yes", "--restore-source"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(env.preferred_source().await.as_deref(), Some("primary"));
+
+    // ...and deploy, even when nothing else changes.
+    assert_eq!(code(&env.run(&["failover", "--to", "backup"])), Some(0));
+    let out = env.run(&["plan"]);
+    assert!(stdout(&out).contains("keep `backup`"), "{}", stdout(&out));
+    let out = env.run(&["deploy", "--yes", "--restore-source"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(env.preferred_source().await.as_deref(), Some("primary"));
     assert_eq!(code(&env.run(&["plan", "--detailed-exitcode"])), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_deploy_run_is_one_release_and_a_rollback_undoes_all_of_it() {
+    let env = Env::new(&example()).await;
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    assert_eq!(env.records().len(), 1, "the first deploy: one release");
+    let (flow_before, twitch_before) = (env.template(FLOW).await, env.template(TWITCH).await);
+
+    // One run that changes the flow and one destination.
+    std::fs::write(env.config(), flow_changed()).unwrap();
+    env.override_preset("twitch-1080p60", "bitrate_kbps: 6000", "bitrate_kbps: 5000");
+    let out = env.run(&["deploy", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_ne!(env.template(FLOW).await, flow_before);
+    assert!(env.template(TWITCH).await.contains("5000000"));
+    assert_eq!(
+        env.records().len(),
+        2,
+        "one run, one release: {:?}",
+        env.records()
+    );
+    let list = env.releases();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        list[0]["stages"],
+        serde_json::json!(["base", "flow", "primary", "platforms"])
+    );
+    assert_eq!(list[1]["outcome"], "completed");
+    assert_eq!(list[1]["stages"], serde_json::json!(["flow", "platforms"]));
+    assert_eq!(list[1]["schema"], 2);
+
+    // A plain rollback returns every stack to before that run.
+    let out = env.run(&["rollback", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        env.template(FLOW).await,
+        flow_before,
+        "the flow change stayed"
+    );
+    assert_eq!(env.template(TWITCH).await, twitch_before);
+    let list = env.releases();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[2]["type"], "rollback");
+    assert_eq!(list[2]["to"], list[0]["id"]);
+    assert_eq!(list[2]["outcome"], "completed");
+    let text = stdout(&env.run(&["releases"]));
+    let second = text.lines().nth(1).unwrap();
+    assert!(
+        second.contains("deploy of flow, platforms") && second.contains(" completed "),
+        "{text}"
+    );
+}
+
+/// A record as the lunora before schema 2 wrote it, one per stage.
+fn as_schema1(
+    mut r: lunora::release::Release,
+    sequence: u64,
+    at: time::OffsetDateTime,
+    stages: &[&str],
+) -> lunora::release::Release {
+    let at = at.replace_nanosecond(0).unwrap();
+    r.schema = 1;
+    r.outcome = None;
+    r.sequence = sequence;
+    r.kind = lunora::release::ReleaseKind::Deploy {
+        stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    r.created_at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    r.id = lunora::release::release_id(sequence, at);
+    r.digest = r.compute_digest();
+    r.verify().unwrap();
+    r
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_written_stage_by_stage_still_rolls_back_the_whole_run() {
+    let env = Env::new(&example()).await;
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    let (flow_before, twitch_before) = (env.template(FLOW).await, env.template(TWITCH).await);
+    std::fs::write(env.config(), flow_changed()).unwrap();
+    env.override_preset("twitch-1080p60", "bitrate_kbps: 6000", "bitrate_kbps: 5000");
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    let (flow_after, twitch_after) = (env.template(FLOW).await, env.template(TWITCH).await);
+
+    // Rewrite the history as the lunora before schema 2 recorded these two
+    // runs: one record for the first, and one per stage for the second
+    // ("deploy of flow", then "deploy of flow, platforms").
+    let dir = env.releases_dir();
+    let read = |name: &str| -> lunora::release::Release {
+        serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap()
+    };
+    let names = env.records();
+    let (first, second) = (read(&names[0]), read(&names[1]));
+    let now = time::OffsetDateTime::now_utc();
+    let old1 = as_schema1(
+        first.clone(),
+        1,
+        now - time::Duration::minutes(10),
+        &["base", "flow", "primary", "platforms"],
+    );
+    let mut flow_stage = second.clone();
+    for s in &mut flow_stage.stacks {
+        if s.name == TWITCH {
+            *s = first.stack(TWITCH).unwrap().clone();
+        }
+    }
+    let old2 = as_schema1(flow_stage, 2, now - time::Duration::minutes(3), &["flow"]);
+    let old3 = as_schema1(
+        second,
+        3,
+        now - time::Duration::minutes(2),
+        &["flow", "platforms"],
+    );
+    for name in &names {
+        std::fs::remove_file(dir.join(name)).unwrap();
+    }
+    for r in [&old1, &old2, &old3] {
+        std::fs::write(dir.join(format!("{}.json", r.id)), r.to_json()).unwrap();
+    }
+
+    let list = env.releases();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[1]["id"], old3.id.as_str());
+    assert_eq!(list[1]["records"], serde_json::json!([old2.id, old3.id]));
+
+    // Both stages of the second run go back, not only the last one.
+    let out = env.run(&["rollback", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("rollback to `{}`", old1.id)),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        env.template(FLOW).await,
+        flow_before,
+        "the flow change stayed"
+    );
+    assert_eq!(env.template(TWITCH).await, twitch_before);
+
+    // `rollback --to` a schema 1 record still works.
+    let out = env.run(&["rollback", "--yes", "--to", &old3.id]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(env.template(FLOW).await, flow_after);
+    assert_eq!(env.template(TWITCH).await, twitch_after);
+    let list = env.releases();
+    assert_eq!(list.len(), 4);
+    assert_eq!(list[3]["to"], old3.id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_restart_running_stops_updates_and_starts_the_channel() {
+    let env = Env::new(&example()).await;
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    let channel = env.stack_output(TWITCH, "ChannelId").await;
+    let medialive = aws_sdk_medialive::Client::new(&env.emulator.sdk_config().await);
+    env.override_preset("twitch-1080p60", "bitrate_kbps: 6000", "bitrate_kbps: 5000");
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    medialive
+        .start_channel()
+        .channel_id(&channel)
+        .send()
+        .await
+        .unwrap();
+
+    // Refused without the flag: nothing changes.
+    let out = env.run(&["rollback", "--yes"]);
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--restart-running"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(env.template(TWITCH).await.contains("5000000"));
+
+    let out = env.run(&["rollback", "--yes", "--restart-running"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stopping channel"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("running again"), "{}", stdout(&out));
+    let committed = std::fs::read_to_string(root().join(format!("stacks/{TWITCH}.json"))).unwrap();
+    assert_eq!(env.template(TWITCH).await, committed);
+    let described = medialive
+        .describe_channel()
+        .channel_id(&channel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.state().map(|s| s.as_str()), Some("RUNNING"));
+    let bitrate = described
+        .encoder_settings()
+        .and_then(|e| e.video_descriptions().first())
+        .and_then(|v| v.codec_settings())
+        .and_then(|c| c.h264_settings())
+        .and_then(|h| h.bitrate());
+    assert_eq!(bitrate, Some(6_000_000), "the channel was not updated");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_release_store_refuses_before_anything_changes() {
+    let env = Env::new(&example()).await;
+    assert_eq!(
+        code(&env.run(&["deploy", "--stage", "base", "--yes"])),
+        Some(0)
+    );
+    let base = "lunora-player-prod-base";
+    let before = env.template(base).await;
+    let sets = env.change_sets(base).await;
+    // A change that a deploy of base would make.
+    std::fs::write(
+        env.config(),
+        example().replace("streaming-ops@example.com", "oncall@example.com"),
+    )
+    .unwrap();
+    let dir = env.releases_dir();
+    let record = dir.join(&env.records()[0]);
+    let good = std::fs::read(&record).unwrap();
+    let flipped = {
+        let mut b = good.clone();
+        let at = b.windows(7).position(|w| w == b"\"stage\"").unwrap() + 12;
+        b[at] ^= 0x01;
+        b
+    };
+    let copy = dir.join("r000002-20261124T051000Z.json");
+    let damage = |what: &str| match what {
+        "truncated" => std::fs::write(&record, &good[..good.len() / 2]).unwrap(),
+        "bit-flipped" => std::fs::write(&record, &flipped).unwrap(),
+        "copied" => std::fs::write(&copy, &good).unwrap(),
+        "stray file" => std::fs::write(dir.join("notes.txt"), b"hi").unwrap(),
+        _ => {
+            std::fs::remove_dir_all(&dir).unwrap();
+            std::fs::write(&dir, b"not a directory").unwrap();
+        }
+    };
+    for what in [
+        "truncated",
+        "bit-flipped",
+        "copied",
+        "stray file",
+        "releases/ is a file",
+    ] {
+        damage(what);
+        for args in [
+            &["deploy", "--stage", "base", "--yes"][..],
+            &["rollback", "--yes"][..],
+        ] {
+            let out = env.run(args);
+            assert_eq!(code(&out), Some(1), "{what}: {args:?}");
+            let err = stderr(&out);
+            assert!(err.contains("is damaged"), "{what}: {err}");
+            assert!(
+                err.contains("`lunora releases` shows what is damaged"),
+                "{what}: {err}"
+            );
+            assert_eq!(
+                env.template(base).await,
+                before,
+                "{what}: {args:?} changed the stack"
+            );
+            assert_eq!(
+                env.change_sets(base).await,
+                sets,
+                "{what}: a change set was made"
+            );
+        }
+        // Repaired, the store works again.
+        if dir.is_file() {
+            std::fs::remove_file(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            std::fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        std::fs::write(&record, &good).unwrap();
+    }
+    let out = env.run(&["deploy", "--stage", "base", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_ne!(env.template(base).await, before);
+    assert_eq!(env.records().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,7 +17,7 @@ use lunora::commands::releases;
 use lunora::output::ExitStatus;
 use lunora::release::{
     parse_location, sha256_digest, LockInfo, NewRelease, RecordedStack, Release, ReleaseEntry,
-    ReleaseError, ReleaseKind, ReleaseStore,
+    ReleaseError, ReleaseKind, ReleaseStore, RunOutcome,
 };
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -57,6 +57,7 @@ fn draft(environment: &str, sequence: u64, kind: ReleaseKind, variant: &str) -> 
     NewRelease {
         sequence,
         kind,
+        outcome: RunOutcome::Completed,
         caller_arn: "arn:aws:sts::123456789012:assumed-role/Deployer/ci".to_owned(),
         account_id: "123456789012".to_owned(),
         region: "us-east-1".to_owned(),
@@ -500,13 +501,13 @@ async fn corruption(backend: &impl Backend) {
     let (store, raw, [_, _, r3]) = damaged(backend, "newer").await;
     let mut value: serde_json::Value =
         serde_json::from_slice(&raw.read(&file_of(&r3)).await).unwrap();
-    value["schema"] = serde_json::json!(2);
+    value["schema"] = serde_json::json!(3);
     value["signatures"] = serde_json::json!([]);
     raw.write(&file_of(&r3), serde_json::to_vec(&value).unwrap())
         .await;
     let err = store.latest().await.unwrap_err();
     assert!(
-        err.to_string().contains("schema 2 is not supported"),
+        err.to_string().contains("schema 3 is not supported"),
         "{err}"
     );
 
@@ -563,6 +564,67 @@ async fn corruption(backend: &impl Backend) {
         assert!(
             matches!(err, ReleaseError::SequenceConflict { sequence: 3, .. }),
             "{err}"
+        );
+    }
+}
+
+/// `check` accepts a sound store without leaving anything behind, and
+/// refuses every kind of damage with [`ReleaseError::Damaged`] (exit 1)
+/// naming the file.
+async fn store_check(backend: &impl Backend) {
+    let is_damaged = |err: ReleaseError, needle: &str| {
+        let msg = err.to_string();
+        assert!(matches!(err, ReleaseError::Damaged { .. }), "{msg}");
+        assert_eq!(err.exit_status(), ExitStatus::Failure);
+        assert!(msg.contains("lunora releases"), "{msg}");
+        assert!(msg.contains(needle), "{needle} not in: {msg}");
+    };
+
+    // Empty, then sound: fine, and the probe leaves nothing behind.
+    let (store, raw) = backend.open("check-sound");
+    store.check().await.unwrap();
+    three(&store, "check-sound").await;
+    let before = raw.names().await;
+    store.check().await.unwrap();
+    assert_eq!(raw.names().await, before);
+
+    // A truncated latest record.
+    let (store, raw, [_, _, r3]) = damaged(backend, "check-truncated").await;
+    let bytes = raw.read(&file_of(&r3)).await;
+    raw.write(&file_of(&r3), bytes[..bytes.len() - 20].to_vec())
+        .await;
+    is_damaged(store.check().await.unwrap_err(), &file_of(&r3));
+
+    // One flipped bit in the latest record.
+    let (store, raw, [_, _, r3]) = damaged(backend, "check-flipped").await;
+    let mut bytes = raw.read(&file_of(&r3)).await;
+    let at = find(&bytes, b"DisplayName").unwrap();
+    bytes[at] ^= 0x20;
+    raw.write(&file_of(&r3), bytes).await;
+    is_damaged(store.check().await.unwrap_err(), "digest mismatch");
+
+    // The latest record copied under the next name.
+    let (store, raw, [_, _, r3]) = damaged(backend, "check-copied").await;
+    raw.write(
+        "releases/r000004-20261124T051000Z.json",
+        raw.read(&file_of(&r3)).await,
+    )
+    .await;
+    is_damaged(store.check().await.unwrap_err(), "is named");
+
+    // A stray file, JSON or not.
+    for stray in ["releases/notes.json", "releases/README"] {
+        let env = format!("check-stray-{}", stray.len());
+        let (store, raw, _) = damaged(backend, &env).await;
+        raw.write(stray, b"hello".to_vec()).await;
+        is_damaged(store.check().await.unwrap_err(), stray);
+        // `releases` shows it.
+        let report = releases::run(&store).await.unwrap();
+        assert!(
+            report
+                .to_string()
+                .contains(&format!("CORRUPT {}", raw.display(stray))),
+            "{report}"
         );
     }
 }
@@ -695,6 +757,85 @@ async fn local_corruption_is_listed_and_never_used() {
 }
 
 #[tokio::test]
+async fn local_store_check_refuses_every_damage_before_a_deploy() {
+    let backend = LocalBackend::new();
+    store_check(&backend).await;
+    // `releases/` is a file.
+    let (store, raw) = backend.open("check-file");
+    let Raw::Local(root) = &raw else {
+        unreachable!()
+    };
+    std::fs::create_dir_all(root).unwrap();
+    std::fs::write(root.join("releases"), b"not a directory").unwrap();
+    let err = store.check().await.unwrap_err();
+    assert!(matches!(err, ReleaseError::Damaged { .. }), "{err}");
+    assert!(err.to_string().contains("releases"), "{err}");
+}
+
+/// A schema 1 record as the lunora before schema 2 wrote it: one per
+/// completed stage, no outcome.
+fn schema1(sequence: u64, stages: &[&str], at: u8, variant: &str) -> Release {
+    let mut r = Release::new(draft("prod", sequence, deploy(stages), variant), minute(at)).unwrap();
+    r.schema = 1;
+    r.outcome = None;
+    r.digest = r.compute_digest();
+    r.verify().unwrap();
+    r
+}
+
+#[tokio::test]
+async fn schema1_records_of_one_run_are_one_release() {
+    let backend = LocalBackend::new();
+    let (store, raw) = backend.open("prod");
+    // Run 1 (base, flow); run 2 recorded stage by stage (flow, then flow
+    // and platforms, then again after removing a destination); then one
+    // schema 2 run.
+    let r1 = schema1(1, &["base"], 1, "a");
+    let r2 = schema1(2, &["base", "flow"], 3, "a");
+    let r3 = schema1(3, &["flow"], 30, "b");
+    let r4 = schema1(4, &["flow", "platforms"], 35, "b");
+    let r5 = schema1(5, &["flow", "platforms"], 36, "b");
+    let Raw::Local(root) = &raw else {
+        unreachable!()
+    };
+    std::fs::create_dir_all(root.join("releases")).unwrap();
+    for r in [&r1, &r2, &r3, &r4, &r5] {
+        raw.write(&file_of(r), r.to_json()).await;
+    }
+    let run = store.latest_run().await.unwrap().unwrap();
+    assert_eq!(run.latest, r5);
+    assert_eq!(run.records, [r3.id.as_str(), &r4.id, &r5.id]);
+    assert_eq!(run.before.as_ref(), Some(&r2));
+
+    let report = releases::run(&store).await.unwrap();
+    let json = serde_json::to_value(&report).unwrap();
+    let list = json["releases"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{json}");
+    assert_eq!(list[0]["id"], r2.id.as_str());
+    assert_eq!(list[0]["records"], serde_json::json!([r1.id, r2.id]));
+    assert_eq!(list[0]["outcome"], serde_json::Value::Null);
+    assert_eq!(list[1]["id"], r5.id.as_str());
+    assert_eq!(list[1]["stages"], serde_json::json!(["flow", "platforms"]));
+    let text = report.to_string();
+    assert!(
+        text.contains(&format!(
+            "(one run recorded stage by stage: {}, {}, {})",
+            r3.id, r4.id, r5.id
+        )),
+        "{text}"
+    );
+
+    // A schema 2 record after them is a run of its own.
+    let r6 = record(&store, "prod", deploy(&["flow"]), 40).await;
+    assert_eq!(r6.schema, 2);
+    let run = store.latest_run().await.unwrap().unwrap();
+    assert_eq!(run.records, [r6.id.as_str()]);
+    assert_eq!(run.before.as_ref(), Some(&r5));
+    // Old records stay readable one by one (`rollback --to`).
+    assert_eq!(store.get(&r3.id).await.unwrap(), r3);
+}
+
+#[tokio::test]
 async fn local_lock_acquire_held_release_force_unlock() {
     lock(&LocalBackend::new()).await;
 }
@@ -745,7 +886,7 @@ async fn releases_command_lists_text_and_json_with_corrupt_entries() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     let expected_first = format!(
-        "{}  deploy of base, flow{}  2026-11-24T05:01:00Z  arn:aws:sts::123456789012:assumed-role/Deployer/ci  0123456  2 stacks",
+        "{}  deploy of base, flow{}  completed    2026-11-24T05:01:00Z  arn:aws:sts::123456789012:assumed-role/Deployer/ci  0123456  2 stacks",
         r1.id,
         " ".repeat(format!("rollback to {} (flow)", r1.id).len() - "deploy of base, flow".len()),
     );
@@ -759,7 +900,7 @@ async fn releases_command_lists_text_and_json_with_corrupt_entries() {
     );
     assert!(
         lines[2].starts_with(&format!(
-            "{}  rollback to {} (flow)  2026-11-24T05:03:00Z",
+            "{}  rollback to {} (flow)  completed    2026-11-24T05:03:00Z",
             r3.id, r1.id
         )),
         "{text}"
@@ -779,6 +920,9 @@ async fn releases_command_lists_text_and_json_with_corrupt_entries() {
         serde_json::json!(["player-prod-base", "player-prod-flow"])
     );
     assert!(list[0].get("to").is_none());
+    assert_eq!(list[0]["outcome"], "completed");
+    assert_eq!(list[0]["schema"], 2);
+    assert_eq!(list[0]["records"], serde_json::json!([r1.id]));
     // Templates stay out of the listing.
     assert!(!json.to_string().contains("AWS::SNS::Topic"));
     assert_eq!(list[1]["status"], "corrupt");
@@ -788,7 +932,10 @@ async fn releases_command_lists_text_and_json_with_corrupt_entries() {
 
     let markdown = lunora::output::Report::markdown(&report);
     assert!(markdown.contains("**CORRUPT**"), "{markdown}");
-    assert!(markdown.contains(&format!("| `{}` | deploy of base, flow |", r1.id)));
+    assert!(markdown.contains(&format!(
+        "| `{}` | deploy of base, flow | completed |",
+        r1.id
+    )));
 }
 
 // --- S3 backend (one emulator per test) ---------------------------------------
@@ -820,6 +967,12 @@ async fn s3_history_is_append_only_with_conditional_creates() {
 async fn s3_corruption_is_listed_and_never_used() {
     let backend = S3Backend::start().await;
     corruption(&backend).await;
+}
+
+#[tokio::test]
+async fn s3_store_check_refuses_every_damage_before_a_deploy() {
+    let backend = S3Backend::start().await;
+    store_check(&backend).await;
 }
 
 #[tokio::test]

@@ -231,7 +231,7 @@ pub async fn flow_drift(aws: &Aws, flow_arn: &str, expected_primary: &str) -> Op
     let live = flow.primary_source?;
     (live != expected_primary).then(|| {
         format!(
-            "the flow prefers source `{live}` (set by `lunora failover` or by hand), the template `{expected_primary}`; deploying the flow stack puts `{expected_primary}` back"
+            "the flow prefers source `{live}` (set by `lunora failover` or by hand), the template `{expected_primary}`; deploy and rollback keep `{live}` unless `--restore-source`"
         )
     })
 }

@@ -1,6 +1,12 @@
 //! `lunora deploy`: the plan, executed stage by stage through change sets,
-//! behind the safety gates, with progress, recording a release after each
-//! stage. The stack engine here is shared with `lunora rollback`.
+//! behind the safety gates, with progress, recording one release per run
+//! (at its end, whether it completed, failed or was interrupted). The
+//! stack engine here is shared with `lunora rollback`.
+//!
+//! The release store is checked before anything changes in AWS: a damaged
+//! store refuses the run (exit 1). A flow that prefers another source than
+//! the config (after `lunora failover`) keeps that choice unless
+//! `--restore-source` is given.
 //!
 //! Gates (exit 3, nothing changed): the wrong account; another deploy
 //! holding the lock; a replacement of the flow, a flow source or anything
@@ -28,6 +34,7 @@ use crate::config::Deployment;
 use crate::output::{Console, ExitStatus, Report};
 use crate::plan::{DesiredStack, RiskKind, Severity, StackAction, StackPlan};
 use crate::progress::{Progress, StackProgress};
+use crate::release::RunOutcome;
 
 /// Options of `deploy` (and, for the shared parts, `rollback`).
 #[derive(Debug, Clone, Default)]
@@ -38,6 +45,10 @@ pub struct DeployOptions {
     pub allow_replace: Vec<String>,
     pub restart_running: bool,
     pub force_unlock: bool,
+    /// Switch a flow that prefers another source than the config (after
+    /// `lunora failover`) back to the config's `primary_source`; without
+    /// it, deploy and rollback keep the live choice.
+    pub restore_source: bool,
 }
 
 /// How one stack went.
@@ -179,8 +190,10 @@ pub struct StackJob {
     /// flow output is disabled right after creation, so no data flows (and
     /// bills) to a channel that is not running; `lunora start` enables it.
     pub flow_stack: Option<String>,
-    /// For the flow stack after `lunora failover`: the source to prefer
-    /// again, as the config says.
+    /// For the flow stack after `lunora failover`: the source the flow
+    /// must prefer once the stack is updated. The config's `primary_source`
+    /// with `--restore-source`; otherwise the live choice, which lunora
+    /// puts back should the update have reset it.
     pub restore_primary_source: Option<String>,
     /// The change set the plan made and showed for this stack: executed
     /// as it is, never made again (`None`: one is made at execution, for a
@@ -383,21 +396,52 @@ async fn run_job_inner(
     let outcome = update_stack(aws, job, progress, existing.is_some()).await?;
     if let Some(source) = &job.restore_primary_source {
         if outcome.result == "deployed" || outcome.result == "unchanged" {
-            let flow = cfn::describe(aws, name)
-                .await?
-                .and_then(|i| i.outputs.get("FlowArn").cloned());
-            if let Some(flow) = flow {
-                progress.step(&format!("switching the flow back to source `{source}`"));
-                crate::aws::media::set_primary_source(aws, &flow, source).await?;
-                let mut outcome = outcome;
-                outcome.result = "deployed".into();
-                outcome.message = Some(format!(
-                    "the flow prefers `{source}` again, as the config says"
-                ));
-                return Ok(outcome);
-            }
+            return set_flow_source(aws, job, source, outcome, progress).await;
         }
     }
+    Ok(outcome)
+}
+
+/// After the flow stack's update: makes the flow prefer `source`, the
+/// config's (`--restore-source`) or the live choice kept from before the
+/// update. A stack update may have reset the priority to the template's:
+/// the emulator's flow handler re-applies `SourceFailoverConfig` on every
+/// update, and whether AWS's does is UNVERIFIED, so lunora reads it back
+/// (DescribeFlow) and sets it (UpdateFlow `SourceFailoverConfig.SourcePriority`)
+/// only when it differs.
+/// <https://docs.aws.amazon.com/mediaconnect/latest/api/API_DescribeFlow.html>
+/// <https://docs.aws.amazon.com/mediaconnect/latest/api/API_UpdateFlow.html>
+async fn set_flow_source(
+    aws: &Aws,
+    job: &StackJob,
+    source: &str,
+    mut outcome: StackOutcome,
+    progress: &StackProgress,
+) -> anyhow::Result<StackOutcome> {
+    let flow = cfn::describe(aws, &job.desired.name)
+        .await?
+        .and_then(|i| i.outputs.get("FlowArn").cloned());
+    let Some(flow) = flow else {
+        return Ok(outcome);
+    };
+    let restoring = super::plan::preferred_source(&job.desired.template).as_deref() == Some(source);
+    let live = crate::aws::media::describe_flow(aws, &flow)
+        .await?
+        .and_then(|f| f.primary_source);
+    if live.as_deref() != Some(source) {
+        progress.step(&format!("making the flow prefer source `{source}`"));
+        crate::aws::media::set_primary_source(aws, &flow, source).await?;
+        outcome.result = "deployed".into();
+    }
+    let said = if restoring {
+        format!("the flow prefers `{source}` again, as the config says")
+    } else {
+        format!("the flow keeps preferring `{source}` (set by failover; `--restore-source` switches back)")
+    };
+    outcome.message = Some(match outcome.message.take() {
+        Some(m) if outcome.result != "unchanged" => format!("{m}; {said}"),
+        _ => said,
+    });
     Ok(outcome)
 }
 
@@ -533,7 +577,7 @@ pub async fn run_stage(aws: &Aws, jobs: Vec<StackJob>, progress: &Progress) -> V
 pub fn verdict(outcomes: &[StackOutcome]) -> (ExitStatus, &'static str) {
     let failed: Vec<&StackOutcome> = outcomes
         .iter()
-        .filter(|o| o.result == "failed" || o.result == "rolled-back")
+        .filter(|o| matches!(o.result.as_str(), "failed" | "rolled-back" | "interrupted"))
         .collect();
     if failed.is_empty() {
         (ExitStatus::Success, "deploy complete")
@@ -547,8 +591,56 @@ pub fn verdict(outcomes: &[StackOutcome]) -> (ExitStatus, &'static str) {
     }
 }
 
+/// How a run ended, from its stacks' outcomes: `interrupted` when the
+/// stage loop was aborted by an error or a wait hit its deadline (a stack
+/// whose result is `interrupted`), `failed` when a stack failed or rolled
+/// back, else `completed`.
+pub fn run_outcome(outcomes: &[StackOutcome], aborted: bool) -> RunOutcome {
+    if aborted || outcomes.iter().any(|o| o.result == "interrupted") {
+        RunOutcome::Interrupted
+    } else if outcomes
+        .iter()
+        .any(|o| o.result == "failed" || o.result == "rolled-back")
+    {
+        RunOutcome::Failed
+    } else {
+        RunOutcome::Completed
+    }
+}
+
+/// What a deploy or rollback run did so far: each stack's outcome and the
+/// stages it completed. Recorded as one release at the end of the run.
+#[derive(Debug, Default)]
+pub struct RunLog {
+    pub outcomes: Vec<StackOutcome>,
+    pub stages: Vec<String>,
+}
+
+/// The outputs of the live stacks among `plans` (their channel ids, for
+/// `--restart-running`).
+pub(crate) async fn live_outputs(
+    aws: &Aws,
+    plans: &[&StackPlan],
+) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut outputs = BTreeMap::new();
+    for p in plans {
+        if let Some(info) = cfn::describe(aws, &p.name).await? {
+            outputs.insert(p.name.clone(), info.outputs);
+        }
+    }
+    Ok(outputs)
+}
+
+/// The source the flow stack's job makes the flow prefer after its update:
+/// the config's with `--restore-source`, otherwise the live one kept.
+pub(crate) fn flow_source(p: &StackPlan) -> Option<String> {
+    p.restore_primary_source
+        .clone()
+        .or_else(|| p.source_drift.as_ref().map(|d| d.live.clone()))
+}
+
 /// The channel id of a destination stack that must restart, if any.
-fn restart_channel(
+pub(crate) fn restart_channel(
     p: &StackPlan,
     outputs: &BTreeMap<String, BTreeMap<String, String>>,
     options: &DeployOptions,
@@ -610,7 +702,11 @@ async fn deploy_locked(
     options: &DeployOptions,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
-    let (plan, desired) = super::plan::build_with(
+    // Before anything changes in AWS (the change sets the plan makes
+    // included): a damaged store would leave a live change recorded in no
+    // release.
+    store.check().await?;
+    let (mut plan, desired) = super::plan::build_with(
         deployment,
         aws,
         true,
@@ -624,7 +720,8 @@ async fn deploy_locked(
         // Only what was reviewed is deployed: the file must be intact and
         // be what the config renders now, and the live stacks must not
         // have moved. Then the plan made now (with the change sets it
-        // keeps) is the saved one, and it is what runs.
+        // keeps, and the flow's source as it is now) is the saved one, and
+        // it is what runs.
         crate::plan::saved::verify(&saved.plan.stacks, &saved.desired, &desired).map_err(|e| {
             Refused(format!(
                 "the saved plan `{}` is refused, nothing was changed: {e} (hint: run `lunora plan --out {}` again and review it)",
@@ -633,6 +730,9 @@ async fn deploy_locked(
             ))
         })?;
         check_saved_plan(&saved.plan, &plan)?;
+    }
+    for p in &mut plan.stacks {
+        super::plan::choose_source(p, options.restore_source);
     }
     let stage_names: Vec<&str> = deployment.stages.iter().map(|s| s.name.as_str()).collect();
     let selected: Vec<&str> = match &options.stage {
@@ -688,7 +788,7 @@ async fn deploy_locked(
             stacks: Vec::new(),
             release: None,
             status: "no changes: every stack matches the config",
-            notes: Vec::new(),
+            notes: source_notes(&plan),
             exit: ExitStatus::Success,
         });
     }
@@ -714,20 +814,73 @@ async fn deploy_locked(
         anyhow::bail!("deploy cancelled; nothing was changed");
     }
     let progress = Progress::new(console);
-    let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for p in &changing {
-        if let Some(info) = cfn::describe(aws, &p.name).await? {
-            outputs.insert(p.name.clone(), info.outputs);
-        }
+    let mut run = RunLog::default();
+    let result = deploy_stages(
+        deployment, aws, options, &desired, &changing, &selected, &progress, &mut run,
+    )
+    .await;
+    let aborted = result.is_err();
+    // One release per run, whatever its end, once anything was attempted.
+    let release = if run.outcomes.is_empty() {
+        None
+    } else {
+        let outcome = run_outcome(&run.outcomes, aborted);
+        Some(
+            record(
+                store, deployment, caller, &plan, &desired, &run, outcome, None,
+            )
+            .await?,
+        )
+    };
+    if let Err(e) = result {
+        return Err(match release {
+            Some(id) => e.context(format!(
+                "the deploy was interrupted; release `{id}` records what it changed"
+            )),
+            None => e,
+        });
     }
+    let (exit, word) = verdict(&run.outcomes);
+    Ok(DeployReport {
+        kind: "deploy",
+        stacks: run.outcomes,
+        release,
+        status: word,
+        notes: source_notes(&plan),
+        exit,
+    })
+}
+
+/// What deploy does (or not) to a flow's preferred source set by
+/// `lunora failover`, from the plan's risks.
+pub(crate) fn source_notes(plan: &Plan) -> Vec<String> {
+    plan.stacks
+        .iter()
+        .flat_map(|p| &p.risks)
+        .filter(|r| r.kind == RiskKind::FailoverDrift)
+        .map(|r| r.message.clone())
+        .collect()
+}
+
+/// The stages of a deploy, then the removal of destinations no longer in
+/// the config, logging every outcome and completed stage in `run`.
+#[allow(clippy::too_many_arguments)]
+async fn deploy_stages(
+    deployment: &Deployment,
+    aws: &Aws,
+    options: &DeployOptions,
+    desired: &[DesiredStack],
+    changing: &[&StackPlan],
+    selected: &[&str],
+    progress: &Progress,
+    run: &mut RunLog,
+) -> anyhow::Result<()> {
+    let outputs = live_outputs(aws, changing).await?;
     let desired_by_name: BTreeMap<&str, &DesiredStack> =
         desired.iter().map(|d| (d.name.as_str(), d)).collect();
     let flow_name = deployment.stack_name(&crate::config::StackId::Flow);
     let dest_prefix = format!("{}-dest-", deployment.prefix());
-    let mut all = Vec::new();
-    let mut deployed_stages = Vec::new();
-    let mut release = None;
-    for stage in &selected {
+    for stage in selected {
         let jobs: Vec<StackJob> = changing
             .iter()
             .filter(|p| p.stage.as_deref() == Some(*stage))
@@ -740,7 +893,7 @@ async fn deploy_locked(
                     is_flow: p.name == flow_name,
                     allow_replace: options.allow_replace.clone(),
                     flow_stack: p.name.starts_with(&dest_prefix).then(|| flow_name.clone()),
-                    restore_primary_source: p.restore_primary_source.clone(),
+                    restore_primary_source: flow_source(p),
                     change_set: p.change_set_id.clone(),
                 })
             })
@@ -749,80 +902,44 @@ async fn deploy_locked(
             continue;
         }
         progress.note(&format!("stage `{stage}`: {} stack(s)", jobs.len()));
-        let outcomes = run_stage(aws, jobs, &progress).await;
+        let outcomes = run_stage(aws, jobs, progress).await;
         let (status, _) = verdict(&outcomes);
-        all.extend(outcomes);
+        run.outcomes.extend(outcomes);
         if status != ExitStatus::Success {
-            break;
+            return Ok(());
         }
-        deployed_stages.push((*stage).to_owned());
-        release = Some(
-            record(
-                store,
-                deployment,
-                caller,
-                &plan,
-                &desired,
-                &deployed_stages,
-                None,
-            )
-            .await?,
-        );
+        run.stages.push((*stage).to_owned());
     }
-    let (exit, word) = verdict(&all);
-    if exit == ExitStatus::Success && options.stage.is_none() {
-        let deletes: Vec<StackJob> = changing
-            .iter()
-            .filter(|p| p.action == StackAction::Delete)
-            .map(|p| StackJob {
-                desired: DesiredStack {
-                    name: p.name.clone(),
-                    stage: String::new(),
-                    template: String::new(),
-                    parameters: BTreeMap::new(),
-                },
-                action: StackAction::Delete,
-                restart_channel: None,
-                is_flow: false,
-                allow_replace: Vec::new(),
-                flow_stack: None,
-                restore_primary_source: None,
-                change_set: None,
-            })
-            .collect();
-        if !deletes.is_empty() {
-            progress.note(&format!(
-                "removing {} destination stack(s) no longer in the config",
-                deletes.len()
-            ));
-            all.extend(run_stage(aws, deletes, &progress).await);
-            release = Some(
-                record(
-                    store,
-                    deployment,
-                    caller,
-                    &plan,
-                    &desired,
-                    &deployed_stages,
-                    None,
-                )
-                .await?,
-            );
-        }
+    if options.stage.is_some() {
+        return Ok(());
     }
-    let (exit, word) = if exit == ExitStatus::Success {
-        verdict(&all)
-    } else {
-        (exit, word)
-    };
-    Ok(DeployReport {
-        kind: "deploy",
-        stacks: all,
-        release,
-        status: word,
-        notes: Vec::new(),
-        exit,
-    })
+    let deletes: Vec<StackJob> = changing
+        .iter()
+        .filter(|p| p.action == StackAction::Delete)
+        .map(|p| StackJob {
+            desired: DesiredStack {
+                name: p.name.clone(),
+                stage: String::new(),
+                template: String::new(),
+                parameters: BTreeMap::new(),
+            },
+            action: StackAction::Delete,
+            restart_channel: None,
+            is_flow: false,
+            allow_replace: Vec::new(),
+            flow_stack: None,
+            restore_primary_source: None,
+            change_set: None,
+        })
+        .collect();
+    if !deletes.is_empty() {
+        progress.note(&format!(
+            "removing {} destination stack(s) no longer in the config",
+            deletes.len()
+        ));
+        run.outcomes.extend(run_stage(aws, deletes, progress).await);
+    }
+    Ok(())
 }
 
 /// Deletes the change sets a plan prepared and the run did not execute
@@ -860,52 +977,81 @@ fn check_saved_plan(saved: &Plan, now: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Appends a release: the full state of every stack after this run.
+/// Appends the one release of a run: the state of every stack after it.
+/// A stack the run deployed (or found unchanged) is recorded with its new
+/// template. A stack it did not reach, or that failed, is recorded as the
+/// previous release had it: a stack that failed and rolled back is back at
+/// that template, and for one that failed otherwise it is the last state
+/// known good, the one to roll back to. A stack the run deleted is gone;
+/// one it was to delete but did not stays as the previous release had it.
+#[allow(clippy::too_many_arguments)]
 pub async fn record(
     store: &crate::release::ReleaseStore,
     deployment: &Deployment,
     caller: &crate::aws::Caller,
     plan: &Plan,
     desired: &[DesiredStack],
-    stages: &[String],
+    run: &RunLog,
+    outcome: RunOutcome,
     rollback_to: Option<&str>,
 ) -> anyhow::Result<String> {
     let previous = store.latest().await?;
-    let deployed: BTreeSet<&str> = plan
+    let result: BTreeMap<&str, &str> = run
+        .outcomes
+        .iter()
+        .map(|o| (o.stack.as_str(), o.result.as_str()))
+        .collect();
+    let unchanged: BTreeSet<&str> = plan
         .stacks
         .iter()
-        .filter(|p| {
-            p.action == StackAction::NoChange
-                || p.stage.as_ref().is_some_and(|s| stages.contains(s))
-        })
+        .filter(|p| p.action == StackAction::NoChange)
         .map(|p| p.name.as_str())
         .collect();
+    let before = |name: &str| previous.as_ref().and_then(|r| r.stack(name)).cloned();
     let mut stacks = Vec::new();
     for d in desired {
-        if deployed.contains(d.name.as_str()) {
+        let now = unchanged.contains(d.name.as_str())
+            || matches!(
+                result.get(d.name.as_str()),
+                Some(&"deployed" | &"unchanged")
+            );
+        if now {
             stacks.push(crate::release::RecordedStack::new(
                 &d.name,
                 &d.stage,
                 &d.template,
                 d.parameters.clone(),
             ));
-        } else if let Some(prev) = previous.as_ref().and_then(|r| r.stack(&d.name)) {
-            stacks.push(prev.clone());
+        } else if let Some(prev) = before(&d.name) {
+            stacks.push(prev);
         }
     }
+    for p in plan
+        .stacks
+        .iter()
+        .filter(|p| p.action == StackAction::Delete)
+    {
+        if result.get(p.name.as_str()) != Some(&"deleted") {
+            if let Some(prev) = before(&p.name) {
+                if !stacks.iter().any(|s| s.name == prev.name) {
+                    stacks.push(prev);
+                }
+            }
+        }
+    }
+    let stages = run.stages.clone();
     let kind = match rollback_to {
         Some(to) => crate::release::ReleaseKind::Rollback {
             to: to.to_owned(),
-            stages: stages.to_vec(),
+            stages,
         },
-        None => crate::release::ReleaseKind::Deploy {
-            stages: stages.to_vec(),
-        },
+        None => crate::release::ReleaseKind::Deploy { stages },
     };
     let release = crate::release::Release::new(
         crate::release::NewRelease {
             sequence: store.next_sequence().await?,
             kind,
+            outcome,
             caller_arn: caller.arn.clone(),
             account_id: caller.account_id.clone(),
             region: deployment.config.region.clone(),
@@ -919,4 +1065,38 @@ pub async fn record(
     )?;
     store.append(&release).await?;
     Ok(release.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(result: &str) -> StackOutcome {
+        StackOutcome {
+            stack: "s".into(),
+            stage: Some("flow".into()),
+            action: StackAction::Update,
+            result: result.into(),
+            cause: None,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn a_run_is_completed_failed_or_interrupted() {
+        let ok = [done("deployed"), done("unchanged"), done("deleted")];
+        assert_eq!(run_outcome(&ok, false), RunOutcome::Completed);
+        assert_eq!(run_outcome(&ok, true), RunOutcome::Interrupted);
+        for failed in ["failed", "rolled-back"] {
+            assert_eq!(
+                run_outcome(&[done("deployed"), done(failed)], false),
+                RunOutcome::Failed
+            );
+        }
+        // A wait that hit its deadline outweighs a failure.
+        let cut = [done("failed"), done("interrupted")];
+        assert_eq!(run_outcome(&cut, false), RunOutcome::Interrupted);
+        assert_eq!(verdict(&cut).0, ExitStatus::Failure);
+        assert_eq!(verdict(&[done("interrupted")]).0, ExitStatus::Failure);
+    }
 }

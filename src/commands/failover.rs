@@ -5,7 +5,8 @@
 //! stack's outputs and its name read back from DescribeFlow. Shows the
 //! preferred (and, where CloudWatch has it, the selected) source before and
 //! after. The flow then differs from its template (domain brief G10); the
-//! report says so, and `crate::aws::media::flow_drift` lets `plan` say it.
+//! report says so, and `plan` shows it; deploy and rollback keep it
+//! unless `--restore-source`.
 
 use std::fmt;
 use std::path::Path;
@@ -167,7 +168,7 @@ pub async fn run(
     if let Some(expected) = expected {
         if after.preferred.as_deref() != Some(expected.as_str()) {
             notes.push(format!(
-                "the flow's SourcePriority now differs from the template; the next `lunora deploy` of the flow stack puts back `primary_source` from the config (`{expected}`)"
+                "the flow's SourcePriority now differs from the template; `lunora deploy` and `lunora rollback` keep this choice, and put back `primary_source` from the config (`{expected}`) only with `--restore-source`"
             ));
         } else if changed {
             notes.push(format!(

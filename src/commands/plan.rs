@@ -143,7 +143,7 @@ pub async fn account_guard(
 /// Reads one stack as it is live: its template, parameters, outputs, a
 /// change set preview when it differs, and its channel's state.
 /// The source a flow template prefers (with a backup source).
-fn preferred_source(template: &str) -> Option<String> {
+pub(crate) fn preferred_source(template: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(template).ok()?;
     value
         .pointer("/Resources/Flow/Properties/SourceFailoverConfig/SourcePriority/PrimarySource")?
@@ -151,9 +151,61 @@ fn preferred_source(template: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// What was read of one live stack: the stack, notes, and the flow source
-/// to restore when the live flow prefers another one.
-type LiveRead = (Option<LiveStack>, Vec<String>, Option<String>);
+/// What was read of one live stack: the stack, notes, and for the flow,
+/// the source it prefers when that is not its template's.
+type LiveRead = (Option<LiveStack>, Vec<String>, Option<plan::SourceDrift>);
+
+/// The flow's preferred source, when someone chose another one than its
+/// deployed template (`lunora failover`, or by hand) and the config does
+/// not name that one either. DescribeFlow:
+/// <https://docs.aws.amazon.com/mediaconnect/latest/api/API_DescribeFlow.html>
+async fn source_drift(
+    aws: &Aws,
+    flow_arn: &str,
+    live_template: &str,
+    desired_template: &str,
+) -> Option<plan::SourceDrift> {
+    let wanted = preferred_source(desired_template)?;
+    let live = crate::aws::media::describe_flow(aws, flow_arn)
+        .await
+        .ok()??
+        .primary_source?;
+    let deployed = preferred_source(live_template);
+    (live != wanted && deployed.as_deref() != Some(live.as_str())).then_some(plan::SourceDrift {
+        live,
+        config: wanted,
+    })
+}
+
+/// What deploy and rollback do to a flow that prefers another source than
+/// the config (`p.source_drift`): keep the live choice, or with `restore`
+/// (`--restore-source`) put the config's back. The plan says which, as a
+/// warning; the flow stack changes only when its template does or when the
+/// source is restored.
+pub fn choose_source(p: &mut StackPlan, restore: bool) {
+    p.risks.retain(|r| r.kind != plan::RiskKind::FailoverDrift);
+    p.restore_primary_source = None;
+    let Some(drift) = p.source_drift.clone() else {
+        return;
+    };
+    let (live, config) = (&drift.live, &drift.config);
+    let message = if restore {
+        if p.action == StackAction::NoChange {
+            p.action = StackAction::Update;
+        }
+        p.restore_primary_source = Some(config.clone());
+        format!("the flow prefers `{live}` (set by `lunora failover` or by hand), the config `{config}`: --restore-source switches it back to `{config}`")
+    } else {
+        format!("the flow prefers `{live}` (set by `lunora failover` or by hand), the config `{config}`: deploy and rollback keep `{live}` (pass --restore-source to switch back to `{config}`)")
+    };
+    p.risks.push(plan::Risk {
+        severity: plan::Severity::Warning,
+        kind: plan::RiskKind::FailoverDrift,
+        stack: p.name.clone(),
+        logical_id: Some("Flow".to_owned()),
+        message,
+    });
+}
 
 /// What becomes of the change set made for a changed stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,13 +268,9 @@ async fn read_live(
             )),
         }
     }
-    if let (Some(flow_arn), Some(primary)) = (
-        info.outputs.get("FlowArn"),
-        preferred_source(&desired.template),
-    ) {
-        if let Some(note) = crate::aws::media::flow_drift(&aws, flow_arn, &primary).await {
-            notes.push(note);
-            return Ok((Some(live), notes, Some(primary)));
+    if let Some(flow_arn) = info.outputs.get("FlowArn") {
+        if let Some(drift) = source_drift(&aws, flow_arn, &live.template, &desired.template).await {
+            return Ok((Some(live), notes, Some(drift)));
         }
     }
     if let Some(channel_id) = info.outputs.get("ChannelId") {
@@ -264,22 +312,13 @@ pub(crate) async fn live_plans_with(
     }
     let mut plans = Vec::new();
     for (d, result) in desired.iter().zip(results) {
-        let (live, notes, restore) = result.unwrap_or_default();
+        let (live, notes, drift) = result.unwrap_or_default();
         let mut p = plan::plan_stack(d, live.as_ref());
         p.notes = notes;
-        if let Some(source) = restore {
-            if p.action == StackAction::NoChange {
-                p.action = StackAction::Update;
-            }
-            p.risks.push(plan::Risk {
-                severity: plan::Severity::Warning,
-                kind: plan::RiskKind::FailoverDrift,
-                stack: p.name.clone(),
-                logical_id: Some("Flow".to_owned()),
-                message: format!("the flow prefers another source than the config: deploy switches it back to `{source}`"),
-            });
-            p.restore_primary_source = Some(source);
-        }
+        p.source_drift = drift;
+        // What a plain deploy does; deploy and rollback choose again with
+        // their `--restore-source`.
+        choose_source(&mut p, false);
         plans.push(p);
     }
     let wanted: BTreeSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();

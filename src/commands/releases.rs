@@ -1,13 +1,16 @@
 //! `lunora releases`: the recorded release history, oldest first, so that
-//! an operator can pick a `rollback --to` target and see who changed what.
-//! Corrupt records are shown, never hidden.
+//! an operator can pick a `rollback --to` target and see who changed what,
+//! with each run's outcome and the stages it completed. Corrupt records
+//! (and stray files) are shown, never hidden. Schema 1 records that one run
+//! wrote stage by stage show as one release (see
+//! [`crate::release::continues_run`]), under the id of its last record.
 
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::output::Report;
-use crate::release::{ReleaseEntry, ReleaseKind, ReleaseStore};
+use crate::release::{continues_run, Release, ReleaseEntry, ReleaseKind, ReleaseStore, RunOutcome};
 
 /// What `releases` found.
 #[derive(Debug, Serialize)]
@@ -34,7 +37,16 @@ pub struct ReleaseSummary {
     /// `deploy` or `rollback`.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// The stages the run completed.
     pub stages: Vec<String>,
+    /// How the run ended: `completed`, `failed` or `interrupted`; `null`
+    /// for a schema 1 record, which did not say.
+    pub outcome: Option<RunOutcome>,
+    /// The record format.
+    pub schema: u32,
+    /// The ids of the records of this run, oldest first: several for a
+    /// schema 1 run recorded stage by stage, else just `id`.
+    pub records: Vec<String>,
     /// For a rollback: the release it restored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
@@ -58,6 +70,22 @@ impl ReleaseSummary {
         }
     }
 
+    fn outcome(&self) -> &'static str {
+        self.outcome.map_or("-", RunOutcome::as_str)
+    }
+
+    /// For a run recorded stage by stage: its records.
+    fn grouped(&self) -> String {
+        if self.records.len() > 1 {
+            format!(
+                "  (one run recorded stage by stage: {})",
+                self.records.join(", ")
+            )
+        } else {
+            String::new()
+        }
+    }
+
     fn commit(&self) -> &str {
         self.git_commit
             .as_deref()
@@ -65,35 +93,58 @@ impl ReleaseSummary {
     }
 }
 
+fn summary(r: Release) -> ReleaseSummary {
+    let to = match &r.kind {
+        ReleaseKind::Rollback { to, .. } => Some(to.clone()),
+        ReleaseKind::Deploy { .. } => None,
+    };
+    ReleaseSummary {
+        kind: r.kind.name(),
+        stages: r.kind.stages().to_vec(),
+        outcome: r.outcome,
+        schema: r.schema,
+        records: vec![r.id.clone()],
+        to,
+        stacks: r.stacks.iter().map(|s| s.name.clone()).collect(),
+        id: r.id,
+        sequence: r.sequence,
+        created_at: r.created_at,
+        caller_arn: r.caller_arn,
+        account_id: r.account_id,
+        region: r.region,
+        git_commit: r.git_commit,
+        config_digest: r.config_digest,
+        digest: r.digest,
+    }
+}
+
 pub async fn run(store: &ReleaseStore) -> anyhow::Result<ReleasesReport> {
     let entries = store.list().await?;
-    let releases = entries
-        .into_iter()
-        .map(|entry| match entry {
+    let mut releases: Vec<ReleaseLine> = Vec::new();
+    // The record just before, when it was valid: a schema 1 run continues.
+    let mut previous: Option<Release> = None;
+    for entry in entries {
+        match entry {
             ReleaseEntry::Valid(r) => {
-                let to = match &r.kind {
-                    ReleaseKind::Rollback { to, .. } => Some(to.clone()),
-                    ReleaseKind::Deploy { .. } => None,
-                };
-                ReleaseLine::Ok(Box::new(ReleaseSummary {
-                    kind: r.kind.name(),
-                    stages: r.kind.stages().to_vec(),
-                    to,
-                    stacks: r.stacks.iter().map(|s| s.name.clone()).collect(),
-                    id: r.id,
-                    sequence: r.sequence,
-                    created_at: r.created_at,
-                    caller_arn: r.caller_arn,
-                    account_id: r.account_id,
-                    region: r.region,
-                    git_commit: r.git_commit,
-                    config_digest: r.config_digest,
-                    digest: r.digest,
-                }))
+                let r = *r;
+                let continues = previous.as_ref().is_some_and(|p| continues_run(p, &r));
+                previous = Some(r.clone());
+                let mut line = summary(r);
+                if continues {
+                    if let Some(ReleaseLine::Ok(run)) = releases.pop() {
+                        let mut records = run.records;
+                        records.append(&mut line.records);
+                        line.records = records;
+                    }
+                }
+                releases.push(ReleaseLine::Ok(Box::new(line)));
             }
-            ReleaseEntry::Corrupt { file, reason } => ReleaseLine::Corrupt { file, reason },
-        })
-        .collect();
+            ReleaseEntry::Corrupt { file, reason } => {
+                previous = None;
+                releases.push(ReleaseLine::Corrupt { file, reason });
+            }
+        }
+    }
     Ok(ReleasesReport {
         kind: "releases",
         store: store.location(),
@@ -130,13 +181,15 @@ impl fmt::Display for ReleasesReport {
             match line {
                 ReleaseLine::Ok(s) => writeln!(
                     f,
-                    "{:<id_width$}  {:<what_width$}  {}  {:<caller_width$}  {:<7}  {}",
+                    "{:<id_width$}  {:<what_width$}  {:<11}  {}  {:<caller_width$}  {:<7}  {}{}",
                     s.id,
                     s.what(),
+                    s.outcome(),
                     s.created_at,
                     s.caller_arn,
                     s.commit(),
                     stacks(s.stacks.len()),
+                    s.grouped(),
                 )?,
                 ReleaseLine::Corrupt { file, reason } => {
                     writeln!(f, "CORRUPT {file}: {reason}")?;
@@ -155,21 +208,23 @@ impl Report for ReleasesReport {
             return out;
         }
         out.push_str(
-            "| release | what | time | caller | commit | stacks |\n|---|---|---|---|---|---|\n",
+            "| release | what | outcome | time | caller | commit | stacks |\n|---|---|---|---|---|---|---|\n",
         );
         for line in &self.releases {
             match line {
                 ReleaseLine::Ok(s) => out.push_str(&format!(
-                    "| `{}` | {} | {} | `{}` | `{}` | {} |\n",
+                    "| `{}` | {}{} | {} | {} | `{}` | `{}` | {} |\n",
                     s.id,
                     s.what(),
+                    s.grouped(),
+                    s.outcome(),
                     s.created_at,
                     s.caller_arn,
                     s.commit(),
                     s.stacks.len()
                 )),
                 ReleaseLine::Corrupt { file, reason } => out.push_str(&format!(
-                    "| **CORRUPT** `{file}` | {} | | | | |\n",
+                    "| **CORRUPT** `{file}` | {} | | | | | |\n",
                     reason.replace('|', "\\|")
                 )),
             }

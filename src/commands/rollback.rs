@@ -1,7 +1,16 @@
 //! `lunora rollback [--to RELEASE] [--stage S]`: redeploys a recorded
 //! release, the exact templates and parameters it recorded (never a
 //! re-render of today's config), in reverse stage order, through the same
-//! gates and progress as deploy, and records the rollback as a release.
+//! gates and progress as deploy (`--restart-running` stops, updates and
+//! starts a running channel exactly as deploy does; the flow keeps its
+//! live preferred source unless `--restore-source`), and records the
+//! rollback run as one release, whatever its outcome.
+//!
+//! Without `--to`, the target is the release before the latest run: every
+//! stack goes back to where it was before it, even when that run was
+//! recorded stage by stage (schema 1 records, see
+//! [`crate::release::continues_run`]). The release store is checked before
+//! anything changes.
 //!
 //! Stacks stuck after a failed update are recovered first:
 //! `UPDATE_ROLLBACK_FAILED` through ContinueUpdateRollback, `UPDATE_FAILED`
@@ -14,7 +23,8 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::deploy::{
-    blocked, confirm, record, run_stage, verdict, DeployOptions, DeployReport, StackJob,
+    blocked, confirm, flow_source, live_outputs, record, restart_channel, run_outcome, run_stage,
+    verdict, DeployOptions, DeployReport, RunLog, StackJob,
 };
 use super::plan::{Plan, PlanMode, PlanReport};
 use crate::aws::{cfn, Aws, AwsSettings};
@@ -114,23 +124,33 @@ async fn rollback_locked(
     options: &DeployOptions,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
-    let latest = store
-        .latest()
+    // Before anything changes in AWS (stuck stacks are recovered first).
+    store.check().await?;
+    let history = store
+        .latest_run()
         .await?
         .context("no release is recorded yet: there is nothing to roll back to")?;
+    let latest = history.latest;
     let target = match to {
         Some(id) => store.get(id).await?,
-        None => store.previous(&latest.id).await?.with_context(|| {
-            format!(
-                "`{}` is the only release: there is no earlier one to roll back to",
-                latest.id
-            )
+        None => history.before.with_context(|| {
+            if history.records.len() > 1 {
+                format!(
+                    "the records {} are one deploy run, the first in the store: there is no earlier release to roll back to",
+                    history.records.join(", ")
+                )
+            } else {
+                format!(
+                    "`{}` is the only release: there is no earlier one to roll back to",
+                    latest.id
+                )
+            }
         })?,
     };
     let progress = Progress::new(console);
     let mut names: BTreeSet<String> = target.stacks.iter().map(|s| s.name.clone()).collect();
     names.extend(latest.stacks.iter().map(|s| s.name.clone()));
-    let notes = recover_stuck(aws, &names, &progress).await?;
+    let mut notes = recover_stuck(aws, &names, &progress).await?;
     let desired: Vec<DesiredStack> = target
         .stacks
         .iter()
@@ -141,9 +161,12 @@ async fn rollback_locked(
             parameters: s.parameters.clone(),
         })
         .collect();
-    let stacks =
+    let mut stacks =
         super::plan::live_plans_with(aws, deployment, &desired, super::plan::ChangeSets::Keep)
             .await?;
+    for p in &mut stacks {
+        super::plan::choose_source(p, options.restore_source);
+    }
     let mut stages: Vec<String> = Vec::new();
     for s in &target.stacks {
         if !stages.contains(&s.stage) {
@@ -167,10 +190,16 @@ async fn rollback_locked(
         stacks,
         quotas: None,
     };
-    console.note(&format!(
-        "rollback to `{}` (latest is `{}`):",
-        target.id, latest.id
-    ));
+    let latest_run = if history.records.len() > 1 && to.is_none() {
+        format!(
+            "the latest run, recorded stage by stage, is {}",
+            history.records.join(", ")
+        )
+    } else {
+        format!("latest is `{}`", latest.id)
+    };
+    console.note(&format!("rollback to `{}` ({latest_run}):", target.id));
+    notes.extend(super::deploy::source_notes(&plan));
     console.note(&PlanReport {
         plan: plan.clone(),
         detailed_exitcode: false,
@@ -222,6 +251,9 @@ async fn rollback_locked(
     )? {
         anyhow::bail!("rollback cancelled; nothing was changed");
     }
+    // The channel ids of running channels to restart (`--restart-running`),
+    // exactly as deploy finds them.
+    let outputs = live_outputs(aws, &changing).await?;
     let flow_name = deployment.stack_name(&crate::config::StackId::Flow);
     let job = |p: &crate::plan::StackPlan| StackJob {
         desired: desired
@@ -235,17 +267,17 @@ async fn rollback_locked(
                 parameters: Default::default(),
             }),
         action: p.action,
-        restart_channel: None,
+        restart_channel: restart_channel(p, &outputs, options),
         is_flow: p.name == flow_name,
         allow_replace: options.allow_replace.clone(),
         flow_stack: p
             .name
             .starts_with(&format!("{}-dest-", deployment.prefix()))
             .then(|| flow_name.clone()),
-        restore_primary_source: p.restore_primary_source.clone(),
+        restore_primary_source: flow_source(p),
         change_set: p.change_set_id.clone(),
     };
-    let mut all = Vec::new();
+    let mut run = RunLog::default();
     // Destinations added after the release go first: they are downstream.
     let deletes: Vec<StackJob> = changing
         .iter()
@@ -257,10 +289,10 @@ async fn rollback_locked(
             "removing {} stack(s) the release does not have",
             deletes.len()
         ));
-        all.extend(run_stage(aws, deletes, &progress).await);
+        run.outcomes
+            .extend(run_stage(aws, deletes, &progress).await);
     }
-    let mut done = Vec::new();
-    if verdict(&all).0 == ExitStatus::Success {
+    if verdict(&run.outcomes).0 == ExitStatus::Success {
         for stage in &selected {
             let jobs: Vec<StackJob> = changing
                 .iter()
@@ -270,36 +302,34 @@ async fn rollback_locked(
                 .map(|p| job(p))
                 .collect();
             if jobs.is_empty() {
-                done.push(stage.clone());
+                run.stages.push(stage.clone());
                 continue;
             }
             progress.note(&format!("stage `{stage}`: {} stack(s)", jobs.len()));
             let outcomes = run_stage(aws, jobs, &progress).await;
             let ok = verdict(&outcomes).0 == ExitStatus::Success;
-            all.extend(outcomes);
+            run.outcomes.extend(outcomes);
             if !ok {
                 break;
             }
-            done.push(stage.clone());
+            run.stages.push(stage.clone());
         }
     }
-    let (exit, word) = verdict(&all);
-    let release = if exit == ExitStatus::Success {
-        Some(
-            record(
-                store,
-                deployment,
-                caller,
-                &plan,
-                &desired,
-                &done,
-                Some(&target.id),
-            )
-            .await?,
+    let (exit, word) = verdict(&run.outcomes);
+    // One release per rollback run, whatever its outcome.
+    let release = Some(
+        record(
+            store,
+            deployment,
+            caller,
+            &plan,
+            &desired,
+            &run,
+            run_outcome(&run.outcomes, false),
+            Some(&target.id),
         )
-    } else {
-        None
-    };
+        .await?,
+    );
     let status = if exit == ExitStatus::Success {
         "rollback complete"
     } else {
@@ -307,7 +337,7 @@ async fn rollback_locked(
     };
     Ok(DeployReport {
         kind: "rollback",
-        stacks: all,
+        stacks: run.outcomes,
         release,
         status,
         notes,

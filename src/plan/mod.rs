@@ -132,8 +132,9 @@ pub struct StackPlan {
     /// Things the reader should know (a change set that could not be made,
     /// a failed stack that a deploy replaces).
     pub notes: Vec<String>,
-    /// The flow's preferred source differs from the template (after
-    /// `lunora failover`): the source a deploy puts back.
+    /// With `--restore-source`, when the flow prefers another source than
+    /// the template (after `lunora failover`): the config's source, which
+    /// deploy or rollback puts back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_primary_source: Option<String>,
     /// The change set prepared for this stack, which a deploy executes
@@ -141,6 +142,20 @@ pub struct StackPlan {
     /// change sets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_set_id: Option<String>,
+    /// The flow prefers another source than its deployed template says
+    /// (set by `lunora failover` or by hand): operator state that deploy
+    /// and rollback keep unless `--restore-source`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_drift: Option<SourceDrift>,
+}
+
+/// A flow whose preferred source is not its template's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceDrift {
+    /// The source the live flow prefers.
+    pub live: String,
+    /// The source the config (the desired template) names.
+    pub config: String,
 }
 
 impl StackPlan {
@@ -350,6 +365,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
             notes: Vec::new(),
             restore_primary_source: None,
             change_set_id: None,
+            source_drift: None,
         };
     };
     let same = live.template == desired.template && live.parameters == desired.parameters;
@@ -398,6 +414,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
         } else {
             None
         },
+        source_drift: None,
     }
 }
 
@@ -437,6 +454,7 @@ pub fn plan_delete(live: &LiveStack) -> StackPlan {
         notes: Vec::new(),
         restore_primary_source: None,
         change_set_id: None,
+        source_drift: None,
     }
 }
 

@@ -37,6 +37,7 @@ mod backend;
 mod location;
 mod lock;
 mod record;
+mod run;
 mod store;
 
 use std::path::PathBuf;
@@ -45,9 +46,10 @@ pub use location::{parse_location, Location};
 pub use lock::{LockGuard, LockInfo};
 pub use record::{
     check_no_secrets, release_id, sha256_digest, sha256_hex, NewRelease, RecordedStack, Release,
-    ReleaseKind, SCHEMA,
+    ReleaseKind, RunOutcome, OLDEST_SCHEMA, SCHEMA,
 };
-pub use store::{ReleaseEntry, ReleaseStore, Session};
+pub use run::{continues_run, SCHEMA1_RUN_GAP};
+pub use store::{LatestRun, ReleaseEntry, ReleaseStore, Session};
 
 use crate::output::ExitStatus;
 
@@ -134,6 +136,14 @@ pub enum ReleaseError {
         id: String,
         stack: String,
         key: String,
+    },
+
+    /// The store failed its check before a deploy or rollback: nothing
+    /// was changed. Exit code 1.
+    #[error("the release store `{store}` is damaged, so nothing was changed: {} (hint: `lunora releases` shows what is damaged; restore those files from a backup or move them aside, then run the command again)", problems.join("; "))]
+    Damaged {
+        store: String,
+        problems: Vec<String>,
     },
 
     /// Another deploy holds the lock. Exit code 3.

@@ -11,8 +11,12 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use super::ReleaseError;
 
-/// The record format this lunora writes and reads.
-pub const SCHEMA: u32 = 1;
+/// The record format this lunora writes. Schema 2 (one record per deploy
+/// or rollback run, with the run's [`RunOutcome`]) replaced schema 1 (one
+/// record per completed stage, no outcome); both are read.
+pub const SCHEMA: u32 = 2;
+/// The oldest record format this lunora still reads.
+pub const OLDEST_SCHEMA: u32 = 1;
 
 /// `created_at`: RFC 3339, UTC, second precision.
 const CREATED_AT: &[FormatItem<'static>] =
@@ -31,8 +35,12 @@ pub struct Release {
     pub id: String,
     /// 1, 2, 3, ...: the previous release's plus one.
     pub sequence: u64,
-    /// Deploy or rollback, and the stages it touched.
+    /// Deploy or rollback, and the stages it completed.
     pub kind: ReleaseKind,
+    /// How the run ended (schema 2). Absent in schema 1 records, which
+    /// were written after each completed stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<RunOutcome>,
     /// RFC 3339 UTC, second precision.
     pub created_at: String,
     pub caller_arn: String,
@@ -78,6 +86,37 @@ impl ReleaseKind {
     }
 }
 
+/// How a deploy or rollback run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunOutcome {
+    /// Every stage in scope deployed.
+    Completed,
+    /// A stack failed (or failed and rolled back): the run stopped at its
+    /// stage.
+    Failed,
+    /// The run was cut short: a wait hit its deadline, or an error stopped
+    /// the stage loop. What had changed is recorded.
+    Interrupted,
+}
+
+impl RunOutcome {
+    /// `completed`, `failed` or `interrupted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl std::fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One stack as deployed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +155,8 @@ pub struct NewRelease {
     /// The store's next sequence ([`super::ReleaseStore::next_sequence`]).
     pub sequence: u64,
     pub kind: ReleaseKind,
+    /// How the run ended.
+    pub outcome: RunOutcome,
     pub caller_arn: String,
     pub account_id: String,
     pub region: String,
@@ -140,6 +181,7 @@ impl Release {
             id,
             sequence: draft.sequence,
             kind: draft.kind,
+            outcome: Some(draft.outcome),
             created_at,
             caller_arn: draft.caller_arn,
             account_id: draft.account_id,
@@ -170,11 +212,23 @@ impl Release {
 
     /// What is wrong with this record, if anything.
     pub(super) fn problem(&self) -> Option<String> {
-        if self.schema != SCHEMA {
+        if !(OLDEST_SCHEMA..=SCHEMA).contains(&self.schema) {
             return Some(format!(
-                "schema {} is not supported (this lunora reads schema {SCHEMA}; upgrade lunora?)",
+                "schema {} is not supported (this lunora reads schemas {OLDEST_SCHEMA} to {SCHEMA}; upgrade lunora?)",
                 self.schema
             ));
+        }
+        match (self.schema, self.outcome) {
+            (1, Some(_)) => {
+                return Some("a schema 1 record has no `outcome` (it came with schema 2)".into())
+            }
+            (2.., None) => {
+                return Some(format!(
+                    "a schema {} record must say the run's `outcome`",
+                    self.schema
+                ))
+            }
+            _ => {}
         }
         let computed = self.compute_digest();
         if self.digest != computed {
@@ -403,6 +457,7 @@ mod tests {
             kind: ReleaseKind::Deploy {
                 stages: vec!["base".into()],
             },
+            outcome: RunOutcome::Completed,
             caller_arn: "arn:aws:iam::123456789012:user/ops".into(),
             account_id: "123456789012".into(),
             region: "us-east-1".into(),
@@ -427,7 +482,8 @@ mod tests {
         let r = Release::new(draft(), datetime!(2026-11-24 05:15:00.75 +01:00)).unwrap();
         assert_eq!(r.id, "r000003-20261124T041500Z");
         assert_eq!(r.created_at, "2026-11-24T04:15:00Z");
-        assert_eq!(r.schema, 1);
+        assert_eq!(r.schema, 2);
+        assert_eq!(r.outcome, Some(RunOutcome::Completed));
         assert!(r.digest.starts_with("sha256:") && r.digest.len() == 71);
         r.verify().unwrap();
         assert_eq!(parse_id(&r.id), Some(3));
@@ -442,8 +498,22 @@ mod tests {
         // separators=(",", ":"), ensure_ascii=False)` hashed with SHA-256.
         assert_eq!(
             r.digest,
+            "sha256:b24c8597249b54d1068253a59210f79bac732b2acd839dd556b7ee676110db27"
+        );
+        // A schema 1 record (no `outcome`) hashes exactly as the lunora
+        // that wrote schema 1 did: its history stays valid.
+        let mut old = r.clone();
+        old.schema = 1;
+        old.outcome = None;
+        assert_eq!(
+            old.compute_digest(),
             "sha256:91aab7e894f30ee07c687758e0342164264e7d71cc09e8e5a6ca996cf89b9f34"
         );
+        old.digest = old.compute_digest();
+        old.verify().unwrap();
+        assert!(!String::from_utf8(old.to_json())
+            .unwrap()
+            .contains("outcome"));
 
         let mut t = r.clone();
         t.stacks[0].parameters.insert("Extra".into(), "x".into());
@@ -492,9 +562,15 @@ mod tests {
             stages: vec![],
         };
         assert!(reseal(t).contains("not an earlier release"));
+        let mut t = r.clone();
+        t.schema = 3;
+        assert!(reseal(t).contains("schema 3"));
+        let mut t = r.clone();
+        t.outcome = None;
+        assert!(reseal(t).contains("must say the run's `outcome`"));
         let mut t = r;
-        t.schema = 2;
-        assert!(reseal(t).contains("schema 2"));
+        t.schema = 1;
+        assert!(reseal(t).contains("schema 1 record has no `outcome`"));
     }
 
     #[test]

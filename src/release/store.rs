@@ -36,6 +36,18 @@ pub enum ReleaseEntry {
     },
 }
 
+/// The latest run (see [`ReleaseStore::latest_run`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestRun {
+    /// The newest record.
+    pub latest: Release,
+    /// The ids of the records the run wrote, oldest first (several only
+    /// for a schema 1 run recorded stage by stage).
+    pub records: Vec<String>,
+    /// The release before the run, if any.
+    pub before: Option<Release>,
+}
+
 /// A record file, known by name before it is read.
 #[derive(Debug, Clone)]
 struct Slot {
@@ -136,8 +148,8 @@ impl ReleaseStore {
 
     /// Every record, oldest first, each verified. A record that cannot be
     /// trusted is listed as [`ReleaseEntry::Corrupt`] rather than failing
-    /// the listing. Files whose names start with `.` (temporary files) and
-    /// files not ending in `.json` are ignored.
+    /// the listing, like a file that is not a record (a stray file). Files
+    /// whose names start with `.` (temporary files) are ignored.
     pub async fn list(&self) -> Result<Vec<ReleaseEntry>, ReleaseError> {
         let slots = self.slots().await?;
         let duplicates = duplicates(&slots);
@@ -202,6 +214,89 @@ impl ReleaseStore {
             None => Ok(None),
             Some(prev) => self.load_trusted(&slots, prev).await.map(Some),
         }
+    }
+
+    /// The latest run and the release before it: what a plain `rollback`
+    /// returns to. The run is the newest record, together with the schema 1
+    /// records of the same run just before it ([`super::continues_run`]).
+    /// `None` when the store holds no release. A corrupt record on the way
+    /// is an error naming it: an older release is never used in its place.
+    pub async fn latest_run(&self) -> Result<Option<LatestRun>, ReleaseError> {
+        let slots = self.slots().await?;
+        let Some(last) = slots.last() else {
+            return Ok(None);
+        };
+        let latest = self.load_trusted(&slots, last).await?;
+        let mut records = vec![latest.id.clone()];
+        let mut current = latest.clone();
+        let mut index = slots.len() - 1;
+        let before = loop {
+            let Some(prev_slot) = index.checked_sub(1).and_then(|i| slots.get(i)) else {
+                break None;
+            };
+            let prev = self.load_trusted(&slots, prev_slot).await?;
+            if !super::run::continues_run(&prev, &current) {
+                break Some(prev);
+            }
+            records.insert(0, prev.id.clone());
+            current = prev;
+            index -= 1;
+        };
+        Ok(Some(LatestRun {
+            latest,
+            records,
+            before,
+        }))
+    }
+
+    /// Checks the whole store before a deploy or rollback changes anything:
+    /// the records can be listed and read, every one of them is valid (no
+    /// truncated, altered, copied or misnamed record, no stray file among
+    /// them), and the store can be written (a probe object is created and
+    /// removed again). A damaged store is [`ReleaseError::Damaged`].
+    pub async fn check(&self) -> Result<(), ReleaseError> {
+        let damaged = |problems: Vec<String>| ReleaseError::Damaged {
+            store: self.location(),
+            problems,
+        };
+        let entries = match self.list().await {
+            Ok(entries) => entries,
+            Err(e) => return Err(damaged(vec![e.to_string()])),
+        };
+        let problems: Vec<String> = entries
+            .iter()
+            .filter_map(|e| match e {
+                ReleaseEntry::Corrupt { file, reason } => Some(format!("{file}: {reason}")),
+                ReleaseEntry::Valid(_) => None,
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(damaged(problems));
+        }
+        // A dot name: listings ignore it, like a crashed write's temp file,
+        // should the removal below fail.
+        let probe = format!(
+            "{RELEASES}/.lunora-probe-{}-{}",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        );
+        let written = self
+            .backend
+            .create_new(&probe, b"lunora write probe\n")
+            .await
+            .map_err(|e| damaged(vec![format!("it cannot be written: {e}")]))?;
+        if !written {
+            return Err(damaged(vec![format!(
+                "the write probe `{}` already exists",
+                self.backend.display(&probe)
+            )]));
+        }
+        self.backend.delete(&probe, None).await.map_err(|e| {
+            damaged(vec![format!(
+                "a probe written to it cannot be removed: {e}"
+            )])
+        })?;
+        Ok(())
     }
 
     /// Records `release`. Refuses a record that does not verify, that holds
@@ -389,13 +484,12 @@ impl ReleaseStore {
             .await?
             .into_iter()
             .filter(|name| !name.starts_with('.'))
-            .filter_map(|name| {
-                let id = name.strip_suffix(".json")?.to_owned();
-                Some(Slot {
-                    sequence: parse_id(&id),
-                    id,
-                    name,
-                })
+            .map(|name| {
+                // A stray file is listed too (as corrupt: its name is not a
+                // release id), so that `releases` shows it.
+                let id = name.strip_suffix(".json").unwrap_or(&name).to_owned();
+                let sequence = name.ends_with(".json").then(|| parse_id(&id)).flatten();
+                Slot { sequence, id, name }
             })
             .collect();
         slots.sort_by(|a, b| {
@@ -463,9 +557,10 @@ impl ReleaseStore {
             schema: u32,
         }
         if let Ok(Schema { schema }) = serde_json::from_slice::<Schema>(bytes) {
-            if schema != super::SCHEMA {
+            if !(super::record::OLDEST_SCHEMA..=super::SCHEMA).contains(&schema) {
                 return Err(format!(
-                    "schema {schema} is not supported (this lunora reads schema {}; upgrade lunora?)",
+                    "schema {schema} is not supported (this lunora reads schemas {} to {}; upgrade lunora?)",
+                    super::record::OLDEST_SCHEMA,
                     super::SCHEMA
                 ));
             }
