@@ -101,6 +101,8 @@ pub(super) fn validate(
     check_names(&mut c, &config);
     check_encoder(&mut c, &config);
     check_flow(&mut c, &config);
+    let mut secret_values = secret_values;
+    secret_values.extend(check_preset_secrets(&mut c, &config, library));
     let destinations = check_destinations(&mut c, &config, library);
     let stages = check_stages(&mut c, &config);
     check_alarms_and_tags(&mut c, &config);
@@ -156,6 +158,46 @@ fn check_secrets(c: &mut Checker<'_>, config: &Config) -> Vec<String> {
             .push(at(c.path, c.locator, &f.field, message).hint(hint));
         c.secret_fields.insert(f.field);
         values.push(f.value);
+    }
+    values
+}
+
+/// The same for the preset and platform files the destinations use: their
+/// ids, names and descriptions are written into templates too. Each file
+/// is checked once, and reported in its own file.
+fn check_preset_secrets(c: &mut Checker<'_>, config: &Config, library: &Library) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut report = |c: &mut Checker<'_>,
+                      found: Vec<super::secrets::Finding>,
+                      entry: &dyn Fn(&str, String) -> Diagnostic| {
+        for f in found {
+            c.errors.push(
+                entry(&f.field, format!("this looks like {} (value not shown)", f.shape))
+                    .hint("preset and platform files are written into templates; never put a secret in them"),
+            );
+            values.push(f.value);
+        }
+    };
+    let none = |_: &str| false;
+    for d in &config.destinations {
+        if let Some(entry) = library.presets.get(&d.preset) {
+            if seen.insert(entry.origin.path().to_path_buf()) {
+                let found = serde_json::to_value(&entry.value)
+                    .map(|v| super::secrets::scan(&v, &none))
+                    .unwrap_or_default();
+                report(c, found, &|field, message| entry.diagnostic(field, message));
+            }
+        }
+        let platform = d.platform.as_deref().unwrap_or("mediapackage");
+        if let Some(entry) = library.platforms.get(platform) {
+            if seen.insert(entry.origin.path().to_path_buf()) {
+                let found = serde_json::to_value(&entry.value)
+                    .map(|v| super::secrets::scan(&v, &none))
+                    .unwrap_or_default();
+                report(c, found, &|field, message| entry.diagnostic(field, message));
+            }
+        }
     }
     values
 }

@@ -427,6 +427,22 @@ mod tests {
     }
 
     #[test]
+    fn no_built_in_file_has_a_secret_shape() {
+        let lib = Library::built_in().expect("built-in presets load");
+        let none = |_: &str| false;
+        for entry in lib.presets.values() {
+            let value = serde_json::to_value(&entry.value).expect("serializes");
+            let found = crate::config::secrets::scan(&value, &none);
+            assert!(found.is_empty(), "{}: {found:?}", entry.origin);
+        }
+        for entry in lib.platforms.values() {
+            let value = serde_json::to_value(&entry.value).expect("serializes");
+            let found = crate::config::secrets::scan(&value, &none);
+            assert!(found.is_empty(), "{}: {found:?}", entry.origin);
+        }
+    }
+
+    #[test]
     fn every_built_in_preset_follows_medialive_and_its_platform() {
         let lib = Library::built_in().expect("built-in presets load");
         for entry in lib.presets.values() {

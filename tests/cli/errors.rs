@@ -143,6 +143,11 @@ fn cases() -> Vec<Case> {
         Case { never: &["9f8e7d6c5b4a39281706f5e4d3c2b1a0"], ..case("token as the mediapackage channel id", &[("channel_id: lunora-player-prod-channel", "channel_id: 9f8e7d6c5b4a39281706f5e4d3c2b1a0")], &["`destinations[0].mediapackage.channel_id`: this looks like a long random token"], Some(47)) },
         Case { never: &["sk_live_4eC39HqLyjWDarjtT1zdp7dc"], ..case("api key as the rtmp user name", &[("    ingest_url: rtmp://stream.example.com/live\n", "    ingest_url: rtmp://stream.example.com/live\n    auth:\n      username: sk_live_4eC39HqLyjWDarjtT1zdp7dc\n      password_parameter: /lunora/rtmp-password\n")], &["`destinations[4].auth.username`: this looks like an API token"], Some(76)) },
         Case { never: &["live_123456789_AbCdEfGhIjKlMnOpQr"], ..case("stream key as a destination id", &[("  - id: twitch", "  - id: live_123456789_AbCdEfGhIjKlMnOpQr"), ("[youtube, twitch, linkedin, custom]", "[youtube, live_123456789_AbCdEfGhIjKlMnOpQr, linkedin, custom]")], &["`destinations[2].id`: this looks like a Twitch stream key", "`stages[3].destinations[1]`: this looks like a Twitch stream key"], Some(55)) },
+        Case {
+            files: vec![("presets/twitch-leak.yaml", twitch_preset("twitch-leak", &[("description: a preset that breaks one rule", "description: live_123456789_AbCdEfGhIjKlMnOpQr")]))],
+            never: &["live_123456789_AbCdEfGhIjKlMnOpQr"],
+            ..case("stream key in a preset description", &[("preset: twitch-1080p60", "preset: twitch-leak")], &["presets/twitch-leak.yaml:2:1: `description`: this looks like a Twitch stream key (live_...) (value not shown)"], None)
+        },
         case("hls ladder on an rtmp destination", &[("preset: generic-720p30", "preset: hls-ladder")], &["preset `hls-ladder` is made for mediapackage, this destination is custom"], None),
     ]
 }
