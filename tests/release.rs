@@ -846,3 +846,17 @@ async fn an_endless_or_oversized_store_file_stops_at_the_limit() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn s3_an_oversized_store_object_stops_at_the_limit() {
+    let backend = S3Backend::start().await;
+    let (store, raw) = backend.open("prod");
+    raw.write("lock.json", vec![b' '; 64 * 1024 * 1024 + 1])
+        .await;
+    let err = store.lock_holder().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the object is larger than lunora's limit of 64 MiB"),
+        "{err}"
+    );
+}
