@@ -191,6 +191,12 @@ pub fn read_to_string_bounded(
     })
 }
 
+/// A plan file of `plan --out`, for `deploy --plan` (bounded by
+/// [`PLAN_LIMIT`]).
+pub fn read_plan_file(path: &Path) -> Result<String, ReadError> {
+    read_to_string_bounded(path, PLAN_LIMIT, "plan file")
+}
+
 /// The 1-based line and column (in characters) of byte `offset`, where
 /// everything before `offset` is valid UTF-8.
 fn position(bytes: &[u8], offset: usize) -> (usize, usize) {

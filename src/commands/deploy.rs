@@ -599,12 +599,8 @@ async fn deploy_locked(
     let (plan, desired) = super::plan::build(deployment, aws, true, console).await?;
     let (plan, desired) = match &options.plan_file {
         Some(path) => {
-            let saved: PlanFile = serde_json::from_str(&crate::fsread::read_to_string_bounded(
-                path,
-                crate::fsread::PLAN_LIMIT,
-                "plan file",
-            )?)
-            .with_context(|| format!("`{}` is not a lunora plan file", path.display()))?;
+            let saved: PlanFile = serde_json::from_str(&crate::fsread::read_plan_file(path)?)
+                .with_context(|| format!("`{}` is not a lunora plan file", path.display()))?;
             check_saved_plan(&saved.plan, &plan)?;
             (saved.plan, saved.desired)
         }

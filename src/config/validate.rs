@@ -97,11 +97,10 @@ pub(super) fn validate(
         warnings: Vec::new(),
         secret_fields: BTreeSet::new(),
     };
-    let secret_values = check_secrets(&mut c, &config);
+    let mut secret_values = check_secrets(&mut c, &config);
     check_names(&mut c, &config);
     check_encoder(&mut c, &config);
     check_flow(&mut c, &config);
-    let mut secret_values = secret_values;
     secret_values.extend(check_preset_secrets(&mut c, &config, library));
     let destinations = check_destinations(&mut c, &config, library);
     let stages = check_stages(&mut c, &config);
