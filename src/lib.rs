@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod cost;
 pub mod diagnostic;
+pub mod fsread;
 pub mod output;
 pub mod plan;
 pub mod presets;

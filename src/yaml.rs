@@ -218,6 +218,9 @@ pub fn from_str<T: DeserializeOwned>(
         return Err(Diagnostic::new(file, "", "the file is empty")
             .hint("see the example in `examples/` for a complete file"));
     }
+    if let Some(d) = forbidden_character(file, text) {
+        return Err(d);
+    }
     let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
         let position = e.location().map(|l| (l.line(), l.column()));
         Diagnostic::new(
@@ -251,6 +254,37 @@ pub fn from_str<T: DeserializeOwned>(
                 .hint(hint))
         }
     }
+}
+
+/// The first character YAML does not allow in a file (a NUL byte, most
+/// other control characters), located. The YAML parser reports these at
+/// the start of the file or not at all; this names the line and column.
+/// YAML 1.2 allows tab, line feed, carriage return, U+0085 and every other
+/// character from U+0020 on, except DEL, the C1 controls, surrogates and
+/// U+FFFE/U+FFFF: <https://yaml.org/spec/1.2.2/#51-character-set>.
+fn forbidden_character(file: &Path, text: &str) -> Option<Diagnostic> {
+    let (offset, ch) = text.char_indices().find(|&(_, ch)| {
+        let allowed = matches!(ch, '\t' | '\n' | '\r' | '\u{85}')
+            || ('\u{20}'..='\u{7E}').contains(&ch)
+            || ('\u{A0}'..='\u{D7FF}').contains(&ch)
+            || ('\u{E000}'..='\u{FFFD}').contains(&ch)
+            || ch >= '\u{10000}';
+        !allowed
+    })?;
+    let what = if ch == '\0' {
+        "a NUL byte".to_owned()
+    } else {
+        format!("the control character U+{:04X}", u32::from(ch))
+    };
+    Some(
+        Diagnostic::new(
+            file,
+            "",
+            format!("the file contains {what}, which YAML does not allow"),
+        )
+        .at(Some(crate::fsread::text_position(&text[..offset])))
+        .hint("remove it: lunora reads plain UTF-8 text, as a text editor saves it"),
+    )
 }
 
 /// serde_yaml appends " at line N column M" to some messages; lunora
@@ -349,6 +383,18 @@ mod tests {
         let text = "? [a, b]\n: 1\nx: {y: [1, {z: 2}]}\n";
         let loc = Locator::new(text);
         assert_eq!(loc.locate("x.y[1].z"), Some((3, 13)));
+    }
+
+    #[test]
+    fn locates_a_nul_byte_and_control_characters() {
+        let file = Path::new("f.yaml");
+        let text = "a: 1\nb: x\0y\n";
+        let d = forbidden_character(file, text).expect("NUL found");
+        assert_eq!((d.line, d.column), (Some(2), Some(5)));
+        assert!(d.message.contains("a NUL byte"), "{}", d.message);
+        let d = forbidden_character(file, "a: \u{1b}[31m\n").expect("ESC found");
+        assert!(d.message.contains("U+001B"), "{}", d.message);
+        assert!(forbidden_character(file, "a:\tb # \u{e9}\u{2014}\r\n").is_none());
     }
 
     #[test]

@@ -264,3 +264,66 @@ fn markdown_is_a_table() {
             "| **total** | | | | **355.80** | | |",
         ));
 }
+
+#[test]
+fn an_absurd_rate_is_refused_on_one_line_never_priced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rates.yaml");
+    let built_in = std::fs::read_to_string(root().join("data/pricing.yaml")).unwrap();
+    // Before the fix: a negative total (saturated cents summed with wrap).
+    std::fs::write(&path, built_in.replacen("usd: 0.16", "usd: 1e308", 1)).unwrap();
+    let out = cost(&["--rates", path.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("rates.yaml:43:")
+            && err
+                .contains("`mediaconnect.flow_hour.usd`: a rate must be from $0 to $100 per hour"),
+        "{err}"
+    );
+    assert!(err.contains("(hint: "), "{err}");
+}
+
+#[test]
+fn an_endless_rates_file_stops_at_the_limit() {
+    let started = std::time::Instant::now();
+    cost(&["--rates", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "error: /dev/zero: the rates file is larger than lunora's limit of 1 MiB",
+        ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn extreme_hours() {
+    for hours in [
+        "--hours=inf",
+        "--hours=1e400",
+        "--hours=-inf",
+        "--hours=1e-400x",
+    ] {
+        cost(&[hours]).assert().code(1).stdout("");
+    }
+    // `-0` is zero hours, printed as 0.
+    let v = json(&["--hours=-0"]);
+    assert_eq!(v["streaming_hours"].to_string(), "0.0");
+    let out = cost(&["--hours=-0"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(" 0 h streaming + 730 h idle"), "{text}");
+    assert!(!text.contains(" -0"), "{text}");
+}

@@ -1169,3 +1169,34 @@ async fn credentials_of_another_account_are_refused_before_any_change() {
     }
     assert_eq!(env.status("lunora-player-prod-base").await, None);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_or_oversized_plan_file_stops_at_the_limit() {
+    let env = Env::new(&example()).await;
+    let started = std::time::Instant::now();
+    let out = env.run(&["deploy", "--plan", "/dev/zero", "--yes"]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/dev/zero: the plan file is larger than lunora's limit of 64 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // A regular file one byte over the limit.
+    let big = env.dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; 64 * 1024 * 1024 + 1]).unwrap();
+    let out = env.run(&["deploy", "--plan", big.to_str().unwrap(), "--yes"]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("big.json: the plan file is larger than lunora's limit of 64 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing was deployed, and the lock is free again.
+    assert_eq!(env.status("lunora-player-prod-base").await, None);
+    assert!(!env
+        .dir
+        .path()
+        .join(".lunora/lunora-player-prod/lock.json")
+        .exists());
+}

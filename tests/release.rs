@@ -980,3 +980,36 @@ async fn s3_lock_acquire_held_release_force_unlock() {
     let backend = S3Backend::start().await;
     lock(&backend).await;
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_endless_or_oversized_store_file_stops_at_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ReleaseStore::local(dir.path(), PROJECT, "prod");
+    let root = dir.path().join(format!("{PROJECT}-prod"));
+    std::fs::create_dir_all(&root).unwrap();
+    // The lock file is /dev/zero: refused at the limit, within a second.
+    std::os::unix::fs::symlink("/dev/zero", root.join("lock.json")).unwrap();
+    let started = std::time::Instant::now();
+    let err = store.lock_holder().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("lock.json`: the object is larger than lunora's limit of 64 MiB"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn s3_an_oversized_store_object_stops_at_the_limit() {
+    let backend = S3Backend::start().await;
+    let (store, raw) = backend.open("prod");
+    raw.write("lock.json", vec![b' '; 64 * 1024 * 1024 + 1])
+        .await;
+    let err = store.lock_holder().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the object is larger than lunora's limit of 64 MiB"),
+        "{err}"
+    );
+}

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::CostArgs;
 use crate::cost::{self, Estimate, Item, Rates, Setup, Summary};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostics;
 use crate::output::{Console, Report};
 
 /// The rates the estimate used.
@@ -91,17 +91,11 @@ fn load_rates(path: Option<&Path>) -> Result<Rates, Diagnostics> {
     let Some(path) = path else {
         return Ok(Rates::built_in()?);
     };
-    let text = fs_err::read_to_string(path).map_err(|e| {
-        Diagnostic::new(
-            path,
-            "",
-            format!(
-                "cannot read the rates file: {}",
-                crate::presets::io_reason(&e)
-            ),
-        )
-        .hint("pass a YAML file shaped like the built-in data/pricing.yaml")
-    })?;
+    let text =
+        crate::fsread::read_to_string_bounded(path, crate::fsread::RATES_LIMIT, "rates file")
+            .map_err(|e| {
+                e.diagnostic("pass a YAML file shaped like the built-in data/pricing.yaml")
+            })?;
     Ok(Rates::parse(path, &text)?)
 }
 

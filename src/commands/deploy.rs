@@ -702,6 +702,15 @@ async fn deploy_locked(
     options: &DeployOptions,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
+    // A saved plan is read first: a file that cannot be a plan stops the
+    // run before any AWS call.
+    let saved: Option<PlanFile> = match &options.plan_file {
+        Some(path) => Some(
+            serde_json::from_str(&crate::fsread::read_plan_file(path)?)
+                .with_context(|| format!("`{}` is not a lunora plan file", path.display()))?,
+        ),
+        None => None,
+    };
     // Before anything changes in AWS (the change sets the plan makes
     // included): a damaged store would leave a live change recorded in no
     // release.
@@ -714,9 +723,7 @@ async fn deploy_locked(
         console,
     )
     .await?;
-    if let Some(path) = &options.plan_file {
-        let saved: PlanFile = serde_json::from_str(&fs_err::read_to_string(path)?)
-            .with_context(|| format!("`{}` is not a lunora plan file", path.display()))?;
+    if let (Some(path), Some(saved)) = (&options.plan_file, &saved) {
         // Only what was reviewed is deployed: the file must be intact and
         // be what the config renders now, and the live stacks must not
         // have moved. Then the plan made now (with the change sets it

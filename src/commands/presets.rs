@@ -20,7 +20,9 @@ fn library(config: &Path) -> anyhow::Result<Library> {
     if !config.exists() {
         return Ok(Library::built_in()?);
     }
-    let text = fs_err::read_to_string(config)?;
+    let text =
+        crate::fsread::read_to_string_bounded(config, crate::fsread::CONFIG_LIMIT, "config file")
+            .map_err(|e| Diagnostics::one(e.diagnostic("check the file's permissions")))?;
     let no_hint = |_: &str, _: &str| None;
     let loaded = crate::yaml::from_str::<config::Config>(config, &text, &no_hint)
         .map_err(Diagnostics::one)?;

@@ -8,6 +8,7 @@
 //! field and hint. Nothing here touches the network or the clock.
 
 pub mod model;
+pub mod secrets;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::presets::model::{Platform, Preset};
-use crate::presets::{io_reason, Library};
+use crate::presets::Library;
 use crate::yaml::{self, Locator};
 pub use model::Config;
 pub use validate::{
@@ -88,18 +89,15 @@ impl Deployment {
 
 /// Reads, parses and validates a config file and the presets it uses.
 pub fn load(path: &Path) -> Result<Deployment, Diagnostics> {
-    let text = fs_err::read_to_string(path).map_err(|e| {
-        Diagnostic::new(
-            path,
-            "",
-            format!("cannot read the config file: {}", io_reason(&e)),
-        )
-        .hint(if e.kind() == std::io::ErrorKind::NotFound {
-            "pass the file with `-c PATH`; `examples/lunora.yaml` is a complete example"
-        } else {
-            "check the file's permissions and that it is UTF-8 text"
-        })
-    })?;
+    let text =
+        crate::fsread::read_to_string_bounded(path, crate::fsread::CONFIG_LIMIT, "config file")
+            .map_err(|e| {
+                e.diagnostic(if e.io_kind() == Some(std::io::ErrorKind::NotFound) {
+                    "pass the file with `-c PATH`; `examples/lunora.yaml` is a complete example"
+                } else {
+                    "check the file's permissions and that it is UTF-8 text"
+                })
+            })?;
     let base_dir = path.parent().unwrap_or_else(|| Path::new("."));
     let loaded = yaml::from_str::<Config>(path, &text, &validate::type_hint)?;
     let library = Library::load(&preset_dirs(base_dir, &loaded.value))?;

@@ -61,15 +61,24 @@ struct Checker<'a> {
     locator: &'a Locator,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
+    /// Fields holding a secret-shaped value: already reported, and no
+    /// other check may report them (its message could repeat the value).
+    secret_fields: BTreeSet<String>,
 }
 
 impl Checker<'_> {
     fn error(&mut self, field: &str, message: impl Into<String>, hint: impl Into<String>) {
+        if self.secret_fields.contains(field) {
+            return;
+        }
         let d = at(self.path, self.locator, field, message).hint(hint);
         self.errors.push(d);
     }
 
     fn warn(&mut self, field: &str, message: impl Into<String>, hint: impl Into<String>) {
+        if self.secret_fields.contains(field) {
+            return;
+        }
         let d = at(self.path, self.locator, field, message).hint(hint);
         self.warnings.push(d);
     }
@@ -86,13 +95,26 @@ pub(super) fn validate(
         locator,
         errors: Vec::new(),
         warnings: Vec::new(),
+        secret_fields: BTreeSet::new(),
     };
+    let mut secret_values = check_secrets(&mut c, &config);
     check_names(&mut c, &config);
     check_encoder(&mut c, &config);
     check_flow(&mut c, &config);
+    secret_values.extend(check_preset_secrets(&mut c, &config, library));
     let destinations = check_destinations(&mut c, &config, library);
     let stages = check_stages(&mut c, &config);
     check_alarms_and_tags(&mut c, &config);
+    // A secret-shaped value may also appear in another field's message or
+    // hint (a stage naming a destination id, a "did you mean"): drop those.
+    let echoes = |d: &Diagnostic| {
+        secret_values.iter().any(|v| {
+            d.message.contains(v.as_str())
+                || d.hint.as_deref().is_some_and(|h| h.contains(v.as_str()))
+        })
+    };
+    c.errors.retain(|d| !echoes(d));
+    c.warnings.retain(|d| !echoes(d));
     if !c.errors.is_empty() {
         return Err(Diagnostics(c.errors));
     }
@@ -103,6 +125,80 @@ pub(super) fn validate(
         stages,
         warnings: c.warnings,
     })
+}
+
+/// Refuses every secret-shaped string of the config (see
+/// [`super::secrets`]), without repeating it, and returns the strings so
+/// that no other message repeats them either. The secret reference fields
+/// are left to [`check_secret_arn`], which refuses anything but an ARN.
+fn check_secrets(c: &mut Checker<'_>, config: &Config) -> Vec<String> {
+    let Ok(value) = serde_json::to_value(config) else {
+        return Vec::new();
+    };
+    let reference = |path: &str| {
+        path.ends_with("passphrase_secret_arn")
+            || path.ends_with("stream_key")
+            || path.ends_with("stream_key.secret_arn")
+    };
+    let mut values = Vec::new();
+    for f in super::secrets::scan(&value, &reference) {
+        let (message, hint) = if f.key {
+            (
+                format!("a key here looks like {} (value not shown)", f.shape),
+                "keys are written into the templates as they are; never put a secret in the config",
+            )
+        } else {
+            (
+                format!("this looks like {} (value not shown); the config holds references to secrets, never secrets", f.shape),
+                "a stream key goes in Secrets Manager, referenced with `stream_key: {secret_arn: ARN, json_key: KEY}`; this field is written into templates and plans",
+            )
+        };
+        c.errors
+            .push(at(c.path, c.locator, &f.field, message).hint(hint));
+        c.secret_fields.insert(f.field);
+        values.push(f.value);
+    }
+    values
+}
+
+/// The same for the preset and platform files the destinations use: their
+/// ids, names and descriptions are written into templates too. Each file
+/// is checked once, and reported in its own file.
+fn check_preset_secrets(c: &mut Checker<'_>, config: &Config, library: &Library) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut report = |c: &mut Checker<'_>,
+                      found: Vec<super::secrets::Finding>,
+                      entry: &dyn Fn(&str, String) -> Diagnostic| {
+        for f in found {
+            c.errors.push(
+                entry(&f.field, format!("this looks like {} (value not shown)", f.shape))
+                    .hint("preset and platform files are written into templates; never put a secret in them"),
+            );
+            values.push(f.value);
+        }
+    };
+    let none = |_: &str| false;
+    for d in &config.destinations {
+        if let Some(entry) = library.presets.get(&d.preset) {
+            if seen.insert(entry.origin.path().to_path_buf()) {
+                let found = serde_json::to_value(&entry.value)
+                    .map(|v| super::secrets::scan(&v, &none))
+                    .unwrap_or_default();
+                report(c, found, &|field, message| entry.diagnostic(field, message));
+            }
+        }
+        let platform = d.platform.as_deref().unwrap_or("mediapackage");
+        if let Some(entry) = library.platforms.get(platform) {
+            if seen.insert(entry.origin.path().to_path_buf()) {
+                let found = serde_json::to_value(&entry.value)
+                    .map(|v| super::secrets::scan(&v, &none))
+                    .unwrap_or_default();
+                report(c, found, &|field, message| entry.diagnostic(field, message));
+            }
+        }
+    }
+    values
 }
 
 fn is_slug(s: &str, max: usize) -> bool {
@@ -848,19 +944,17 @@ fn check_rtmp(
     Some(url)
 }
 
-/// Shapes of real stream keys: YouTube's `xxxx-xxxx-xxxx-xxxx[-xxxx]`,
-/// Twitch's `live_<digits>_<token>`, and long random tokens.
+/// Whether the last path segment of an ingest URL is a stream key: any
+/// secret shape ([`super::secrets::detect`]), and also YouTube's
+/// four-group form without digits, which in this place is a key rather
+/// than a name.
 fn looks_like_stream_key(segment: &str) -> bool {
     let groups: Vec<&str> = segment.split('-').collect();
     let youtube = (4..=5).contains(&groups.len())
         && groups
             .iter()
             .all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_alphanumeric()));
-    let twitch = segment.starts_with("live_") && segment.len() > 20;
-    let digits = segment.chars().filter(char::is_ascii_digit).count();
-    let letters = segment.chars().filter(char::is_ascii_alphabetic).count();
-    let token = segment.len() >= 20 && digits >= 4 && letters >= 4;
-    youtube || twitch || token
+    youtube || super::secrets::detect(segment).is_some()
 }
 
 /// The ARN partition of a Region.

@@ -25,6 +25,13 @@ pub use rates::{
 /// The most streaming hours a month can hold (31 days).
 pub const MAX_HOURS: f64 = 744.0;
 
+/// The largest amount an estimate holds, in dollars: ten billion, far
+/// above any real month of this setup. Rates are bounded when read
+/// ([`rates::MAX_USD_PER_HOUR`], [`rates::MAX_USD_PER_GB`]), so reaching it
+/// means a bug or an unchecked input, and the estimate refuses rather than
+/// print a wrong (saturated, wrapped or infinite) total.
+pub const MAX_USD: i64 = 10_000_000_000;
+
 /// Why an estimate cannot be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CostError {
@@ -32,6 +39,8 @@ pub enum CostError {
     Hours(f64),
     #[error("unknown destination `{id}` in --destinations (hint: the config defines {known})")]
     UnknownDestination { id: String, known: String },
+    #[error("{what} comes to more than ${MAX_USD} a month; a rate or a quantity is out of range (hint: check the rates file's `usd:` values)")]
+    OutOfRange { what: String },
     #[error("the rates file `{origin}` has no rate for MediaLive {what} (hint: add a line for it under `{section}`)")]
     MissingRate {
         origin: String,
@@ -240,11 +249,12 @@ impl Item {
         quantity: f64,
         unit: &str,
         rate: &Rate,
-    ) -> Self {
-        let cents = to_cents(quantity * rate.usd);
-        Self {
+    ) -> Result<Self, CostError> {
+        let what = what.into();
+        let cents = to_cents(quantity * rate.usd, &what)?;
+        Ok(Self {
             category,
-            what: what.into(),
+            what,
             destinations,
             quantity,
             unit: unit.to_owned(),
@@ -255,7 +265,7 @@ impl Item {
             verified: rate.verified,
             note: rate.note.clone(),
             cents,
-        }
+        })
     }
 
     /// Monthly cost in cents.
@@ -280,16 +290,16 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn from_items(items: Vec<Item>, premium_cents: i64) -> Self {
-        let total_cents = items.iter().map(|i| i.cents).sum();
-        let unverified = items.iter().filter(|i| !i.verified).map(|i| i.cents).sum();
-        Self {
+    fn from_items(items: Vec<Item>, premium_cents: i64) -> Result<Self, CostError> {
+        let total_cents = sum_cents(items.iter(), "the total")?;
+        let unverified = sum_cents(items.iter().filter(|i| !i.verified), "the total")?;
+        Ok(Self {
             items,
             total_usd: from_cents(total_cents),
             unverified_usd: from_cents(unverified),
             over_30fps_premium_usd: from_cents(premium_cents),
             total_cents,
-        }
+        })
     }
 
     /// The total in cents.
@@ -307,9 +317,37 @@ impl Estimate {
     }
 }
 
-fn to_cents(usd: f64) -> i64 {
-    // Prices are far below i64::MAX cents; `as` saturates anyway.
-    (usd * 100.0).round() as i64
+/// Dollars to whole cents, refusing what is not finite, negative or above
+/// [`MAX_USD`] (an `as` cast would saturate, and a sum of saturated items
+/// would wrap to a negative total).
+fn to_cents(usd: f64, what: &str) -> Result<i64, CostError> {
+    let cents = (usd * 100.0).round();
+    // MAX_USD * 100 is exact in an f64 (below 2^53).
+    #[allow(clippy::cast_precision_loss)]
+    let max = (MAX_USD * 100) as f64;
+    if cents.is_finite() && (0.0..=max).contains(&cents) {
+        // In range: the cast is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(cents as i64)
+    } else {
+        Err(CostError::OutOfRange {
+            what: what.to_owned(),
+        })
+    }
+}
+
+/// The checked sum of items' cents, at most [`MAX_USD`].
+fn sum_cents<'a>(items: impl Iterator<Item = &'a Item>, what: &str) -> Result<i64, CostError> {
+    let mut total: i64 = 0;
+    for item in items {
+        total = total
+            .checked_add(item.cents)
+            .filter(|t| *t <= MAX_USD * 100)
+            .ok_or_else(|| CostError::OutOfRange {
+                what: what.to_owned(),
+            })?;
+    }
+    Ok(total)
 }
 
 fn from_cents(cents: i64) -> f64 {
@@ -342,7 +380,8 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
     check_hours(usage.streaming_hours)?;
     let file = &rates.file;
     let month = file.hours_per_month;
-    let live = usage.streaming_hours;
+    // `+ 0.0` turns `--hours -0` into 0, so no quantity prints as `-0`.
+    let live = usage.streaming_hours + 0.0;
     let idle = (month - live).max(0.0);
     let ids: Vec<String> = setup.channels.iter().map(|c| c.id.clone()).collect();
     let n = setup.channels.len() as f64;
@@ -362,7 +401,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             flow_hours,
             "flow-hour",
             &file.mediaconnect.flow_hour,
-        ));
+        )?);
         let gb = setup.feed.mbps * file.gb_per_mbps_hour * flow_hours * n;
         items.push(Item::new(
             Category::DataTransfer,
@@ -375,7 +414,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             gb,
             "GB",
             &file.mediaconnect.transfer_to_medialive_gb,
-        ));
+        )?);
     }
 
     // MediaLive inputs: one per channel, priced by the feed's class.
@@ -393,7 +432,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             n * live,
             "input-hour",
             &single_pipeline(&standard, rates),
-        ));
+        )?);
     }
 
     // MediaLive outputs: one per encode, grouped by price class.
@@ -422,7 +461,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             quantity,
             "output-hour",
             &rate,
-        );
+        )?;
         if class.framerate == FramerateBand::Over30 {
             let slower = OutputClass {
                 framerate: FramerateBand::UpTo30,
@@ -430,7 +469,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             };
             if let Some(s) = rates.output(slower) {
                 let s = single_pipeline(&s, rates);
-                premium_cents += item.cents - to_cents(quantity * s.usd);
+                premium_cents += item.cents - to_cents(quantity * s.usd, &item.what)?;
             }
         }
         items.push(item);
@@ -445,7 +484,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             n * idle,
             "channel-hour",
             &file.medialive.idle_channel_hour,
-        ));
+        )?);
         let (what, rate) = match setup.input_mode {
             InputMode::RtpFec => (
                 "MediaLive idle RTP_PUSH inputs",
@@ -463,7 +502,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             n * idle,
             "input-hour",
             rate,
-        ));
+        )?);
     }
 
     // What the channels send: RTMP to the internet, HLS into MediaPackage.
@@ -486,7 +525,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             rtmp.1,
             "GB",
             &file.medialive.internet_transfer_gb,
-        ));
+        )?);
     }
     if !mediapackage.0.is_empty() {
         items.push(Item::new(
@@ -496,7 +535,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             mediapackage.1,
             "GB",
             &file.mediapackage.ingest_gb,
-        ));
+        )?);
         items.push(Item::new(
             Category::DataTransfer,
             "MediaPackage origination to the CDN",
@@ -504,9 +543,9 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             mediapackage.1,
             "GB",
             &file.mediapackage.origination_gb,
-        ));
+        )?);
     }
-    Ok(Estimate::from_items(items, premium_cents))
+    Estimate::from_items(items, premium_cents)
 }
 
 /// The assumptions behind the original plan's $355.80/month
@@ -542,7 +581,7 @@ const SEED: &str = "mission/seed-request.md";
 
 impl OriginalPlan {
     /// The original estimate, itemised the way it was written.
-    pub fn estimate(&self) -> Estimate {
+    pub fn estimate(&self) -> Result<Estimate, CostError> {
         let rate = |usd: f64, note: &str| Rate {
             usd,
             source: SEED.to_owned(),
@@ -558,7 +597,7 @@ impl OriginalPlan {
                 self.flow_hours,
                 "flow-hour",
                 &rate(self.flow_hour_usd, "$115.20 for 720 h"),
-            ),
+            )?,
             Item::new(
                 Category::DataTransfer,
                 "data transfer (estimated)",
@@ -566,7 +605,7 @@ impl OriginalPlan {
                 1.0,
                 "month (flat)",
                 &rate(self.transfer_flat_usd, "no stated basis"),
-            ),
+            )?,
             Item::new(
                 Category::MedialiveOutput,
                 format!(
@@ -580,7 +619,7 @@ impl OriginalPlan {
                     self.channel_hour_usd,
                     "= 0.6 x $0.702: one HD AVC output, no input charge",
                 ),
-            ),
+            )?,
         ];
         Estimate::from_items(items, 0)
     }
@@ -618,6 +657,7 @@ pub struct Summary {
 /// Prices `setup` for `streaming_hours` a month, with and without lunora's
 /// stop behaviour, beside the original plan.
 pub fn summarize(setup: &Setup, rates: &Rates, streaming_hours: f64) -> Result<Summary, CostError> {
+    let streaming_hours = streaming_hours + 0.0;
     let with_stop = estimate(
         setup,
         rates,
@@ -634,7 +674,7 @@ pub fn summarize(setup: &Setup, rates: &Rates, streaming_hours: f64) -> Result<S
             stop_when_idle: false,
         },
     )?;
-    let original = OriginalPlan::default().estimate();
+    let original = OriginalPlan::default().estimate()?;
     let mut comparison: Vec<ComparisonRow> = [
         Category::Flow,
         Category::MedialiveOutput,
@@ -665,6 +705,7 @@ pub fn summarize(setup: &Setup, rates: &Rates, streaming_hours: f64) -> Result<S
         streaming_hours,
         idle_hours: (rates.file.hours_per_month - streaming_hours).max(0.0),
         month_hours: rates.file.hours_per_month,
+        // Both totals are at most MAX_USD in cents: no overflow.
         stop_saves_usd: from_cents(without_stop.total_cents - with_stop.total_cents),
         with_stop,
         without_stop,

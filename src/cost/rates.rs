@@ -18,6 +18,23 @@ pub const BUILT_IN: &str = include_str!("../../data/pricing.yaml");
 /// How the built-in rates are named in messages and reports.
 pub const BUILT_IN_NAME: &str = "data/pricing.yaml (built in)";
 
+/// The highest hourly rate lunora accepts, in dollars. AWS's dearest
+/// MediaLive line in the built-in file (a UHD output) is about $3/hour and
+/// a MediaConnect flow well under $1/hour
+/// (<https://aws.amazon.com/medialive/pricing/>,
+/// <https://aws.amazon.com/mediaconnect/pricing/>); a bound 30 times above
+/// that leaves room for any Region and class, and keeps a typo such as
+/// `usd: 1e308` from turning into an absurd or overflowing total.
+pub const MAX_USD_PER_HOUR: f64 = 100.0;
+/// The highest per-GB rate lunora accepts, in dollars. AWS data transfer
+/// and MediaPackage charges are cents per GB
+/// (<https://aws.amazon.com/mediapackage/pricing/>,
+/// <https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer>).
+pub const MAX_USD_PER_GB: f64 = 10.0;
+/// 1 Mbit/s for an hour is 3600 Mbit = 0.45 GB; anything above 1 GB is a
+/// mistake.
+pub const MAX_GB_PER_MBPS_HOUR: f64 = 1.0;
+
 /// One price: dollars per unit, where it comes from, and whether it was
 /// read from an AWS source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -351,6 +368,15 @@ impl Rates {
     }
 }
 
+/// A number as a message shows it: `1e308`, not 309 digits.
+fn show(x: f64) -> String {
+    if x.is_finite() && x.abs() >= 1e6 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 fn named<'a>(field: &str, rate: &'a Rate) -> (String, f64, &'a str) {
     (field.to_owned(), rate.usd, &rate.source)
 }
@@ -368,23 +394,26 @@ fn check(path: &Path, f: &RatesFile, locator: &Locator) -> Result<(), Diagnostic
             "hours_per_month",
             format!(
                 "must be more than 0 and at most 744, not {}",
-                f.hours_per_month
+                show(f.hours_per_month)
             ),
             "AWS bills an average month of 730 hours",
         ));
     }
-    if !(f.gb_per_mbps_hour.is_finite() && f.gb_per_mbps_hour > 0.0) {
+    if !(f.gb_per_mbps_hour > 0.0 && f.gb_per_mbps_hour <= MAX_GB_PER_MBPS_HOUR) {
         return Err(bad(
             "gb_per_mbps_hour",
-            format!("must be a positive number, not {}", f.gb_per_mbps_hour),
+            format!(
+                "must be more than 0 and at most {MAX_GB_PER_MBPS_HOUR}, not {}",
+                show(f.gb_per_mbps_hour)
+            ),
             "1 Mbit/s for one hour is 0.45 GB",
         ));
     }
     let factor = f.single_pipeline_factor.value;
-    if !(factor.is_finite() && factor > 0.0) {
+    if !(factor > 0.0 && factor <= 1.0) {
         return Err(bad(
             "single_pipeline_factor.value",
-            format!("must be a positive number, not {factor}"),
+            format!("must be more than 0 and at most 1, not {}", show(factor)),
             "0.6 prices single-pipeline at 60% of STANDARD; 1 if the tables hold single-pipeline rates",
         ));
     }
@@ -423,11 +452,20 @@ fn check(path: &Path, f: &RatesFile, locator: &Locator) -> Result<(), Diagnostic
         rates.push((format!("medialive.outputs[{i}]"), r.usd, &r.source));
     }
     for (field, usd, source) in rates {
-        if !(usd.is_finite() && usd >= 0.0) {
+        let (max, unit) = if field.ends_with("_gb") {
+            (MAX_USD_PER_GB, "GB")
+        } else {
+            (MAX_USD_PER_HOUR, "hour")
+        };
+        // NaN fails every comparison, so it is refused here too.
+        if !(0.0..=max).contains(&usd) {
             return Err(bad(
                 &format!("{field}.usd"),
-                format!("a rate must be a non-negative number of dollars, not {usd}"),
-                "write the price per unit, e.g. `usd: 0.16`",
+                format!(
+                    "a rate must be from $0 to ${max} per {unit}, not {}",
+                    show(usd)
+                ),
+                "write the price per unit from the AWS price list, e.g. `usd: 0.16`",
             ));
         }
         if source.trim().is_empty() {

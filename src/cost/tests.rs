@@ -53,7 +53,7 @@ fn many(n: usize) -> Deployment {
 
 #[test]
 fn reproduces_the_original_figure_to_the_cent() {
-    let original = OriginalPlan::default().estimate();
+    let original = OriginalPlan::default().estimate().unwrap();
     let cents: Vec<i64> = original.items.iter().map(Item::cents).collect();
     assert_eq!(cents, vec![11_520, 3_000, 21_060]);
     assert_eq!(original.total_cents(), 35_580);
@@ -178,7 +178,7 @@ fn example_at_100_hours() {
     // even they go through the unverified single-pipeline factor.
     assert_eq!(e.unverified_usd, e.total_usd);
     // The original's $355.80 is a floor, not an estimate.
-    assert!(e.total_cents() > OriginalPlan::default().estimate().total_cents());
+    assert!(e.total_cents() > OriginalPlan::default().estimate().unwrap().total_cents());
 }
 
 #[test]
@@ -340,4 +340,171 @@ fn bad_rates_files_get_located_one_line_errors() {
     assert!(d.message.contains("priced twice"), "{d}");
 
     assert!(Rates::parse(path, "").is_err());
+}
+
+#[test]
+fn absurd_rates_are_refused_when_read() {
+    let built_in = BUILT_IN_TEXT.to_owned();
+    for (from, to, field, message) in [
+        (
+            "usd: 0.16",
+            "usd: 1e308",
+            "mediaconnect.flow_hour.usd",
+            "from $0 to $100 per hour, not 1e308",
+        ),
+        (
+            "usd: 0.16",
+            "usd: .nan",
+            "mediaconnect.flow_hour.usd",
+            "not NaN",
+        ),
+        (
+            "usd: 0.16",
+            "usd: .inf",
+            "mediaconnect.flow_hour.usd",
+            "not inf",
+        ),
+        (
+            "usd: 0.16",
+            "usd: -0.01",
+            "mediaconnect.flow_hour.usd",
+            "not -0.01",
+        ),
+        (
+            "usd: 0.16",
+            "usd: 100.01",
+            "mediaconnect.flow_hour.usd",
+            "per hour, not 100.01",
+        ),
+        (
+            "usd: 0.02",
+            "usd: 10.5",
+            "mediaconnect.transfer_to_medialive_gb.usd",
+            "from $0 to $10 per GB",
+        ),
+        (
+            "gb_per_mbps_hour: 0.45",
+            "gb_per_mbps_hour: 1e300",
+            "gb_per_mbps_hour",
+            "at most 1, not 1e300",
+        ),
+        (
+            "  value: 0.6",
+            "  value: 1e300",
+            "single_pipeline_factor.value",
+            "at most 1",
+        ),
+    ] {
+        let text = built_in.replacen(from, to, 1);
+        assert_ne!(text, built_in, "{from}");
+        let err = Rates::parse(Path::new("rates.yaml"), &text).unwrap_err();
+        assert_eq!(err.field, field, "{to}: {err}");
+        assert!(err.message.contains(message), "{to}: {err}");
+        assert!(err.line.is_some(), "{to}: {err}");
+    }
+    // The bounds themselves are accepted.
+    let text = built_in.replacen("usd: 0.16", "usd: 100", 1);
+    assert!(Rates::parse(Path::new("rates.yaml"), &text).is_ok());
+}
+
+const BUILT_IN_TEXT: &str = rates::BUILT_IN;
+
+#[test]
+fn no_total_is_ever_wrong_or_negative_even_with_unchecked_rates() {
+    // Rates that bypass the file checks (a library caller): the estimate
+    // refuses rather than saturate, wrap or print infinity.
+    for usd in [1e308, f64::INFINITY, f64::NAN, 1e13, -1.0] {
+        let mut r = rates();
+        r.file.mediaconnect.flow_hour.usd = usd;
+        let err = estimate(
+            &Setup::from_deployment(&example(), &[]).unwrap(),
+            &r,
+            Usage {
+                streaming_hours: 744.0,
+                stop_when_idle: false,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, CostError::OutOfRange { what } if what.starts_with("MediaConnect flow")),
+            "{usd}: {err}"
+        );
+        assert!(err
+            .to_string()
+            .contains("a rate or a quantity is out of range"));
+    }
+    // Items each under the cap whose sum is over it.
+    let mut r = rates();
+    r.file.mediaconnect.flow_hour.usd = 9e9 / 744.0;
+    r.file.medialive.idle_channel_hour.usd = 9e9 / 50.0 / 744.0;
+    let setup = Setup::from_deployment(&many(50), &[]).unwrap();
+    let err = estimate(
+        &setup,
+        &r,
+        Usage {
+            streaming_hours: 0.0,
+            stop_when_idle: false,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        CostError::OutOfRange {
+            what: "the total".to_owned()
+        }
+    );
+    // The largest bounded month is far below the cap and positive.
+    let mut r = rates();
+    r.file.mediaconnect.flow_hour.usd = rates::MAX_USD_PER_HOUR;
+    for rate in &mut r.file.medialive.outputs {
+        rate.usd = rates::MAX_USD_PER_HOUR;
+    }
+    for rate in &mut r.file.medialive.inputs {
+        rate.usd = rates::MAX_USD_PER_HOUR;
+    }
+    r.file.single_pipeline_factor.value = 1.0;
+    r.file.gb_per_mbps_hour = rates::MAX_GB_PER_MBPS_HOUR;
+    r.file.mediaconnect.transfer_to_medialive_gb.usd = rates::MAX_USD_PER_GB;
+    r.file.medialive.internet_transfer_gb.usd = rates::MAX_USD_PER_GB;
+    let e = with_rates(&setup, &r, MAX_HOURS);
+    assert!(e.total_cents() > 0 && e.total_cents() < MAX_USD * 100);
+}
+
+fn with_rates(setup: &Setup, r: &Rates, hours: f64) -> Estimate {
+    estimate(
+        setup,
+        r,
+        Usage {
+            streaming_hours: hours,
+            stop_when_idle: false,
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn hours_extremes() {
+    let setup = Setup::from_deployment(&example(), &[]).unwrap();
+    for hours in [
+        f64::NAN,
+        f64::INFINITY,
+        -f64::INFINITY,
+        f64::MAX,
+        -0.5,
+        744.01,
+    ] {
+        assert!(
+            matches!(summarize(&setup, &rates(), hours), Err(CostError::Hours(_))),
+            "{hours}"
+        );
+    }
+    // -0 is 0, never printed as `-0`.
+    let s = summarize(&setup, &rates(), -0.0).unwrap();
+    assert!(s.streaming_hours.is_sign_positive());
+    assert!(s
+        .with_stop
+        .items
+        .iter()
+        .all(|i| i.quantity.is_sign_positive()));
+    assert!(summarize(&setup, &rates(), MAX_HOURS).is_ok());
 }

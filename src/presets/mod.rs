@@ -300,17 +300,7 @@ fn dir_files(dir: &Path) -> Result<(Vec<RawFile>, Vec<RawFile>), Diagnostic> {
                 .unwrap_or_default()
                 .to_owned();
             let Some(stem) = is_yaml(&name) else { continue };
-            if !path.is_file() {
-                continue;
-            }
-            let text = fs_err::read_to_string(&path).map_err(|e| {
-                Diagnostic::new(
-                    &path,
-                    "",
-                    format!("cannot read the file: {}", io_reason(&e)),
-                )
-                .hint("check the file's permissions and that it is UTF-8 text")
-            })?;
+            let text = read_user_file(&path)?;
             out.push(RawFile {
                 origin: Origin::File(path.clone()),
                 text,
@@ -321,6 +311,69 @@ fn dir_files(dir: &Path) -> Result<(Vec<RawFile>, Vec<RawFile>), Diagnostic> {
         Ok(out)
     };
     Ok((read(dir, true)?, read(&dir.join("platforms"), false)?))
+}
+
+/// Reads a `*.yaml` file found in a user preset directory. A file there
+/// replaces the built-in one of the same id, so one that cannot be read is
+/// an error naming it, never skipped (the built-in would be used silently).
+/// The file type is checked before opening: a FIFO would block the open.
+fn read_user_file(path: &Path) -> Result<String, Diagnostic> {
+    const HINT: &str =
+        "a file in a preset directory replaces the built-in one of the same id, so it must be a readable YAML file: fix or remove it";
+    let refuse = |message: String| Diagnostic::new(path, "", message).hint(HINT);
+    // `metadata` follows symlinks: it fails for a dangling link or a loop.
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => {
+            let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+            let reason = match (link, e.kind()) {
+                (true, std::io::ErrorKind::NotFound) => {
+                    "a symbolic link to a file that does not exist".to_owned()
+                }
+                (true, _) => format!(
+                    "a symbolic link that cannot be followed ({})",
+                    io_reason(&e)
+                ),
+                (false, _) => io_reason(&e),
+            };
+            return Err(refuse(format!("cannot read the preset file: {reason}")));
+        }
+    };
+    let kind = file_kind(&meta.file_type());
+    if kind != "regular file" {
+        return Err(refuse(format!(
+            "cannot read the preset file: it is a {kind}, not a regular file"
+        )));
+    }
+    crate::fsread::read_to_string_bounded(path, crate::fsread::PRESET_LIMIT, "preset file")
+        .map_err(|e| e.diagnostic("check the file's permissions and that it is UTF-8 text"))
+}
+
+/// What a file is, in words.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "FIFO (named pipe)";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_dir() {
+        "directory"
+    } else if t.is_file() {
+        "regular file"
+    } else {
+        "special file"
+    }
 }
 
 /// The OS reason of an IO error, without the path (the diagnostic names it).
@@ -370,6 +423,22 @@ mod tests {
                 lib.platforms.contains_key(id),
                 "missing built-in platform {id}"
             );
+        }
+    }
+
+    #[test]
+    fn no_built_in_file_has_a_secret_shape() {
+        let lib = Library::built_in().expect("built-in presets load");
+        let none = |_: &str| false;
+        for entry in lib.presets.values() {
+            let value = serde_json::to_value(&entry.value).expect("serializes");
+            let found = crate::config::secrets::scan(&value, &none);
+            assert!(found.is_empty(), "{}: {found:?}", entry.origin);
+        }
+        for entry in lib.platforms.values() {
+            let value = serde_json::to_value(&entry.value).expect("serializes");
+            let found = crate::config::secrets::scan(&value, &none);
+            assert!(found.is_empty(), "{}: {found:?}", entry.origin);
         }
     }
 

@@ -13,6 +13,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::ReleaseError;
+use crate::fsread::STORE_LIMIT;
 
 /// A stored object: its bytes and, on S3, its ETag.
 pub(super) struct Object {
@@ -124,10 +125,13 @@ impl Backend {
         match self {
             Self::Local { root } => {
                 let path = Self::local(root, rel);
-                match std::fs::read(&path) {
+                match crate::fsread::read_bounded(&path, STORE_LIMIT, "store object") {
                     Ok(bytes) => Ok(Some(Object { bytes, etag: None })),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(source) => Err(io("read", &path, source)),
+                    Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => Ok(None),
+                    Err(crate::fsread::ReadError::Io { source, .. }) => {
+                        Err(io("read", &path, source))
+                    }
+                    Err(_) => Err(io("read", &path, too_large())),
                 }
             }
             Self::S3 {
@@ -144,17 +148,23 @@ impl Backend {
                     Err(e) => return Err(s3_error("GetObject", bucket, &key, &e)),
                 };
                 let etag = out.e_tag().map(str::to_owned);
-                let bytes = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| ReleaseError::S3 {
-                        op: "GetObject",
-                        url: format!("s3://{bucket}/{key}"),
-                        message: e.to_string(),
-                    })?
-                    .into_bytes()
-                    .to_vec();
+                let s3_error = |message: String| ReleaseError::S3 {
+                    op: "GetObject",
+                    url: format!("s3://{bucket}/{key}"),
+                    message,
+                };
+                // Bounded like a local read: stop at the limit, whatever
+                // Content-Length said.
+                let mut body = out.body;
+                let mut bytes = Vec::new();
+                while let Some(chunk) =
+                    body.try_next().await.map_err(|e| s3_error(e.to_string()))?
+                {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() as u64 > STORE_LIMIT {
+                        return Err(s3_error(too_large().to_string()));
+                    }
+                }
                 Ok(Some(Object { bytes, etag }))
             }
         }
@@ -259,6 +269,17 @@ fn create_new_local(path: &Path, bytes: &[u8]) -> Result<bool, ReleaseError> {
         let _ = d.sync_all();
     }
     Ok(true)
+}
+
+/// The error of a store object over [`STORE_LIMIT`].
+fn too_large() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "the object is larger than lunora's limit of {} for a release record or lock file",
+            crate::fsread::Limit(STORE_LIMIT)
+        ),
+    )
 }
 
 fn io(action: &'static str, path: &Path, source: std::io::Error) -> ReleaseError {

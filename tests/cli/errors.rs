@@ -126,6 +126,28 @@ fn cases() -> Vec<Case> {
         case("multicast cidr", &[("203.0.113.10/32", "224.0.0.0/4")], &["is a multicast, broadcast, reserved or carrier-grade NAT range"], Some(26)),
         case("ingest url without an application", &[("rtmp://stream.example.com/live", "rtmp://stream.example.com")], &["the ingest URL has no application name"], None),
         case("tag key with characters aws refuses", &[("alarms:", "tags:\n  \"team!#\": video\nalarms:")], &["is not a valid tag key"], None),
+        // Positions of bytes YAML refuses (issue 8, item 12).
+        case("NUL byte", &[("environment: prod", "environment: pr\u{0}od")], &["lunora.yaml:11:16: the file contains a NUL byte, which YAML does not allow"], Some(11)),
+        case("escape character", &[("    description: Videon Edge, studio uplink", "    description: Videon Edge,\u{1b}[2J studio uplink")], &["lunora.yaml:29:30: the file contains the control character U+001B"], Some(29)),
+        // Secret-shaped values wherever they would be written out (item 11).
+        Case { never: &["live_123456789_AbCdEfGhIjKlMnOpQr"], ..case("stream key as the json key", &[("      json_key: youtube", "      json_key: live_123456789_AbCdEfGhIjKlMnOpQr")], &["`destinations[1].stream_key.json_key`: this looks like a Twitch stream key (live_...) (value not shown)"], Some(54)) },
+        Case { never: &["x7fq-2k9d-mm4p-ab1c-3def"], ..case("stream key in a middle segment of the ingest url", &[("rtmp://stream.example.com/live", "rtmp://stream.example.com/x7fq-2k9d-mm4p-ab1c-3def/live")], &["`destinations[4].ingest_url`: this looks like a YouTube stream key"], Some(74)) },
+        Case { never: &["x7fq-2k9d-mm4p-ab1c-3def"], ..case("stream key in the query of the ingest url", &[("rtmp://stream.example.com/live", "rtmp://stream.example.com/live?key=x7fq-2k9d-mm4p-ab1c-3def")], &["`destinations[4].ingest_url`: this looks like a YouTube stream key"], Some(74)) },
+        Case { never: &["x7fq-2k9d-mm4p-ab1c-3def"], ..case("stream key in the source description", &[("    description: Videon Edge, studio uplink", "    description: Videon Edge, key x7fq-2k9d-mm4p-ab1c-3def")], &["`flow.source.description`: this looks like a YouTube stream key"], Some(29)) },
+        Case { never: &["FB-1234567890123456-0-AbCdEfGhIjKlMnOp"], ..case("stream key in the backup description", &[("    description: Videon Edge, cellular bonding backup", "    description: FB-1234567890123456-0-AbCdEfGhIjKlMnOp")], &["`flow.backup.description`: this looks like a Facebook stream key"], Some(36)) },
+        Case { never: &["AKIAIOSFODNN7EXAMPLE"], ..case("access key in a destination description", &[("    preset: youtube-1080p30\n", "    preset: youtube-1080p30\n    description: AKIAIOSFODNN7EXAMPLE\n")], &["`destinations[1].description`: this looks like an AWS access key id"], Some(52)) },
+        Case { never: &["live_123456789_AbCdEfGhIjKlMnOpQr"], ..case("stream key as a tag value", &[("alarms:", "tags:\n  team: live_123456789_AbCdEfGhIjKlMnOpQr\nalarms:")], &["`tags.team`: this looks like a Twitch stream key"], Some(90)) },
+        Case { never: &["x7fq-2k9d-mm4p-ab1c-3def"], ..case("stream key as a tag key", &[("alarms:", "tags:\n  x7fq-2k9d-mm4p-ab1c-3def: video\nalarms:")], &["`tags`: a key here looks like a YouTube stream key"], Some(89)) },
+        Case { never: &["x7fq-2k9d-mm4p-ab1c-3def"], ..case("stream key as the project name", &[("project: lunora-player", "project: x7fq-2k9d-mm4p-ab1c-3def")], &["`project`: this looks like a YouTube stream key"], Some(10)) },
+        Case { never: &["x7fq-2k9d-mm4p-ab1c"], ..case("stream key as a stage name", &[("  - name: platforms", "  - name: x7fq-2k9d-mm4p-ab1c")], &["`stages[3].name`: this looks like a YouTube stream key"], Some(86)) },
+        Case { never: &["9f8e7d6c5b4a39281706f5e4d3c2b1a0"], ..case("token as the mediapackage channel id", &[("channel_id: lunora-player-prod-channel", "channel_id: 9f8e7d6c5b4a39281706f5e4d3c2b1a0")], &["`destinations[0].mediapackage.channel_id`: this looks like a long random token"], Some(47)) },
+        Case { never: &["sk_live_4eC39HqLyjWDarjtT1zdp7dc"], ..case("api key as the rtmp user name", &[("    ingest_url: rtmp://stream.example.com/live\n", "    ingest_url: rtmp://stream.example.com/live\n    auth:\n      username: sk_live_4eC39HqLyjWDarjtT1zdp7dc\n      password_parameter: /lunora/rtmp-password\n")], &["`destinations[4].auth.username`: this looks like an API token"], Some(76)) },
+        Case { never: &["live_123456789_AbCdEfGhIjKlMnOpQr"], ..case("stream key as a destination id", &[("  - id: twitch", "  - id: live_123456789_AbCdEfGhIjKlMnOpQr"), ("[youtube, twitch, linkedin, custom]", "[youtube, live_123456789_AbCdEfGhIjKlMnOpQr, linkedin, custom]")], &["`destinations[2].id`: this looks like a Twitch stream key", "`stages[3].destinations[1]`: this looks like a Twitch stream key"], Some(55)) },
+        Case {
+            files: vec![("presets/twitch-leak.yaml", twitch_preset("twitch-leak", &[("description: a preset that breaks one rule", "description: live_123456789_AbCdEfGhIjKlMnOpQr")]))],
+            never: &["live_123456789_AbCdEfGhIjKlMnOpQr"],
+            ..case("stream key in a preset description", &[("preset: twitch-1080p60", "preset: twitch-leak")], &["presets/twitch-leak.yaml:2:1: `description`: this looks like a Twitch stream key (live_...) (value not shown)"], None)
+        },
         case("hls ladder on an rtmp destination", &[("preset: generic-720p30", "preset: hls-ladder")], &["preset `hls-ladder` is made for mediapackage, this destination is custom"], None),
     ]
 }
@@ -287,4 +309,231 @@ fn a_bad_file_in_a_preset_directory_is_located() {
         .stderr(predicates::str::contains(
             "presets/odd.yaml:6:3: `audio.coding_mode`: unknown variant `STEREO`",
         ));
+}
+
+/// A config directory with the example config and a `presets/` directory.
+fn example_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap();
+    std::fs::write(dir.path().join("lunora.yaml"), example).unwrap();
+    std::fs::create_dir_all(dir.path().join("presets/platforms")).unwrap();
+    dir
+}
+
+/// `lunora validate` on the config in `dir`, bounded in time: exit 1, one
+/// error line, and that line, which is returned.
+fn validate_fails(dir: &Path) -> String {
+    let started = std::time::Instant::now();
+    let out = lunora()
+        .arg("-c")
+        .arg(dir.join("lunora.yaml"))
+        .arg("validate")
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("(hint: "), "{stderr}");
+    errors[0].to_owned()
+}
+
+#[test]
+fn invalid_utf8_and_latin1_name_the_line_and_column_of_the_byte() {
+    let text = std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap();
+    // Latin-1 `é` (0xE9) in the source description, line 29.
+    let mut bytes = text
+        .replacen("studio uplink", "studio \u{1}", 1)
+        .into_bytes();
+    let at = bytes.iter().position(|b| *b == 1).unwrap();
+    bytes[at] = 0xE9;
+    let dir = example_dir();
+    std::fs::write(dir.path().join("lunora.yaml"), &bytes).unwrap();
+    let line = validate_fails(dir.path());
+    assert!(
+        line.contains("lunora.yaml:29:38: the config file is not UTF-8 text: byte 0xE9"),
+        "{line}"
+    );
+    assert!(line.contains("Latin-1"), "{line}");
+    // A stray 0xFF on line 12 of a preset file.
+    let preset =
+        "id: bad-bytes\ndescription: x\n".to_owned() + &"# comment\n".repeat(9) + "name: \u{1}\n";
+    let mut bytes = preset.into_bytes();
+    let at = bytes.iter().position(|b| *b == 1).unwrap();
+    bytes[at] = 0xFF;
+    let dir = example_dir();
+    std::fs::write(dir.path().join("presets/bad-bytes.yaml"), &bytes).unwrap();
+    let line = validate_fails(dir.path());
+    assert!(
+        line.contains("presets/bad-bytes.yaml:12:7: the preset file is not UTF-8 text: byte 0xFF"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_nul_byte_in_a_platform_file_is_located() {
+    let dir = example_dir();
+    let platform = std::fs::read_to_string(root().join("presets/platforms/twitch.yaml")).unwrap();
+    let mut lines: Vec<String> = platform.lines().map(str::to_owned).collect();
+    lines[10].push('\0');
+    let column = lines[10].chars().count();
+    std::fs::write(
+        dir.path().join("presets/platforms/twitch.yaml"),
+        lines.join("\n"),
+    )
+    .unwrap();
+    let line = validate_fails(dir.path());
+    assert!(
+        line.contains(&format!(
+            "presets/platforms/twitch.yaml:11:{column}: the file contains a NUL byte"
+        )),
+        "{line}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_in_a_preset_directory_is_an_error_naming_it() {
+    use std::os::unix::fs::symlink;
+    type Setup = fn(&Path);
+    let cases: [(&str, &str, Setup); 6] = [
+        (
+            "dangling symlink",
+            "a symbolic link to a file that does not exist",
+            |p| symlink(p.with_file_name("gone.yaml"), p).unwrap(),
+        ),
+        (
+            "symlink loop",
+            "a symbolic link that cannot be followed",
+            |p| {
+                let other = p.with_file_name("loop-b");
+                symlink(&other, p).unwrap();
+                symlink(p, other).unwrap();
+            },
+        ),
+        ("directory", "it is a directory, not a regular file", |p| {
+            std::fs::create_dir(p).unwrap()
+        }),
+        (
+            "fifo",
+            "it is a FIFO (named pipe), not a regular file",
+            |p| {
+                let status = std::process::Command::new("mkfifo")
+                    .arg(p)
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            },
+        ),
+        (
+            "device",
+            "it is a character device, not a regular file",
+            |p| symlink("/dev/zero", p).unwrap(),
+        ),
+        ("socket", "it is a socket, not a regular file", |p| {
+            // Left bound: the listener is dropped, the socket file stays.
+            std::os::unix::net::UnixListener::bind(p).unwrap();
+        }),
+    ];
+    for (name, reason, setup) in cases {
+        for rel in [
+            "presets/youtube-1080p30.yaml",
+            "presets/platforms/youtube.yaml",
+        ] {
+            let dir = example_dir();
+            let path = dir.path().join(rel);
+            setup(&path);
+            let line = validate_fails(dir.path());
+            assert!(
+                line.contains(&format!(
+                    "{}: cannot read the preset file: {reason}",
+                    path.display()
+                )),
+                "{name} at {rel}: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn endless_and_oversized_inputs_stop_at_the_limit() {
+    // The config is /dev/zero.
+    let started = std::time::Instant::now();
+    lunora()
+        .args(["-c", "/dev/zero", "validate"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicates::str::contains(
+            "error: /dev/zero: the config file is larger than lunora's limit of 1 MiB (hint: ",
+        ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // A config of limit + 1 bytes, and one of exactly the limit (read, then
+    // refused for what it holds).
+    let dir = example_dir();
+    let config = dir.path().join("lunora.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n#");
+    let fill = 1024 * 1024 - text.len();
+    text.push_str(&"x".repeat(fill));
+    assert_eq!(text.len(), 1024 * 1024);
+    std::fs::write(&config, &text).unwrap();
+    lunora()
+        .arg("-c")
+        .arg(&config)
+        .arg("validate")
+        .assert()
+        .success();
+    text.push('x');
+    std::fs::write(&config, &text).unwrap();
+    let line = validate_fails(dir.path());
+    assert!(
+        line.contains("lunora.yaml: the config file is larger than lunora's limit of 1 MiB"),
+        "{line}"
+    );
+    // A preset file of limit + 1 bytes.
+    let dir = example_dir();
+    let path = dir.path().join("presets/huge.yaml");
+    std::fs::write(&path, "#".repeat(1024 * 1024 + 1)).unwrap();
+    let line = validate_fails(dir.path());
+    assert!(
+        line.contains("presets/huge.yaml: the preset file is larger than lunora's limit of 1 MiB"),
+        "{line}"
+    );
+    // `presets list` reads the config the same way.
+    lunora()
+        .args(["-c", "/dev/zero", "presets", "list"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("limit of 1 MiB"));
+}
+
+#[test]
+fn uuid_and_arn_ids_are_not_taken_for_secrets() {
+    let dir = example_dir();
+    let config = dir.path().join("lunora.yaml");
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "      channel_id: lunora-player-prod-channel\n",
+        "      channel_id: 123e4567-e89b-12d3-a456-426614174000\n      channel_arn: arn:aws:mediapackage:us-east-1:123456789012:channels/6d2a1f86a8f5498c8a1a3e4b5c6d7e8f\n",
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    lunora()
+        .arg("-c")
+        .arg(&config)
+        .arg("validate")
+        .assert()
+        .success();
 }
