@@ -257,7 +257,8 @@ fn a_timeout_must_be_a_positive_number_of_seconds() {
     let dir = example_dir();
     for bad in ["0", "-1", "soon", "NaN", "1e9"] {
         let out = lunora(dir.path())
-            .args(["--aws-timeout", bad, "validate"])
+            .arg(format!("--aws-timeout={bad}"))
+            .arg("validate")
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{bad}");
