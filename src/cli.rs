@@ -39,7 +39,8 @@ pub struct GlobalArgs {
         env = "LUNORA_CONFIG"
     )]
     pub config: PathBuf,
-    /// AWS profile from the shared config files.
+    /// AWS profile from the shared config files (or AWS_PROFILE); a profile
+    /// that is not defined there is an error.
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// AWS Region, as a guard: it must match the config's `region:` or the
