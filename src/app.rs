@@ -12,6 +12,7 @@ use crate::output::{Console, ExitStatus, Report};
 
 /// Runs lunora with the process's arguments.
 pub fn main() -> ExitCode {
+    clear_empty_endpoint_vars();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -35,6 +36,25 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(status as u8)
+}
+
+/// An empty `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_<SERVICE>`) counts as
+/// unset. The SDK would otherwise read it as an endpoint and panic on it;
+/// removing it before any thread starts is the one way to keep the SDK's
+/// own environment reading from seeing it.
+fn clear_empty_endpoint_vars() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(k, v)| {
+            k.to_str()
+                .is_some_and(|k| k == "AWS_ENDPOINT_URL" || k.starts_with("AWS_ENDPOINT_URL_"))
+                && v.to_str().is_some_and(|v| v.trim().is_empty())
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for k in empty {
+        // Safe to call here: `main` has started no other thread yet.
+        std::env::remove_var(k);
+    }
 }
 
 /// Refusals by a safety gate exit 3; every other error exits 1.
@@ -129,8 +149,7 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
         Command::Releases => {
             let report = runtime()?.block_on(async {
                 let deployment = commands::load(&g.config, console)?;
-                let aws =
-                    crate::aws::Aws::connect(&aws_settings(cli), &deployment.config.region).await?;
+                let aws = commands::aws_for(&deployment, &aws_settings(cli), console).await?;
                 let online = aws.has_credentials().await;
                 let store = commands::open_store(&deployment, online.then_some(&aws))?;
                 commands::releases::run(&store).await
@@ -203,6 +222,8 @@ fn aws_settings(cli: &Cli) -> crate::aws::AwsSettings {
         profile: cli.global.profile.clone(),
         region: cli.global.region.clone(),
         endpoint_url: cli.global.endpoint_url.clone(),
+        call_timeout: cli.global.aws_timeout,
+        wait_timeout: cli.global.wait_timeout,
     }
 }
 

@@ -2,6 +2,7 @@
 //! `--help` text; the command names are the product contract.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -38,15 +39,40 @@ pub struct GlobalArgs {
         env = "LUNORA_CONFIG"
     )]
     pub config: PathBuf,
-    /// AWS profile from the shared config files.
+    /// AWS profile from the shared config files (or AWS_PROFILE); a profile
+    /// that is not defined there is an error.
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
-    /// AWS Region (overrides the config file's for API calls).
+    /// AWS Region, as a guard: it must match the config's `region:` or the
+    /// command refuses. lunora always calls the config's Region (a
+    /// different AWS_REGION or profile region is not used).
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
-    /// Send AWS API calls to this endpoint (an emulator, for example).
+    /// Send AWS API calls to this endpoint (an emulator, for example): an
+    /// http:// or https:// URL. An empty AWS_ENDPOINT_URL counts as unset.
     #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
+    /// The longest one AWS call may take, retries included, in seconds
+    /// (default 60; each attempt gets a third, connecting at most 5 s).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "LUNORA_AWS_TIMEOUT",
+        value_parser = parse_seconds
+    )]
+    pub aws_timeout: Option<Duration>,
+    /// The longest lunora waits for a stack, change set, channel or flow to
+    /// settle, in seconds (default: 3600 for a stack, 600 for a change set,
+    /// 900 for a channel or flow).
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "LUNORA_WAIT_TIMEOUT",
+        value_parser = parse_seconds
+    )]
+    pub wait_timeout: Option<Duration>,
     /// Output format of the command's result on stdout.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -59,6 +85,20 @@ pub struct GlobalArgs {
     /// Print more on stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// A number of seconds, more than 0 and at most a day (`2`, `0.5`).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!(
+            "`{text}` is out of range (more than 0, at most 86400 seconds)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 /// Format of a command's result.

@@ -3,7 +3,12 @@
 //! stdout carries data only: a command's report as text, JSON or
 //! markdown. stderr carries everything else: warnings, errors, progress.
 //! Commands never print; they return a [`Report`] and this module prints it.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//!
+//! A closed stdout or stderr (`lunora ... | head -1`) is not an error:
+//! as ripgrep does, lunora stops writing there quietly and goes on, so a
+//! deploy under way still finishes, records its release and releases the
+//! lock, and the exit status is the run's own. Nothing here uses
+//! `println!`/`eprintln!`, which panic on a broken pipe.
 
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
@@ -112,33 +117,48 @@ impl Console {
             }
             OutputFormat::Markdown => report.markdown(),
         };
-        let mut out = std::io::stdout().lock();
-        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            other => other,
-        }
+        write_stdout(&text)
     }
 
     /// `error: ...` on stderr, one line per message line.
     pub fn error(&self, message: &dyn Display) {
         let label = self.label("error", "31");
+        let mut text = String::new();
         for line in message.to_string().lines() {
             let line = line.strip_prefix("error: ").unwrap_or(line);
-            eprintln!("{label}: {line}");
+            text.push_str(&format!("{label}: {line}\n"));
         }
+        write_stderr(&text);
     }
 
     /// `warning: ...` on stderr unless quiet.
     pub fn warn(&self, message: &dyn Display) {
         if !self.quiet {
-            eprintln!("{}: {message}", self.label("warning", "33"));
+            write_stderr(&format!("{}: {message}\n", self.label("warning", "33")));
         }
     }
 
     /// A plain note on stderr unless quiet.
     pub fn note(&self, message: &dyn Display) {
         if !self.quiet {
-            eprintln!("{message}");
+            write_stderr(&format!("{message}\n"));
         }
     }
+}
+
+/// Writes `text` to stdout in one piece. A closed pipe is not an error
+/// (the reader has all it wanted); other errors are returned.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Writes `text` to stderr in one piece, ignoring any error: when stderr
+/// itself cannot be written, there is nowhere left to say so.
+pub fn write_stderr(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }

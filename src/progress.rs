@@ -5,7 +5,9 @@
 //! the elapsed time. Elsewhere (CI logs): plain timestamped lines, one per
 //! event, never interleaved mid-line. With `--output json`: one JSON
 //! object per event on stdout, for tools.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//!
+//! Every write goes through `crate::output`, so a closed stdout or stderr
+//! stops the progress quietly and never the deploy.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -14,7 +16,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::OutputFormat;
-use crate::output::Console;
+use crate::output::{write_stderr, write_stdout, Console};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -97,7 +99,7 @@ impl Progress {
             Mode::Bars => {
                 let _ = self.multi.println(text);
             }
-            Mode::Lines => eprintln!("{} {text}", clock()),
+            Mode::Lines => write_stderr(&format!("{} {text}\n", clock())),
             Mode::Json | Mode::Quiet => {}
         }
     }
@@ -129,11 +131,11 @@ impl StackProgress {
                     bar.set_message(format!("{status} {logical_id}{reason_text}"));
                 }
             }
-            Mode::Lines => eprintln!(
-                "{} {} {status} {logical_id} ({resource_type}){reason_text}",
+            Mode::Lines => write_stderr(&format!(
+                "{} {} {status} {logical_id} ({resource_type}){reason_text}\n",
                 clock(),
                 self.name
-            ),
+            )),
             Mode::Json => self.json(
                 "event",
                 Some(logical_id),
@@ -153,7 +155,7 @@ impl StackProgress {
                     bar.set_message(text.to_owned());
                 }
             }
-            Mode::Lines => eprintln!("{} {} {text}", clock(), self.name),
+            Mode::Lines => write_stderr(&format!("{} {} {text}\n", clock(), self.name)),
             Mode::Json => self.json("step", None, None, text, None),
             Mode::Quiet => {}
         }
@@ -168,12 +170,12 @@ impl StackProgress {
                     bar.finish_with_message(format!("{mark}: {text}"));
                 }
             }
-            Mode::Lines => eprintln!(
-                "{} {} {mark}: {text} after {:.1} s",
+            Mode::Lines => write_stderr(&format!(
+                "{} {} {mark}: {text} after {:.1} s\n",
                 clock(),
                 self.name,
                 self.start.elapsed().as_secs_f64()
-            ),
+            )),
             Mode::Json => self.json(if ok { "done" } else { "failed" }, None, None, text, None),
             Mode::Quiet => {}
         }
@@ -197,7 +199,8 @@ impl StackProgress {
             reason,
         };
         if let Ok(line) = serde_json::to_string(&event) {
-            println!("{line}");
+            // A closed stdout ends the stream, not the deploy.
+            let _ = write_stdout(&format!("{line}\n"));
         }
     }
 }

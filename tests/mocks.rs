@@ -1426,3 +1426,170 @@ async fn status_reads_alarm_states_and_the_newest_metric_datapoint() {
     assert_eq!(alarms.num_calls(), 1);
     assert_eq!(metrics.num_calls(), 1);
 }
+
+// ------------------------------------- issue 8, item 4: waiter deadlines
+
+/// A wait limit short enough for a test (`--wait-timeout` in the CLI).
+const SHORT_WAIT: Duration = Duration::from_millis(400);
+
+/// A stack that stays `UPDATE_IN_PROGRESS` forever (no emulator can hang
+/// one): `run_job` gives up at the wait deadline, names the stack, its
+/// status and the limit, and reports the stack `interrupted`, which fails
+/// the run (exit 1).
+#[tokio::test]
+async fn a_stack_that_never_settles_is_interrupted_at_the_wait_deadline() {
+    let log = Log::default();
+    let stuck = FakeStack::at(DEST, "UPDATE_COMPLETE").then(
+        "ExecuteChangeSet",
+        vec!["UPDATE_IN_PROGRESS"],
+        vec![],
+    );
+    let fake = FakeCfn::new(
+        &log,
+        vec![(DEST, stuck)],
+        change_set(
+            DEST,
+            &[(
+                "Channel",
+                "AWS::MediaLive::Channel",
+                ChangeAction::Modify,
+                Some(Replacement::False),
+            )],
+        ),
+    );
+    let mut aws = aws_with(fake.client(), None);
+    aws.timeouts.wait = Some(SHORT_WAIT);
+
+    let start = std::time::Instant::now();
+    let outcome = run_job(
+        aws,
+        update_job(DEST, dest_template(6_000_000)),
+        stack_progress(DEST),
+    )
+    .await;
+
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(outcome.result, "interrupted", "{outcome:?}");
+    let message = outcome.message.clone().unwrap_or_default();
+    assert!(
+        message.contains(&format!("stack `{DEST}` is still UPDATE_IN_PROGRESS"))
+            && message.contains("gave up after 400 ms")
+            && message.contains("--wait-timeout"),
+        "{message}"
+    );
+    assert_eq!(
+        verdict(std::slice::from_ref(&outcome)).0,
+        ExitStatus::Failure
+    );
+    assert_eq!(fake.execute_change_set.num_calls(), 1);
+}
+
+/// A rollback that CloudFormation never finishes: `recover_stuck` gives up
+/// at the deadline with a `TimedOut` naming the stack.
+#[tokio::test]
+async fn recover_stuck_gives_up_at_the_wait_deadline() {
+    let log = Log::default();
+    let stuck = FakeStack::at(DEST, "UPDATE_ROLLBACK_FAILED").then(
+        "ContinueUpdateRollback",
+        vec!["UPDATE_ROLLBACK_IN_PROGRESS"],
+        vec![],
+    );
+    let fake = FakeCfn::new(&log, vec![(DEST, stuck)], empty_change_set(DEST));
+    let mut aws = aws_with(fake.client(), None);
+    aws.timeouts.wait = Some(SHORT_WAIT);
+
+    let names: BTreeSet<String> = [DEST.to_owned()].into();
+    let err = recover_stuck(&aws, &names, &quiet_progress())
+        .await
+        .expect_err("a rollback that never ends is an error");
+    let timed_out = lunora::aws::TimedOut::find(&err).expect("a TimedOut error");
+    assert_eq!(timed_out.after, SHORT_WAIT);
+    assert!(
+        timed_out.what.contains(&format!(
+            "stack `{DEST}` is still UPDATE_ROLLBACK_IN_PROGRESS"
+        )),
+        "{err:#}"
+    );
+}
+
+/// A change set that CloudFormation never computes: creating it gives up
+/// at the deadline, names the stack, and deletes the change set.
+#[tokio::test]
+async fn a_change_set_never_computed_gives_up_at_the_wait_deadline() {
+    let log = Log::default();
+    let pending = DescribeChangeSetOutput::builder()
+        .change_set_id(change_set_arn(DEST))
+        .change_set_name("lunora-deploy")
+        .stack_name(DEST)
+        .stack_id(stack_id(DEST))
+        .status(ChangeSetStatus::CreateInProgress)
+        .build();
+    let fake = FakeCfn::new(
+        &log,
+        vec![(DEST, FakeStack::at(DEST, "UPDATE_COMPLETE"))],
+        pending,
+    );
+    let mut aws = aws_with(fake.client(), None);
+    aws.timeouts.wait = Some(SHORT_WAIT);
+
+    let err = cfn::create_change_set(
+        &aws,
+        DEST,
+        &dest_template(6_000_000),
+        &BTreeMap::new(),
+        aws_sdk_cloudformation::types::ChangeSetType::Update,
+        "lunora-deploy-1",
+    )
+    .await
+    .expect_err("a change set never computed is an error");
+    let timed_out = lunora::aws::TimedOut::find(&err).expect("a TimedOut error");
+    assert!(
+        timed_out.what.contains(&format!(
+            "the change set for stack `{DEST}` is still CREATE_IN_PROGRESS"
+        )),
+        "{err:#}"
+    );
+    assert_eq!(
+        fake.delete_change_set.num_calls(),
+        1,
+        "the change set is cleaned up"
+    );
+}
+
+/// A channel that never reaches RUNNING: `start`'s wait gives up at the
+/// deadline naming the channel and its state.
+#[tokio::test]
+async fn a_channel_that_never_starts_gives_up_at_the_wait_deadline() {
+    let describe = mock!(MediaLive::describe_channel).then_output(|| {
+        DescribeChannelOutput::builder()
+            .id(CHANNEL_ID)
+            .state(ChannelState::Starting)
+            .build()
+    });
+    let none: [&Rule; 0] = [];
+    let mut aws = aws_with(
+        mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, none),
+        Some(mock_client!(
+            aws_sdk_medialive,
+            RuleMode::MatchAny,
+            [&describe]
+        )),
+    );
+    aws.timeouts.wait = Some(SHORT_WAIT);
+
+    let err = lunora::aws::media::wait_channel(&aws, CHANNEL_ID, "RUNNING")
+        .await
+        .expect_err("a channel that never starts is an error");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains(&format!(
+            "channel `{CHANNEL_ID}` did not reach RUNNING (it is STARTING)"
+        )) && message.contains("gave up after 400 ms"),
+        "{message}"
+    );
+    assert!(describe.num_calls() >= 2, "it polled");
+}

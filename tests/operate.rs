@@ -54,6 +54,7 @@ impl Env {
             profile: None,
             region: None,
             endpoint_url: Some(self.emulator.endpoint_url().to_owned()),
+            ..AwsSettings::default()
         }
     }
 

@@ -206,7 +206,8 @@ async fn wait_change_set(
     arn: &str,
 ) -> anyhow::Result<Vec<ChangeSetChange>> {
     let mut delay = Duration::from_millis(100);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    let limit = aws.timeouts.wait(super::Timeouts::CHANGE_SET_WAIT);
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         let mut changes = Vec::new();
         let mut status = None;
@@ -249,10 +250,14 @@ async fn wait_change_set(
             }
             _ => {}
         }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the change set for stack `{stack}` was not ready after 10 minutes"
-        );
+        if tokio::time::Instant::now() >= deadline {
+            let status = status.map_or_else(|| "unknown".to_owned(), |s| s.as_str().to_owned());
+            return Err(super::TimedOut::wait(
+                format!("the change set for stack `{stack}` is still {status}"),
+                limit,
+            )
+            .into());
+        }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(2));
     }

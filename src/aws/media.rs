@@ -10,7 +10,8 @@
 //!
 //! Waiting is by polling with a growing delay (200 ms up to 5 s); a channel
 //! start may take up to 10 minutes on AWS (domain brief, §1.6), so waits
-//! give up after 15 minutes.
+//! give up after 15 minutes (`--wait-timeout` changes that) with a
+//! [`super::TimedOut`] naming the flow or channel.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,8 +22,8 @@ use aws_sdk_mediaconnect::types::{OutputStatus, SourcePriority, UpdateFailoverCo
 
 use super::{error_code, sdk_error, Aws};
 
-/// How long a wait for a flow or channel state lasts at most.
-const WAIT_LIMIT: Duration = Duration::from_secs(900);
+/// How long a wait for a flow or channel state lasts at most, by default.
+const WAIT_LIMIT: Duration = super::Timeouts::MEDIA_WAIT;
 
 /// One source of a flow, as DescribeFlow reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +140,8 @@ async fn flow_status(aws: &Aws, flow_arn: &str) -> anyhow::Result<String> {
 /// Polls until the flow is in `want`; an `ERROR` state ends the wait.
 pub async fn wait_flow(aws: &Aws, flow_arn: &str, want: &str) -> anyhow::Result<()> {
     let mut delay = Duration::from_millis(200);
-    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+    let limit = aws.timeouts.wait(WAIT_LIMIT);
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         let status = flow_status(aws, flow_arn).await?;
         if status == want {
@@ -149,11 +151,13 @@ pub async fn wait_flow(aws: &Aws, flow_arn: &str, want: &str) -> anyhow::Result<
             status != "ERROR",
             "the flow went into ERROR instead of {want} (see the flow's alerts in the MediaConnect console)"
         );
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the flow did not reach {want} within {} minutes (it is {status})",
-            WAIT_LIMIT.as_secs() / 60
-        );
+        if tokio::time::Instant::now() >= deadline {
+            return Err(super::TimedOut::wait(
+                format!("flow `{flow_arn}` did not reach {want} (it is {status})"),
+                limit,
+            )
+            .into());
+        }
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(5));
     }
@@ -280,7 +284,8 @@ pub async fn stop_channel(aws: &Aws, channel_id: &str) -> anyhow::Result<()> {
 /// that falls back to `IDLE` after it was seen starting failed to start.
 pub async fn wait_channel(aws: &Aws, channel_id: &str, want: &str) -> anyhow::Result<()> {
     let mut delay = Duration::from_millis(200);
-    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+    let limit = aws.timeouts.wait(WAIT_LIMIT);
+    let deadline = tokio::time::Instant::now() + limit;
     let mut left_idle = false;
     loop {
         let state = super::channel_state(aws, channel_id)
@@ -302,11 +307,13 @@ pub async fn wait_channel(aws: &Aws, channel_id: &str, want: &str) -> anyhow::Re
                 "the channel is {state} and cannot start"
             );
         }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "channel `{channel_id}` did not reach {want} within {} minutes (it is {state})",
-            WAIT_LIMIT.as_secs() / 60
-        );
+        if tokio::time::Instant::now() >= deadline {
+            return Err(super::TimedOut::wait(
+                format!("channel `{channel_id}` did not reach {want} (it is {state})"),
+                limit,
+            )
+            .into());
+        }
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(5));
     }

@@ -1,20 +1,28 @@
 //! The AWS boundary: every call lunora makes to AWS lives under this module.
 //!
-//! One [`Aws`] value holds the SDK configuration (standard credential and
-//! region chain, `--profile`, `--endpoint-url`/`AWS_ENDPOINT_URL`, standard
-//! retries with backoff) and the service clients. Commands get one and call
-//! the functions of the submodules; nothing else in lunora imports an
-//! `aws_sdk_*` crate. SDK errors are turned into messages that name the
-//! call, the stack and AWS's own code and message.
+//! One [`Aws`] value holds the SDK configuration (standard credential
+//! chain, `--profile`, `--endpoint-url`/`AWS_ENDPOINT_URL`, standard
+//! retries with backoff, timeouts) and the service clients. Commands get
+//! one and call the functions of the submodules; nothing else in lunora
+//! imports an `aws_sdk_*` crate. SDK errors are turned into messages that
+//! name the call, the stack and AWS's own code and message.
+//!
+//! Nothing waits forever: every call has connect, read, attempt and total
+//! timeouts ([`Timeouts`], `--aws-timeout`), and every wait for a stack, a
+//! change set, a channel or a flow has a deadline (`--wait-timeout`). Both
+//! end in a [`TimedOut`] error that names what was waited for and how long.
 
 pub mod cfn;
+pub mod credentials;
 pub mod media;
 pub mod quota;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::ProvideCredentials;
 
@@ -24,6 +32,150 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// `--aws-timeout`: the longest one AWS call may take, retries
+    /// included (default [`Timeouts::DEFAULT_CALL`]).
+    pub call_timeout: Option<Duration>,
+    /// `--wait-timeout`: the longest lunora waits for a stack, change set,
+    /// channel or flow to settle (default: each waiter's own).
+    pub wait_timeout: Option<Duration>,
+}
+
+/// How long lunora gives AWS: per call and per wait.
+///
+/// Per call, through the SDK's `TimeoutConfig`
+/// (https://docs.aws.amazon.com/sdk-for-rust/latest/dg/timeouts.html):
+/// the operation timeout bounds a call with all its retries; each attempt,
+/// and the wait for the first byte of an answer (read timeout), gets a
+/// third of it; connecting gets at most 5 s. A server that accepts the
+/// connection and never answers therefore costs one call timeout, and the
+/// command exits 1 naming the call. The default of 60 s is far above what
+/// CloudFormation and MediaLive take to answer (their slow parts,
+/// computing a change set or a stack update, are polled, not waited on
+/// within one call), and a third of it (20 s) leaves room for a large
+/// DescribeStackEvents or DescribeChangeSet page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// One call, retries included.
+    pub call: Duration,
+    /// Overrides every waiter's deadline when set.
+    pub wait: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            call: Self::DEFAULT_CALL,
+            wait: None,
+        }
+    }
+}
+
+impl Timeouts {
+    /// The default limit of one AWS call, retries included.
+    pub const DEFAULT_CALL: Duration = Duration::from_secs(60);
+    /// The longest connection set-up.
+    pub const MAX_CONNECT: Duration = Duration::from_secs(5);
+    /// Default deadline of a stack operation (create, update, delete,
+    /// rollback). CloudFormation sets none of its own for updates; a
+    /// MediaLive channel or MediaConnect flow takes minutes, so an hour is
+    /// a stuck stack, not a slow one.
+    pub const STACK_WAIT: Duration = Duration::from_secs(60 * 60);
+    /// Default deadline of a change set's computation.
+    pub const CHANGE_SET_WAIT: Duration = Duration::from_secs(10 * 60);
+    /// Default deadline of a channel or flow state change (a channel start
+    /// may take several minutes on AWS).
+    pub const MEDIA_WAIT: Duration = Duration::from_secs(15 * 60);
+
+    /// From the command-line options.
+    pub fn from_settings(settings: &AwsSettings) -> Self {
+        Self {
+            call: settings.call_timeout.unwrap_or(Self::DEFAULT_CALL),
+            wait: settings.wait_timeout,
+        }
+    }
+
+    /// The SDK's timeout configuration for these limits.
+    pub fn sdk_config(&self) -> TimeoutConfig {
+        let attempt = self.call / 3;
+        TimeoutConfig::builder()
+            .connect_timeout(attempt.min(Self::MAX_CONNECT))
+            .read_timeout(attempt)
+            .operation_attempt_timeout(attempt)
+            .operation_timeout(self.call)
+            .build()
+    }
+
+    /// The deadline of a waiter whose own default is `default`.
+    pub fn wait(&self, default: Duration) -> Duration {
+        self.wait.unwrap_or(default)
+    }
+}
+
+/// An AWS call that got no answer in time, or a wait that passed its
+/// deadline. `run_job` records a stack whose error chain holds one as
+/// `interrupted`: lunora stopped waiting; AWS may still be working.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: gave up after {} (hint: {hint})", human(*after))]
+pub struct TimedOut {
+    /// What was waited for, e.g. "`cloudformation:DescribeStacks` got no
+    /// answer" or "stack `x` is still UPDATE_IN_PROGRESS".
+    pub what: String,
+    pub after: Duration,
+    pub hint: &'static str,
+}
+
+impl TimedOut {
+    /// A wait that passed its deadline.
+    pub fn wait(what: impl Into<String>, after: Duration) -> Self {
+        Self {
+            what: what.into(),
+            after,
+            hint: "lunora stopped waiting, AWS may still finish it; `--wait-timeout SECS` sets how long lunora waits",
+        }
+    }
+
+    /// The first `TimedOut` in an error's chain.
+    pub fn find(err: &anyhow::Error) -> Option<&Self> {
+        err.chain().find_map(|e| e.downcast_ref::<Self>())
+    }
+}
+
+/// `90 ms`, `5 s`, `2.5 s`, `60 s`, `15 min`.
+pub fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms >= 120_000 && ms % 60_000 == 0 {
+        format!("{} min", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// The call timeout of this process, for messages (`sdk_error` has no
+/// access to the client's configuration).
+static CALL_TIMEOUT_MS: AtomicU64 = AtomicU64::new(60_000);
+
+fn call_timeout() -> Duration {
+    Duration::from_millis(CALL_TIMEOUT_MS.load(Ordering::Relaxed))
+}
+
+/// Checks an endpoint URL (`--endpoint-url`, `AWS_ENDPOINT_URL`): an
+/// absolute `http` or `https` URL with a host. The SDK panics on some
+/// malformed ones (an empty string among them), so lunora checks first.
+pub fn check_endpoint_url(url: &str) -> anyhow::Result<()> {
+    let hint = "hint: give an absolute URL such as `http://127.0.0.1:5000`, or leave `--endpoint-url` and AWS_ENDPOINT_URL unset to use AWS";
+    anyhow::ensure!(!url.trim().is_empty(), "`--endpoint-url` is empty ({hint})");
+    let parsed = url::Url::parse(url)
+        .map_err(|e| anyhow::anyhow!("`--endpoint-url {url}` is not a valid URL: {e} ({hint})"))?;
+    anyhow::ensure!(
+        matches!(parsed.scheme(), "http" | "https")
+            && parsed.host_str().is_some_and(|h| !h.is_empty()),
+        "`--endpoint-url {url}` is not an http:// or https:// URL with a host ({hint})"
+    );
+    Ok(())
 }
 
 /// The SDK configuration and the clients lunora uses.
@@ -44,6 +196,8 @@ pub struct Aws {
     pub template_bucket: Option<(String, String)>,
     /// Change sets prepared for a deploy and not executed yet.
     pub pending_change_sets: cfn::PendingChangeSets,
+    /// The call and wait limits.
+    pub timeouts: Timeouts,
 }
 
 impl Aws {
@@ -54,16 +208,27 @@ impl Aws {
         if let Some(flag) = &settings.region {
             anyhow::ensure!(
                 flag == region,
-                "`--region {flag}` disagrees with the config's region `{region}` (hint: a deployment lives in one Region; change `region:` in the config)"
+                "`--region {flag}` disagrees with the config's region `{region}` (hint: a deployment lives in one Region; `--region` only guards against the wrong config; change `region:` in the config to move it)"
             );
         }
+        if let Some(url) = &settings.endpoint_url {
+            check_endpoint_url(url)?;
+        }
+        credentials::check_profile(settings.profile.as_deref()).await?;
+        let timeouts = Timeouts::from_settings(settings);
+        let call_ms = u64::try_from(timeouts.call.as_millis()).unwrap_or(u64::MAX);
+        CALL_TIMEOUT_MS.store(call_ms, Ordering::Relaxed);
+        // The config's Region, always: an explicit Region comes before
+        // AWS_REGION and the profile's `region` in the SDK's chain
+        // (https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html).
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(5)
                     .with_initial_backoff(Duration::from_millis(200)),
-            );
+            )
+            .timeout_config(timeouts.sdk_config());
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
@@ -71,7 +236,9 @@ impl Aws {
             loader = loader.endpoint_url(url);
         }
         let sdk = loader.load().await;
-        Ok(Self::from_sdk(sdk, settings.endpoint_url.clone()))
+        let mut aws = Self::from_sdk(sdk, settings.endpoint_url.clone());
+        aws.timeouts = timeouts;
+        Ok(aws)
     }
 
     /// Clients from an existing SDK configuration (tests use this with
@@ -93,6 +260,7 @@ impl Aws {
             endpoint_url,
             template_bucket: None,
             pending_change_sets: cfn::PendingChangeSets::default(),
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -116,15 +284,14 @@ impl Aws {
             endpoint_url: Some("mock://".to_owned()),
             template_bucket: None,
             pending_change_sets: cfn::PendingChangeSets::default(),
+            timeouts: Timeouts::default(),
         }
     }
 
-    /// True when credentials can be found (or an endpoint override is set,
-    /// where an emulator accepts any). Looks for at most a few seconds.
+    /// True when credentials can be found, endpoint override or not (an
+    /// emulator accepts any, but the SDK must still find some to sign
+    /// with). Looks for at most a few seconds.
     pub async fn has_credentials(&self) -> bool {
-        if self.endpoint_url.is_some() {
-            return true;
-        }
         let Some(provider) = self.sdk.credentials_provider() else {
             return false;
         };
@@ -142,7 +309,16 @@ impl Aws {
             .send()
             .await
             .map_err(|e| sdk_error("sts:GetCallerIdentity", e))
-            .context("cannot tell which AWS account the credentials belong to")?;
+            .with_context(|| {
+                let at = match &self.endpoint_url {
+                    Some(url) => format!("`{url}`"),
+                    None => format!(
+                        "AWS in `{}`",
+                        self.sdk.region().map(ToString::to_string).unwrap_or_default()
+                    ),
+                };
+                format!("AWS credentials were found, but asking {at} which account they belong to failed")
+            })?;
         Ok(Caller {
             account_id: out.account().unwrap_or_default().to_owned(),
             arn: out.arn().unwrap_or_default().to_owned(),
@@ -180,10 +356,40 @@ where
                 e.message().unwrap_or("no message")
             )
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            anyhow::anyhow!("{call} failed: AWS could not be reached ({err})")
+        SdkError::TimeoutError(_) => TimedOut {
+            what: format!("`{call}` got no answer from AWS"),
+            after: call_timeout(),
+            hint: "`--aws-timeout SECS` sets the limit of one AWS call, retries included",
+        }
+        .into(),
+        SdkError::DispatchFailure(d) if d.is_timeout() => TimedOut {
+            what: format!("`{call}` got no answer from AWS (connecting or reading timed out)"),
+            after: call_timeout(),
+            hint: "`--aws-timeout SECS` sets the limit of one AWS call, retries included",
+        }
+        .into(),
+        SdkError::DispatchFailure(_) => {
+            anyhow::anyhow!(
+                "{call} failed: AWS could not be reached ({})",
+                DisplayChain(&err)
+            )
         }
         _ => anyhow::anyhow!("{call} failed: {err}"),
+    }
+}
+
+/// An error and its sources on one line: `a: b: c`.
+struct DisplayChain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
     }
 }
 

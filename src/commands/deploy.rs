@@ -29,7 +29,7 @@ use tokio::task::JoinSet;
 
 use super::plan::{Plan, PlanFile, Refused};
 use crate::aws::cfn::{self, StackEvent};
-use crate::aws::{Aws, AwsSettings};
+use crate::aws::{Aws, AwsSettings, TimedOut};
 use crate::config::Deployment;
 use crate::output::{Console, ExitStatus, Report};
 use crate::plan::{DesiredStack, RiskKind, Severity, StackAction, StackPlan};
@@ -57,7 +57,8 @@ pub struct StackOutcome {
     pub stack: String,
     pub stage: Option<String>,
     pub action: StackAction,
-    /// `deployed`, `unchanged`, `deleted`, `failed`, `rolled-back`, `skipped`.
+    /// `deployed`, `unchanged`, `deleted`, `failed`, `rolled-back`,
+    /// `skipped`, `interrupted` (an AWS call or a wait timed out).
     pub result: String,
     /// The first causal failure event, when it failed.
     pub cause: Option<StackEvent>,
@@ -124,9 +125,9 @@ pub fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
     if ci || !std::io::stdin().is_terminal() {
         anyhow::bail!("{question} needs `--yes` when not run interactively (stdin is not a terminal or CI=true); nothing was changed");
     }
+    // A closed stderr does not stop the question (stdin is a terminal).
     let mut stderr = std::io::stderr();
-    write!(stderr, "{question} [y/N] ")?;
-    stderr.flush()?;
+    let _ = write!(stderr, "{question} [y/N] ").and_then(|()| stderr.flush());
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
@@ -206,16 +207,23 @@ const ROLLED_BACK: [&str; 2] = ["ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"]
 
 async fn wait_channel(aws: &Aws, channel: &str, want: &str) -> anyhow::Result<()> {
     let mut delay = Duration::from_millis(200);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(900);
+    let limit = aws.timeouts.wait(crate::aws::Timeouts::MEDIA_WAIT);
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         let state = crate::aws::channel_state(aws, channel).await?;
         if state.as_deref() == Some(want) {
             return Ok(());
         }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "channel `{channel}` did not reach {want}"
-        );
+        if tokio::time::Instant::now() >= deadline {
+            return Err(TimedOut::wait(
+                format!(
+                    "channel `{channel}` did not reach {want} (it is {})",
+                    state.as_deref().unwrap_or("gone")
+                ),
+                limit,
+            )
+            .into());
+        }
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(5));
     }
@@ -234,6 +242,8 @@ async fn wait_stack(
     // stack's own reason for rolling back (an export in use, a hook).
     let mut cause: Option<StackEvent> = None;
     let mut stack_cause: Option<StackEvent> = None;
+    let limit = aws.timeouts.wait(crate::aws::Timeouts::STACK_WAIT);
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         for e in cfn::new_events(aws, stack, seen).await.unwrap_or_default() {
             progress.event(
@@ -258,6 +268,9 @@ async fn wait_stack(
         };
         if !status.ends_with("_IN_PROGRESS") {
             return Ok((status, cause.or(stack_cause)));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(TimedOut::wait(format!("stack `{stack}` is still {status}"), limit).into());
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 3 / 2).min(Duration::from_secs(3));
@@ -293,7 +306,13 @@ pub async fn run_job(aws: Aws, job: StackJob, progress: StackProgress) -> StackO
         Err(e) => {
             let message = format!("{e:#}");
             progress.finish(false, &message);
-            outcome(&job, "failed", None, Some(message))
+            // A call or wait that timed out: lunora stopped, AWS may not have.
+            let result = if TimedOut::find(&e).is_some() {
+                "interrupted"
+            } else {
+                "failed"
+            };
+            outcome(&job, result, None, Some(message))
         }
     }
 }

@@ -120,14 +120,29 @@ pub(crate) async fn connect(
     command: &str,
 ) -> anyhow::Result<(Deployment, crate::aws::Aws, crate::aws::Caller)> {
     let deployment = load(config, console)?;
-    let mut aws = crate::aws::Aws::connect(settings, &deployment.config.region).await?;
-    aws.template_bucket = Some(template_bucket(&deployment));
+    let aws = aws_for(&deployment, settings, console).await?;
     anyhow::ensure!(
         aws.has_credentials().await,
         "`lunora {command}` needs AWS credentials (none were found; set a profile with `--profile` or the AWS_* variables)"
     );
     let caller = plan::account_guard(&aws, &deployment).await?;
     Ok((deployment, aws, caller))
+}
+
+/// The clients for the config's Region, with the template bucket set;
+/// warns about each Region setting lunora does not follow.
+pub(crate) async fn aws_for(
+    deployment: &Deployment,
+    settings: &crate::aws::AwsSettings,
+    console: &Console,
+) -> anyhow::Result<crate::aws::Aws> {
+    let region = &deployment.config.region;
+    let mut aws = crate::aws::Aws::connect(settings, region).await?;
+    aws.template_bucket = Some(template_bucket(deployment));
+    for w in crate::aws::credentials::region_warnings(region, settings.profile.as_deref()).await {
+        console.warn(&w);
+    }
+    Ok(aws)
 }
 
 /// Loads and validates the config, printing its warnings on stderr.

@@ -511,9 +511,18 @@ pub async fn run(
     console: &Console,
 ) -> anyhow::Result<PlanReport> {
     let deployment = super::load(config, console)?;
-    let mut aws = Aws::connect(settings, &deployment.config.region).await?;
-    aws.template_bucket = Some(super::template_bucket(&deployment));
+    let aws = super::aws_for(&deployment, settings, console).await?;
     let online = aws.has_credentials().await;
+    // Offline only when nothing asked for AWS: a named profile that yields
+    // no credentials is a mistake, not a reason to plan from the store.
+    if let (false, Some((profile, from))) = (
+        online,
+        crate::aws::credentials::requested(settings.profile.as_deref()),
+    ) {
+        anyhow::bail!(
+            "AWS profile `{profile}` (from {from}) gives no usable credentials, so lunora cannot plan against the live stacks (hint: `aws sso login --profile {profile}` or fix the profile; leave the profile unset to plan offline against the release store)"
+        );
+    }
     let (plan, desired) = build(&deployment, &aws, online, console).await?;
     if let Some(path) = out {
         let file = PlanFile {

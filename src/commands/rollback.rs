@@ -78,6 +78,8 @@ pub async fn recover_stuck(
             _ => continue,
         }
         let mut delay = std::time::Duration::from_millis(150);
+        let limit = aws.timeouts.wait(crate::aws::Timeouts::STACK_WAIT);
+        let deadline = tokio::time::Instant::now() + limit;
         let status = loop {
             for e in cfn::new_events(aws, name, &mut seen)
                 .await
@@ -96,6 +98,16 @@ pub async fn recover_stuck(
                 .unwrap_or_default();
             if !status.ends_with("_IN_PROGRESS") {
                 break status;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(crate::aws::TimedOut::wait(
+                    format!(
+                        "stack `{name}` is still {status} (recovering from {})",
+                        info.status
+                    ),
+                    limit,
+                )
+                .into());
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 3 / 2).min(std::time::Duration::from_secs(3));

@@ -386,7 +386,7 @@ pub async fn run(
         }
         report = tokio::select! {
             _ = &mut ctrl_c => break,
-            next = snapshot(&aws, &deployment) => match next {
+            next = refresh(&aws, &deployment) => match next {
                 Ok(r) => r,
                 Err(e) => {
                     let mut r = report.clone();
@@ -398,6 +398,19 @@ pub async fn run(
     }
     report.shown = true;
     Ok(report)
+}
+
+/// One `--watch` reading, with a deadline over all its calls (each call
+/// already has its own): a refresh that hangs shows the previous reading
+/// with a note instead of freezing the screen.
+async fn refresh(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusReport> {
+    let limit = aws.timeouts.wait(aws.timeouts.call);
+    match tokio::time::timeout(limit, snapshot(aws, deployment)).await {
+        Ok(r) => r,
+        Err(_) => {
+            Err(crate::aws::TimedOut::wait("the status reading is not complete", limit).into())
+        }
+    }
 }
 
 /// The alarm names of a destination.

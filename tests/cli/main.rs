@@ -1,6 +1,7 @@
 //! lunora's command-line and rendering tests: one integration binary.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
+mod aws_setup;
 mod commands;
 mod errors;
 mod fuzz;
