@@ -119,19 +119,6 @@ impl Env {
             .and_then(|p| p.primary_source())
             .map(str::to_owned)
     }
-
-    /// The change sets ever made on a stack (the emulator keeps executed
-    /// ones).
-    async fn change_sets(&self, stack: &str) -> usize {
-        self.cfn()
-            .await
-            .list_change_sets()
-            .stack_name(stack)
-            .send()
-            .await
-            .map(|o| o.summaries().len())
-            .unwrap_or(0)
-    }
 }
 
 const FLOW: &str = "lunora-player-prod-flow";
@@ -245,8 +232,7 @@ async fn deploy_plan_change_deploy_rollback_releases() {
             .any(|l| l.starts_with('-') && l.contains("\"Bitrate\": 6000000")),
         "{diff}"
     );
-    // No preview change set is left behind (the emulator also lists the
-    // executed deploy change sets, which AWS removes itself).
+    // No preview change set is left behind.
     let sets = env
         .cfn()
         .await
@@ -1079,7 +1065,6 @@ async fn a_damaged_release_store_refuses_before_anything_changes() {
     );
     let base = "lunora-player-prod-base";
     let before = env.template(base).await;
-    let sets = env.change_sets(base).await;
     // A change that a deploy of base would make.
     std::fs::write(
         env.config(),
@@ -1118,6 +1103,7 @@ async fn a_damaged_release_store_refuses_before_anything_changes() {
             &["deploy", "--stage", "base", "--yes"][..],
             &["rollback", "--yes"][..],
         ] {
+            env.emulator.clear_requests();
             let out = env.run(args);
             assert_eq!(code(&out), Some(1), "{what}: {args:?}");
             let err = stderr(&out);
@@ -1132,8 +1118,8 @@ async fn a_damaged_release_store_refuses_before_anything_changes() {
                 "{what}: {args:?} changed the stack"
             );
             assert_eq!(
-                env.change_sets(base).await,
-                sets,
+                env.emulator.count("CreateChangeSet"),
+                0,
                 "{what}: a change set was made"
             );
         }
@@ -1194,6 +1180,44 @@ async fn an_endless_or_oversized_plan_file_stops_at_the_limit() {
     );
     // Nothing was deployed, and the lock is free again.
     assert_eq!(env.status("lunora-player-prod-base").await, None);
+    assert!(!env
+        .dir
+        .path()
+        .join(".lunora/lunora-player-prod/lock.json")
+        .exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_whose_wait_hits_its_deadline_is_recorded_as_interrupted_and_unlocks() {
+    let env = Env::new(&example()).await;
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    env.override_preset(
+        "youtube-1080p30",
+        "bitrate_kbps: 6000",
+        "bitrate_kbps: 7000",
+    );
+    // The stack's update never settles: the wait gives up at its deadline.
+    env.emulator.make_stuck("lunora-player-prod-dest-youtube");
+    let started = std::time::Instant::now();
+    let out = env.run(&["deploy", "--yes", "--wait-timeout", "2"]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the deadline must end the run"
+    );
+    let report = stdout(&out);
+    assert!(
+        report.contains("interrupted") && report.contains("lunora-player-prod-dest-youtube"),
+        "{report}"
+    );
+    assert!(
+        report.contains("stack `lunora-player-prod-dest-youtube` is still UPDATE_IN_PROGRESS"),
+        "{report}"
+    );
+    // The run is one release, recorded as interrupted, and the lock is free.
+    let list = env.releases();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[1]["outcome"], "interrupted");
     assert!(!env
         .dir
         .path()

@@ -195,7 +195,17 @@ impl Emulator {
         self.request_log("DELETE");
     }
 
+    /// Makes the next change set executed on `stack` leave it in
+    /// `UPDATE_IN_PROGRESS` for good: a wait that never ends.
+    pub fn make_stuck(&self, stack: &str) {
+        self.control("POST", &format!("/lunora-api/stuck/{stack}"));
+    }
+
     fn request_log(&self, method: &str) -> String {
+        self.control(method, "/lunora-api/requests")
+    }
+
+    fn control(&self, method: &str, path: &str) -> String {
         use std::io::Write as _;
         let addr = self.endpoint.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(addr).expect("connect to the emulator");
@@ -204,7 +214,7 @@ impl Emulator {
             .expect("read timeout");
         write!(
             stream,
-            "{method} /lunora-api/requests HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
         )
         .expect("write to the emulator");
         let mut response = String::new();

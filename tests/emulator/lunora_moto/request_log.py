@@ -11,6 +11,12 @@ S3).
 
     GET    /lunora-api/requests   -> {"requests": [{"service": ..., "operation": ...}, ...]}
     DELETE /lunora-api/requests   -> forgets what was recorded
+
+It also takes one test control, for a state a real account can be in but the
+emulator (which finishes every stack operation at once) never reaches:
+
+    POST   /lunora-api/stuck/<stack name>  -> that stack's next executed change
+           set leaves it in UPDATE_IN_PROGRESS for good (a wait that never ends)
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ import urllib.parse
 from typing import Any, Callable, Iterable
 
 PATH = "/lunora-api/requests"
+STUCK = "/lunora-api/stuck/"
+#: Stacks whose next executed change set never settles (see cfn_engine).
+stuck_stacks: set[str] = set()
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 _MAX_BODY = 4 * 1024 * 1024
 
@@ -59,6 +68,11 @@ class RequestLog:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == PATH:
             return self._answer(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(STUCK) and environ.get("REQUEST_METHOD") == "POST":
+            with _lock:
+                stuck_stacks.add(environ["PATH_INFO"][len(STUCK):])
+            start_response("204 No Content", [("Content-Length", "0")])
+            return [b""]
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
