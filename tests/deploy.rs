@@ -13,7 +13,7 @@ mod workspace;
 use std::process::Output;
 
 use serde_json::Value;
-use workspace::{example, root, Workspace as Env};
+use workspace::{example, example_without_custom, root, Workspace as Env};
 
 impl Env {
     /// One output value of a deployed stack.
@@ -552,14 +552,7 @@ async fn replacing_the_flow_is_refused_unless_named_and_a_failed_update_exits_4(
 async fn a_removed_destination_is_planned_and_deleted() {
     let env = Env::new(&example()).await;
     assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
-    let without_custom = example().replace(
-        "destinations: [youtube, twitch, linkedin, custom]",
-        "destinations: [youtube, twitch, linkedin]",
-    );
-    let cut = without_custom.find("  - id: custom").unwrap();
-    let end = without_custom[cut..].find("\nstages:").unwrap() + cut;
-    let text = format!("{}{}", &without_custom[..cut], &without_custom[end + 1..]);
-    std::fs::write(env.path("lunora.yaml"), text).unwrap();
+    std::fs::write(env.path("lunora.yaml"), example_without_custom()).unwrap();
     let out = env.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code(&out), Some(2));
     assert!(

@@ -12,7 +12,7 @@ mod emulator;
 mod workspace;
 
 use serde_json::Value;
-use workspace::{example, Workspace as Env};
+use workspace::{example, example_without_custom, Workspace as Env};
 
 const STACKS: [&str; 7] = [
     "lunora-player-prod-base",
@@ -248,4 +248,24 @@ async fn a_deploy_that_adds_channels_stops_when_the_account_cannot_be_counted() 
         ..stack.clone()
     };
     assert!(lunora::commands::plan::quota_gate(Some(&report), &[&unchanged], &desired).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_that_brings_back_a_destination_checks_the_quotas_too() {
+    let env = Env::new(&example()).await;
+    assert_eq!(env.run(&["deploy", "--yes"]).status.code(), Some(0));
+    // The next run removes `custom`: 4 channels are left.
+    std::fs::write(env.config(), example_without_custom()).unwrap();
+    assert_eq!(env.run(&["deploy", "--yes"]).status.code(), Some(0));
+    assert!(!stack_exists(&env, "lunora-player-prod-dest-custom").await);
+    // Someone else takes the fifth channel meanwhile.
+    existing_channel(&env).await;
+
+    // Rolling back would create `custom` again: 5 in use + 1 = 6 of 5.
+    let out = env.run(&["rollback", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("channels"), "{err}");
+    assert!(err.contains("quota"), "{err}");
+    assert!(!stack_exists(&env, "lunora-player-prod-dest-custom").await);
 }

@@ -199,8 +199,10 @@ async fn rollback_locked(
         ),
         stages: stages.clone(),
         counts: crate::plan::counts(&stacks),
+        // A rollback can bring back destinations (channels, inputs) too:
+        // the same preflight as deploy.
+        quotas: Some(super::plan::quota_check(aws, deployment, &stacks, &desired).await),
         stacks,
-        quotas: None,
     };
     let latest_run = if history.records.len() > 1 && to.is_none() {
         format!(
@@ -245,6 +247,7 @@ async fn rollback_locked(
         ))
         .into());
     }
+    super::plan::quota_gate(plan.quotas.as_ref(), &in_scope, &desired)?;
     let changing: Vec<&crate::plan::StackPlan> =
         in_scope.into_iter().filter(|p| p.changes()).collect();
     if changing.is_empty() {

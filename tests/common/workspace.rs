@@ -20,6 +20,17 @@ pub fn example() -> String {
     std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap()
 }
 
+/// The example without its `custom` destination (and its stage entry).
+pub fn example_without_custom() -> String {
+    let without_custom = example().replace(
+        "destinations: [youtube, twitch, linkedin, custom]",
+        "destinations: [youtube, twitch, linkedin]",
+    );
+    let cut = without_custom.find("  - id: custom").unwrap();
+    let end = without_custom[cut..].find("\nstages:").unwrap() + cut;
+    format!("{}{}", &without_custom[..cut], &without_custom[end + 1..])
+}
+
 pub struct Workspace {
     pub emulator: Emulator,
     pub dir: tempfile::TempDir,
