@@ -204,7 +204,7 @@ impl fmt::Display for CostReport {
         writeln!(f)?;
         writeln!(
             f,
-            "(c) the original plan's figure (mission/seed-request.md: 100 h, 5 channels, flow 24/7 as 720 h, $30 flat transfer, one output per channel at $0.4212/h)"
+            "(c) the original plan's figure (the original request's estimate: 100 h, 5 channels, flow 24/7 as 720 h, $30 flat transfer, one output per channel at $0.4212/h)"
         )?;
         table(f, &s.original)?;
         writeln!(f)?;

@@ -2,8 +2,10 @@
 //!
 //! Each check pushes a located diagnostic and carries on, so one run shows
 //! every problem. Facts behind the limits (ports, quotas, latency ranges)
-//! are in `shared/reference/aws-media-domain.md`; the ones marked
-//! UNVERIFIED there are marked so here too.
+//! come from AWS documentation, chiefly the MediaConnect quotas
+//! (https://docs.aws.amazon.com/mediaconnect/latest/ug/quotas.html) and
+//! the MediaLive quotas (https://docs.aws.amazon.com/medialive/latest/ug/limits.html);
+//! a check whose fact AWS does not document is marked UNVERIFIED beside it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;

@@ -549,7 +549,7 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
 }
 
 /// The assumptions behind the original plan's $355.80/month
-/// (`mission/seed-request.md`).
+/// (the estimate in the original request lunora was built for).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct OriginalPlan {
     pub streaming_hours: f64,
@@ -577,7 +577,7 @@ impl Default for OriginalPlan {
     }
 }
 
-const SEED: &str = "mission/seed-request.md";
+const SEED: &str = "the original request's estimate";
 
 impl OriginalPlan {
     /// The original estimate, itemised the way it was written.

@@ -73,8 +73,10 @@ pub struct SecurityChange {
 }
 
 /// The create-only properties (change means replacement) of every
-/// resource type lunora renders, from the CloudFormation registry schemas
-/// (shared/reference/aws-media-domain.md section 1).
+/// resource type lunora renders, from the `createOnlyProperties` of their
+/// CloudFormation resource type schemas, as the template reference lists
+/// them under "Update requires: Replacement", e.g.
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-mediaconnect-flow.html
 pub fn create_only(resource_type: &str) -> &'static [&'static str] {
     match resource_type {
         "AWS::MediaConnect::Flow" => &["Name", "AvailabilityZone", "Source.Name"],

@@ -6,9 +6,11 @@
 //! so nothing downstream of lunora catches a wrong enum, an impossible AAC
 //! combination or an H.264 level too low for 1080p60 before CloudFormation
 //! is already halfway through a deploy. These checks are the only guard.
-//! Sources: `shared/reference/aws-media-domain.md` §4 (botocore medialive
-//! 2017-10-14 shapes and the MediaLive AAC table) and ITU-T H.264 Annex A
-//! (level limits).
+//! Sources: the MediaLive API reference (the 2017-10-14 `H264Settings` and
+//! `AacSettings` shapes, https://docs.aws.amazon.com/medialive/latest/apireference/channels.html),
+//! the MediaLive user guide's AAC audio settings
+//! (https://docs.aws.amazon.com/medialive/latest/ug/audio-encode-aac.html)
+//! and ITU-T H.264 Annex A (level limits).
 
 use super::model::{
     AacCodingMode, AacProfile, H264Level, H264Profile, Platform, PlatformKind, Preset, RateControl,
