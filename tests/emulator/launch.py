@@ -47,6 +47,7 @@ def _import_extension() -> None:
     import moto.cloudformation.responses  # noqa: F401
     import moto.mediaconnect.responses  # noqa: F401
     import moto.medialive.responses  # noqa: F401
+    import moto.mediapackage.responses  # noqa: F401
     import moto.secretsmanager.responses  # noqa: F401
 
 
@@ -93,12 +94,17 @@ def main() -> None:
     from werkzeug.serving import make_server
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from lunora_moto.cloudwatch_ext import CborAdapter
+    from lunora_moto.mediapackage_ext import set_public_endpoint
     from lunora_moto.request_log import RequestLog
 
-    app = RequestLog(DomainDispatcherApplication(create_backend_app))
+    # RequestLog sees every request as sent; CborAdapter turns CloudWatch's
+    # Smithy RPC v2 CBOR requests (the Rust SDK) into awsJson1_0 for moto.
+    app = RequestLog(CborAdapter(DomainDispatcherApplication(create_backend_app)))
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     port = server.server_address[1]
     url = f"http://127.0.0.1:{port}"
+    set_public_endpoint(url)  # MediaPackage origin endpoint URLs point here
     thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
     thread.start()
     _wait_until_answering(url)

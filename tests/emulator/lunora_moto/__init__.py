@@ -3,8 +3,11 @@
 Importing this package installs everything: CloudFormation models for
 AWS::MediaConnect::{Flow,FlowSource,FlowOutput}, AWS::MediaLive::{Input,
 InputSecurityGroup,Channel} and AWS::CloudWatch::Alarm, plus the patches to
-moto's CloudFormation engine and its MediaConnect / MediaLive services
-described in ../README.md. Import it before the moto server handles a request.
+moto's CloudFormation engine and its MediaConnect / MediaLive / MediaPackage
+services (incl. the health APIs: alerts, thumbnails, source metadata, an HLS
+origin) and CloudWatch (Smithy RPC v2 CBOR, dimension matching) described in
+../README.md. The CBOR protocol adapter is WSGI middleware the launcher adds
+(cloudwatch_ext.CborAdapter). Import it before the moto server handles a request.
 """
 
 from __future__ import annotations
@@ -26,10 +29,25 @@ def install() -> None:
             f"lunora_moto is written against moto {MOTO_VERSION}, found {moto.__version__}; "
             "run: pip install -r tests/emulator/requirements.txt"
         )
-    from . import cfn_engine, cfn_models, cfn_protection, mediaconnect_ext, medialive_ext, servicequotas_ext
+    from . import (
+        cfn_engine,
+        cfn_models,
+        cfn_protection,
+        cloudwatch_ext,
+        mediaconnect_ext,
+        mediaconnect_health,
+        medialive_ext,
+        medialive_health,
+        mediapackage_ext,
+        servicequotas_ext,
+    )
 
+    cloudwatch_ext.install()
     mediaconnect_ext.install()
+    mediaconnect_health.install()
     medialive_ext.install()
+    medialive_health.install()
+    mediapackage_ext.install()
     servicequotas_ext.install()
     cfn_engine.install()  # also clears moto's cached model list
     cfn_protection.install()  # after cfn_engine: wraps its delete_stack

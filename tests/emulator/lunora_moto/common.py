@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 from botocore import session as botocore_session
 from botocore.model import Shape
@@ -114,3 +115,22 @@ def drop_none(value: Any) -> Any:
     if isinstance(value, list):
         return [drop_none(v) for v in value]
     return value
+
+
+def existing_backends(backends: Any) -> Iterator[Any]:
+    """Every backend of a moto BackendDict created so far (all accounts and
+    regions), without creating new ones; for test controls that name a
+    resource by id only."""
+    for regions in list(dict.values(backends)):
+        yield from list(dict.values(regions))
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso8601(value: datetime.datetime) -> str:
+    """The REST-JSON `timestampFormat: iso8601` form, e.g.
+    2024-05-01T12:00:00.123Z (what botocore and the Rust SDK parse)."""
+    value = value.astimezone(datetime.timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
