@@ -159,7 +159,12 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => {
             let report = runtime()?.block_on(commands::status::run(
                 &g.config,
-                args.watch,
+                commands::status::StatusOptions {
+                    watch: args.watch,
+                    interval: std::time::Duration::from_secs(args.interval),
+                    check: args.check,
+                    wide: args.wide,
+                },
                 &aws_settings(cli),
                 console,
             ))?;

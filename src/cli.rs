@@ -220,9 +220,21 @@ pub struct RollbackArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Refresh in place every few seconds on a terminal; Ctrl-C stops.
-    #[arg(long)]
+    /// Redraw on the terminal's alternate screen every `--interval`
+    /// seconds and on resize; Ctrl-C stops.
+    #[arg(long, conflicts_with = "check")]
     pub watch: bool,
+    /// Seconds between `--watch` refreshes (1-3600).
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600), requires = "watch")]
+    pub interval: u64,
+    /// Exit 1, naming what is wrong, unless the ingest is healthy and
+    /// every running destination is delivering (for cron, CI smoke tests
+    /// and wall screens).
+    #[arg(long)]
+    pub check: bool,
+    /// Every column, never truncated (default: fit the terminal width).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,8 @@ pub mod config;
 pub mod cost;
 pub mod diagnostic;
 pub mod fsread;
+pub mod health;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod presets;

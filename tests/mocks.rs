@@ -1414,6 +1414,7 @@ async fn status_reads_alarm_states_and_the_newest_metric_datapoint() {
                 ("Pipeline".into(), "0".into()),
             ],
             stat: "Average".into(),
+            period: 60,
         }],
     )
     .await

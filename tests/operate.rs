@@ -330,9 +330,49 @@ struct StatusJson {
     kind: String,
     deployment: String,
     region: String,
-    flow: FlowJson,
+    read_at: String,
+    summary: String,
+    live: LiveJson,
+    ingest: IngestJson,
     destinations: Vec<DestJson>,
+    check: CheckJson,
     notes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct LiveJson {
+    delivering: usize,
+    running: usize,
+    deployed: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct CheckJson {
+    healthy: bool,
+    problems: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct IngestJson {
+    verdict: String,
+    reason: String,
+    since: Option<String>,
+    endpoint: Option<String>,
+    backup_endpoint: Option<String>,
+    latency_ms: Option<u32>,
+    encryption: String,
+    flow: FlowJson,
+    active_source: Option<String>,
+    active_from: Option<String>,
+    sources: Vec<SourceJson>,
+    feed: Option<serde_json::Value>,
+    alarms: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -343,12 +383,9 @@ struct FlowJson {
     name: Option<String>,
     arn: Option<String>,
     state: String,
-    ingest: Option<String>,
-    backup_ingest: Option<String>,
     failover: Option<String>,
+    failover_mode: Option<String>,
     preferred_source: Option<String>,
-    active_source: Option<String>,
-    sources: Vec<SourceJson>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,10 +394,13 @@ struct FlowJson {
 struct SourceJson {
     name: String,
     role: String,
-    ingest: Option<String>,
+    endpoint: Option<String>,
     preferred: bool,
-    selected: Option<bool>,
+    state: String,
     connected: Option<bool>,
+    bitrate_mbps: Option<f64>,
+    not_recovered_packets: Option<f64>,
+    disconnections: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -376,15 +416,34 @@ struct DestJson {
     channel_id: Option<String>,
     channel_state: Option<String>,
     output_status: Option<String>,
-    input_loss_alarm: Option<String>,
-    dropped_frames_alarm: Option<String>,
+    verdict: String,
+    reason: String,
+    since: Option<String>,
+    target: Option<String>,
     bitrate_mbps: Option<f64>,
     started_at: Option<String>,
     uptime_seconds: Option<u64>,
+    alerts: Vec<AlertJson>,
+    hls: Option<serde_json::Value>,
+    alarms: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct AlertJson {
+    alert_type: String,
+    message: String,
+    set_at: Option<String>,
 }
 
 async fn status(env: &Env) -> StatusJson {
-    let report = lunora::commands::status::run(&env.config(), false, &env.settings(), &console())
+    let report = lunora::commands::status::run(
+        &env.config(),
+        lunora::commands::status::StatusOptions::default(),
+        &env.settings(),
+        &console(),
+    )
         .await
         .unwrap();
     eprintln!("{report}");
@@ -400,25 +459,29 @@ async fn status_failover_and_outputs_read_the_stacks() {
     let s = status(&env).await;
     assert_eq!(s.kind, "status");
     assert_eq!(s.deployment, PREFIX);
-    assert_eq!(s.flow.state, "ACTIVE");
-    assert_eq!(s.flow.arn.as_deref(), Some(flow_out["FlowArn"].as_str()));
+    assert_eq!(s.ingest.flow.state, "ACTIVE");
+    assert_eq!(s.ingest.flow.arn.as_deref(), Some(flow_out["FlowArn"].as_str()));
     assert_eq!(
-        s.flow.ingest,
+        s.ingest.endpoint,
         Some(format!(
-            "{}:{}",
+            "srt://{}:{}",
             flow_out["IngestIp"], flow_out["IngestPort"]
         ))
     );
     assert_eq!(
-        s.flow.backup_ingest,
+        s.ingest.backup_endpoint,
         Some(format!(
-            "{}:{}",
+            "srt://{}:{}",
             flow_out["BackupIngestIp"], flow_out["BackupIngestPort"]
         ))
     );
-    assert_eq!(s.flow.preferred_source.as_deref(), Some("primary"));
-    assert_eq!(s.flow.sources.len(), 2);
-    assert!(s.flow.sources[0].preferred);
+    assert_eq!(s.ingest.flow.preferred_source.as_deref(), Some("primary"));
+    assert_eq!(s.ingest.flow.failover_mode.as_deref(), Some("FAILOVER"));
+    assert_eq!(s.ingest.latency_ms, Some(2000));
+    assert_eq!(s.ingest.sources.len(), 2);
+    assert!(s.ingest.sources[0].preferred);
+    // No datapoints were put: the ingest cannot be judged yet.
+    assert_eq!(s.ingest.verdict, "unknown", "{}", s.ingest.reason);
     let ids: Vec<&str> = s.destinations.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, DESTS);
     let twitch = s.destinations.iter().find(|d| d.id == "twitch").unwrap();
@@ -428,9 +491,10 @@ async fn status_failover_and_outputs_read_the_stacks() {
     assert_eq!(twitch.channel_state.as_deref(), Some("RUNNING"));
     assert_eq!(twitch.output_status.as_deref(), Some("ENABLED"));
     assert_eq!(twitch.input_mode.as_deref(), Some("rtp-fec"));
-    // The emulator does not answer the SDK's CloudWatch calls: alarm
-    // states and bitrate read as n/a (None) there.
+    // No datapoints yet after the start: unknown, not delivering.
     assert_eq!(twitch.bitrate_mbps, None);
+    assert_eq!(twitch.verdict, "unknown", "{}", twitch.reason);
+    assert!(twitch.reason.contains("no metrics yet"), "{}", twitch.reason);
     // Uptime comes from the start time `lunora start` recorded.
     assert!(twitch.started_at.is_some(), "no start time recorded");
     assert!(
@@ -441,6 +505,8 @@ async fn status_failover_and_outputs_read_the_stacks() {
     let youtube = s.destinations.iter().find(|d| d.id == "youtube").unwrap();
     assert_eq!(youtube.channel_state.as_deref(), Some("IDLE"));
     assert_eq!(youtube.uptime_seconds, None);
+    assert_eq!(youtube.verdict, "idle");
+    assert!(!s.check.healthy);
 
     // Failover flips the source priority (read back with DescribeFlow).
     let report = lunora::commands::failover::run(

@@ -20,7 +20,10 @@ use anyhow::Context;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use aws_sdk_mediaconnect::types::{OutputStatus, SourcePriority, UpdateFailoverConfig};
 
+use time::OffsetDateTime;
+
 use super::{error_code, sdk_error, Aws};
+use crate::health::{Alert, Feed, Reading};
 
 /// How long a wait for a flow or channel state lasts at most, by default.
 const WAIT_LIMIT: Duration = super::Timeouts::MEDIA_WAIT;
@@ -56,6 +59,8 @@ pub struct FlowInfo {
     pub failover_state: Option<String>,
     /// `SourceFailoverConfig.SourcePriority.PrimarySource`: the preferred source.
     pub primary_source: Option<String>,
+    /// `SourceFailoverConfig.FailoverMode` (`FAILOVER`/`MERGE`).
+    pub failover_mode: Option<String>,
 }
 
 impl FlowInfo {
@@ -127,6 +132,9 @@ pub async fn describe_flow(aws: &Aws, flow_arn: &str) -> anyhow::Result<Option<F
             .and_then(|f| f.source_priority())
             .and_then(|p| p.primary_source())
             .map(str::to_owned),
+        failover_mode: failover
+            .and_then(|f| f.failover_mode())
+            .map(|m| m.as_str().to_owned()),
     }))
 }
 
@@ -359,15 +367,33 @@ pub struct MetricQuery {
     pub dimensions: Vec<(String, String)>,
     /// `Average`, `Maximum`, `Sum`, ...
     pub stat: String,
+    /// Seconds per datapoint: 60, or 10 for a state that should describe
+    /// the last seconds (MediaLive and MediaConnect publish one-second
+    /// metrics: https://docs.aws.amazon.com/medialive/latest/ug/eml-metrics-gen-info.html,
+    /// https://docs.aws.amazon.com/mediaconnect/latest/ug/monitor-with-cloudwatch.html).
+    pub period: i32,
 }
 
-/// The most recent one-minute datapoint of each metric over the last 15
+/// The most recent datapoint of each metric over the last 15
 /// minutes, in one GetMetricData call per 500 metrics: key -> value.
 /// Metrics without datapoints are absent.
 pub async fn latest_metrics(
     aws: &Aws,
     queries: &[MetricQuery],
 ) -> anyhow::Result<BTreeMap<String, f64>> {
+    Ok(latest_readings(aws, queries)
+        .await?
+        .into_iter()
+        .map(|(k, r)| (k, r.value))
+        .collect())
+}
+
+/// Like [`latest_metrics`], with each datapoint's time, so that a caller
+/// can tell a reading of the last minute from one of ten minutes ago.
+pub async fn latest_readings(
+    aws: &Aws,
+    queries: &[MetricQuery],
+) -> anyhow::Result<BTreeMap<String, Reading>> {
     let mut values = BTreeMap::new();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -394,7 +420,7 @@ pub async fn latest_metrics(
                     .metric_stat(
                         MetricStat::builder()
                             .metric(metric.build())
-                            .period(60)
+                            .period(q.period)
                             .stat(&q.stat)
                             .build(),
                     )
@@ -426,8 +452,12 @@ pub async fn latest_metrics(
                     .iter()
                     .zip(r.values())
                     .max_by_key(|(t, _)| (t.secs(), t.subsec_nanos()));
-                if let Some((_, v)) = newest {
-                    values.entry(key.clone()).or_insert(*v);
+                if let Some((t, v)) = newest {
+                    let at = OffsetDateTime::from_unix_timestamp(t.secs())
+                        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                    values
+                        .entry(key.clone())
+                        .or_insert(Reading { value: *v, at });
                 }
             }
             match out.next_token() {
@@ -437,4 +467,175 @@ pub async fn latest_metrics(
         }
     }
     Ok(values)
+}
+
+/// MediaLive ListAlerts with `stateFilter=SET`: the channel's alerts that
+/// are set now (a cleared alert is not returned).
+/// https://docs.aws.amazon.com/medialive/latest/ug/monitoring-api.html
+/// (IAM: `medialive:ListAlerts`).
+pub async fn channel_alerts(aws: &Aws, channel_id: &str) -> anyhow::Result<Vec<Alert>> {
+    let mut alerts = Vec::new();
+    let mut token: Option<String> = None;
+    // At most 20 pages: a channel with more than 2000 alerts set has
+    // told enough.
+    for _ in 0..20 {
+        let out = aws
+            .medialive
+            .list_alerts()
+            .channel_id(channel_id)
+            .state_filter("SET")
+            .max_results(100)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| sdk_error("medialive:ListAlerts", e))?;
+        for a in out.alerts() {
+            if a.state().is_some_and(|s| s.as_str() != "SET") {
+                continue;
+            }
+            alerts.push(Alert {
+                alert_type: a.alert_type().unwrap_or_default().to_owned(),
+                message: a.message().unwrap_or_default().to_owned(),
+                set_at: a.set_timestamp().and_then(|t| {
+                    OffsetDateTime::from_unix_timestamp(t.secs())
+                        .ok()
+                        .map(crate::health::rfc3339)
+                }),
+            });
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(alerts)
+}
+
+/// MediaConnect DescribeFlowSourceMetadata: what the source in use sends
+/// (the first video stream's codec, picture size and frame rate); `None`
+/// when MediaConnect has no stream data (flow not active, nothing sent).
+/// https://docs.aws.amazon.com/mediaconnect/latest/api/API_DescribeFlowSourceMetadata.html
+/// (IAM: `mediaconnect:DescribeFlowSourceMetadata`).
+pub async fn flow_feed(aws: &Aws, flow_arn: &str) -> anyhow::Result<Option<Feed>> {
+    let out = aws
+        .mediaconnect
+        .describe_flow_source_metadata()
+        .flow_arn(flow_arn)
+        .send()
+        .await
+        .map_err(|e| sdk_error("mediaconnect:DescribeFlowSourceMetadata", e))?;
+    let Some(info) = out.transport_media_info() else {
+        return Ok(None);
+    };
+    // The first stream with a picture size or frame rate is the video.
+    let video = info.programs().iter().flat_map(|p| p.streams()).find(|s| {
+        s.frame_resolution().is_some()
+            || s.frame_rate().is_some()
+            || s.stream_type()
+                .is_some_and(|t| t.to_ascii_lowercase().contains("video"))
+    });
+    Ok(video.map(|v| Feed {
+        codec: v.codec().map(str::to_owned),
+        width: v
+            .frame_resolution()
+            .and_then(|r| r.frame_width())
+            .and_then(|w| u32::try_from(w).ok()),
+        height: v
+            .frame_resolution()
+            .and_then(|r| r.frame_height())
+            .and_then(|h| u32::try_from(h).ok()),
+        fps: v.frame_rate().and_then(crate::health::parse_fps),
+    }))
+}
+
+/// MediaLive DescribeThumbnails (pipeline 0, `CURRENT_ACTIVE`, the only
+/// type): the channel's latest JPEG; `None` when the channel has none
+/// (thumbnails off, or nothing decoded yet).
+/// https://docs.aws.amazon.com/medialive/latest/ug/thumbnails-work-cli.html
+/// (IAM: `medialive:DescribeThumbnails`).
+pub async fn channel_thumbnail(aws: &Aws, channel_id: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    let out = aws
+        .medialive
+        .describe_thumbnails()
+        .channel_id(channel_id)
+        .pipeline_id("0")
+        .thumbnail_type("CURRENT_ACTIVE")
+        .send()
+        .await
+        .map_err(|e| sdk_error("medialive:DescribeThumbnails", e))?;
+    let body = out
+        .thumbnail_details()
+        .iter()
+        .flat_map(|d| d.thumbnails())
+        .find_map(|t| t.body());
+    body.map(|b| {
+        aws_smithy_types::base64::decode(b.trim())
+            .map_err(|e| anyhow::anyhow!("MediaLive sent a thumbnail that is not base64: {e}"))
+    })
+    .transpose()
+}
+
+/// MediaConnect DescribeFlowSourceThumbnail: the JPEG of the source the
+/// flow uses now, or MediaConnect's messages saying why there is none.
+/// https://docs.aws.amazon.com/mediaconnect/latest/api/API_DescribeFlowSourceThumbnail.html
+/// (IAM: `mediaconnect:DescribeFlowSourceThumbnail`).
+pub async fn flow_thumbnail(
+    aws: &Aws,
+    flow_arn: &str,
+) -> anyhow::Result<Result<Vec<u8>, Vec<String>>> {
+    let out = aws
+        .mediaconnect
+        .describe_flow_source_thumbnail()
+        .flow_arn(flow_arn)
+        .send()
+        .await
+        .map_err(|e| sdk_error("mediaconnect:DescribeFlowSourceThumbnail", e))?;
+    let details = out.thumbnail_details();
+    match details.and_then(|d| d.thumbnail()) {
+        Some(b) if !b.trim().is_empty() => Ok(Ok(aws_smithy_types::base64::decode(b.trim())
+            .map_err(|e| {
+                anyhow::anyhow!("MediaConnect sent a thumbnail that is not base64: {e}")
+            })?)),
+        _ => Ok(Err(details
+            .map(|d| {
+                d.thumbnail_messages()
+                    .iter()
+                    .filter_map(|m| m.message().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())),
+    }
+}
+
+/// MediaPackage (v1) ListOriginEndpoints filtered by channel: the URL of
+/// the channel's first HLS origin endpoint, the one players load.
+/// https://docs.aws.amazon.com/mediapackage/latest/apireference/origin_endpoints.html
+/// (IAM: `mediapackage:ListOriginEndpoints`).
+pub async fn hls_endpoint_url(aws: &Aws, channel_id: &str) -> anyhow::Result<Option<String>> {
+    let mut token: Option<String> = None;
+    // A MediaPackage channel has at most 10 endpoints (its quota): one
+    // or two pages.
+    for _ in 0..10 {
+        let out = aws
+            .mediapackage
+            .list_origin_endpoints()
+            .channel_id(channel_id)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| sdk_error("mediapackage:ListOriginEndpoints", e))?;
+        if let Some(url) = out
+            .origin_endpoints()
+            .iter()
+            .filter(|e| e.hls_package().is_some())
+            .find_map(|e| e.url())
+        {
+            return Ok(Some(url.to_owned()));
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(None)
 }

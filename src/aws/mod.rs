@@ -187,6 +187,7 @@ pub struct Aws {
     pub s3: aws_sdk_s3::Client,
     pub medialive: aws_sdk_medialive::Client,
     pub mediaconnect: aws_sdk_mediaconnect::Client,
+    pub mediapackage: aws_sdk_mediapackage::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub servicequotas: aws_sdk_servicequotas::Client,
     /// Set when talking to an endpoint override (an emulator).
@@ -254,6 +255,7 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             medialive: aws_sdk_medialive::Client::new(&sdk),
             mediaconnect: aws_sdk_mediaconnect::Client::new(&sdk),
+            mediapackage: aws_sdk_mediapackage::Client::new(&sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             servicequotas: aws_sdk_servicequotas::Client::new(&sdk),
             sdk,
@@ -274,6 +276,7 @@ impl Aws {
     ) -> Self {
         Self {
             mediaconnect: aws_sdk_mediaconnect::Client::new(&sdk),
+            mediapackage: aws_sdk_mediapackage::Client::new(&sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             servicequotas: aws_sdk_servicequotas::Client::new(&sdk),
             sdk,

@@ -13,10 +13,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::status::{connect, read_stacks};
-use crate::aws::media::{self, MetricQuery};
+use super::connect_operating as connect;
+use crate::aws::media;
 use crate::aws::{Aws, AwsSettings};
 use crate::cli::FailoverTarget;
+use crate::health::SourceRole;
+use crate::ops::stacks::read_stacks;
 use crate::output::{Console, Report};
 
 /// The preferred and selected source at one moment.
@@ -24,7 +26,7 @@ use crate::output::{Console, Report};
 pub struct SourceChoice {
     /// SourcePriority.PrimarySource.
     pub preferred: Option<String>,
-    /// CloudWatch `SourceSelected`, when it has datapoints.
+    /// The source in use per CloudWatch, when it has a recent datapoint.
     pub active: Option<String>,
 }
 
@@ -81,23 +83,27 @@ impl fmt::Display for FailoverReport {
 
 impl Report for FailoverReport {}
 
-/// The source CloudWatch reports selected, among (name, arn).
-async fn active_source(aws: &Aws, sources: &[(String, String)]) -> Option<String> {
-    let queries: Vec<MetricQuery> = sources
+/// The source in use, from the signal AWS documents for the flow's
+/// failover mode (`SourceSelected` under FAILOVER, `SourceMergeActive`
+/// under MERGE; see `crate::ops::status`), among (name, arn, role).
+async fn active_source(
+    aws: &Aws,
+    flow_arn: &str,
+    failover_mode: Option<&str>,
+    sources: &[(String, String, SourceRole)],
+) -> Option<String> {
+    let arns: Vec<(String, SourceRole)> = sources.iter().map(|(_, a, r)| (a.clone(), *r)).collect();
+    let queries = crate::ops::status::source_queries(flow_arn, &arns);
+    let now = time::OffsetDateTime::now_utc();
+    let values = media::latest_readings(aws, &queries).await.ok()?;
+    sources
         .iter()
-        .map(|(name, arn)| MetricQuery {
-            key: name.clone(),
-            namespace: "AWS/MediaConnect".into(),
-            metric: "SourceSelected".into(),
-            dimensions: vec![("SourceARN".into(), arn.clone())],
-            stat: "Maximum".into(),
+        .find(|(_, _, role)| {
+            let key = crate::ops::status::in_use_key(*role, failover_mode);
+            crate::health::Reading::fresh_value(values.get(&key).copied(), now)
+                .is_some_and(|v| v >= 1.0)
         })
-        .collect();
-    let values = media::latest_metrics(aws, &queries).await.ok()?;
-    values
-        .into_iter()
-        .find(|(_, v)| *v >= 1.0)
-        .map(|(name, _)| name)
+        .map(|(name, _, _)| name.clone())
 }
 
 pub async fn run(
@@ -143,10 +149,14 @@ pub async fn run(
         FailoverTarget::Primary => (primary.clone(), "primary"),
         FailoverTarget::Backup => (backup.clone(), "backup"),
     };
-    let pairs = vec![(primary, primary_arn), (backup, backup_arn)];
+    let pairs = vec![
+        (primary, primary_arn, SourceRole::Primary),
+        (backup, backup_arn, SourceRole::Backup),
+    ];
+    let mode = info.failover_mode.clone();
     let before = SourceChoice {
         preferred: info.primary_source.clone(),
-        active: active_source(&aws, &pairs).await,
+        active: active_source(&aws, &flow_arn, mode.as_deref(), &pairs).await,
     };
     let changed = before.preferred.as_deref() != Some(target.as_str());
     if changed {
@@ -155,7 +165,7 @@ pub async fn run(
     let after_info = media::describe_flow(&aws, &flow_arn).await?;
     let after = SourceChoice {
         preferred: after_info.and_then(|i| i.primary_source),
-        active: active_source(&aws, &pairs).await,
+        active: active_source(&aws, &flow_arn, mode.as_deref(), &pairs).await,
     };
     let mut notes = Vec::new();
     let expected = deployment
@@ -178,7 +188,7 @@ pub async fn run(
     }
     if after.active.is_none() {
         notes.push(
-            "the active source is n/a: CloudWatch has no recent `SourceSelected` datapoints (the flow may be in standby or just switched)".into(),
+            "the source in use is n/a: CloudWatch has no datapoint of the last 3 minutes saying which source is in use (the flow may be in standby; a switch shows in CloudWatch within about a minute, then in `lunora status`)".into(),
         );
     }
     Ok(FailoverReport {

@@ -45,24 +45,19 @@ pub fn open_store(
     deployment: &Deployment,
     aws: Option<&crate::aws::Aws>,
 ) -> anyhow::Result<crate::release::ReleaseStore> {
-    let dir = deployment.path.parent().unwrap_or(Path::new("."));
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let location = crate::release::parse_location(deployment.config.state.as_deref(), dir)?;
-    if location.is_s3() && aws.is_none() {
-        anyhow::bail!(
-            "the release store `{location}` is in S3, which needs AWS credentials (hint: set credentials, or use a local `state:` directory)"
-        );
-    }
-    Ok(crate::release::ReleaseStore::open(
-        &location,
-        &deployment.config.project,
-        &deployment.config.environment,
-        aws.map(|a| &a.s3),
-    )?)
+    crate::release::open_store(deployment, aws)
+}
+
+/// [`connect`] for the operating commands (status, start, stop,
+/// failover, outputs), which need no caller identity.
+pub(crate) async fn connect_operating(
+    config: &Path,
+    settings: &crate::aws::AwsSettings,
+    console: &Console,
+    command: &str,
+) -> anyhow::Result<(Deployment, crate::aws::Aws)> {
+    let (deployment, aws, _) = connect(config, settings, console, command).await?;
+    Ok((deployment, aws))
 }
 
 /// Where templates too big to pass inline go: the release store's bucket

@@ -19,10 +19,11 @@ use std::path::Path;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::status::{connect, read_stacks, Stacks};
+use super::connect_operating as connect;
 use crate::aws::media;
 use crate::aws::{Aws, AwsSettings};
 use crate::config::Deployment;
+use crate::ops::stacks::{read_stacks, Stacks};
 use crate::output::{Console, ExitStatus, Report};
 use crate::progress::{Progress, StackProgress};
 

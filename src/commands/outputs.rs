@@ -10,9 +10,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::status::{connect, read_stacks};
+use super::connect_operating as connect;
 use crate::aws::AwsSettings;
 use crate::cli::OutputsFormat;
+use crate::ops::stacks::read_stacks;
 use crate::output::{Console, Report};
 
 /// One destination's ids.

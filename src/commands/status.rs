@@ -1,252 +1,121 @@
-//! `lunora status [--watch]`: what is live right now, for the operator
-//! during an event.
+//! `lunora status [--watch] [--check] [--wide]`: what is live right now,
+//! for the operator at 2 a.m.
 //!
-//! The flow (state, ingest endpoint, preferred and selected source, each
-//! source's connection where CloudWatch has it), then one row per
-//! destination (channel state, its flow output, alarm states, bitrate).
-//! Every resource is found from the deployed stacks' outputs, never by
-//! name. Destinations in the config but not deployed, and destination
-//! stacks no longer in the config, are shown as such. All reads run
-//! concurrently, in two rounds: the stacks, then everything they name.
+//! A face over [`crate::ops::status`]: it reads once (or every
+//! `--interval` seconds with `--watch`) and presents the reading. The
+//! first line is the summary (`LIVE 2/5 · ingest primary OK 11.8 Mb/s ·
+//! backup standby OK`), then the ingest as the encoder needs it, then one
+//! row per destination with its verdict, uptime, bitrate and reason,
+//! fitted to the terminal width (`--wide` shows every column, untruncated).
+//! `--check` exits 1 unless the ingest is healthy and every running
+//! destination delivers, and says what is wrong.
 //!
-//! `--watch` redraws in place every few seconds until Ctrl-C; it needs a
-//! terminal on stdout and text output, and refuses otherwise (a script
-//! should run `lunora status --output json` in its own loop).
-//!
-//! This module also holds what the other operating commands share: the
-//! credential and account checks, and reading the deployed stacks.
+//! `--watch` draws on the terminal's alternate screen, redraws on resize,
+//! and leaves the screen as it found it on Ctrl-C. It needs text output on
+//! a terminal (a script should run `lunora status --output json` in its
+//! own loop).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::task::JoinSet;
 
-use crate::aws::cfn;
-use crate::aws::media::{self, FlowInfo, MetricQuery};
 use crate::aws::{Aws, AwsSettings};
 use crate::cli::OutputFormat;
-use crate::config::{Deployment, StackId};
-use crate::output::{Console, Report};
+use crate::config::Deployment;
+use crate::health::{self, Verdict};
+use crate::ops::status::{DestinationStatus, StatusReading};
+use crate::output::{Console, ExitStatus, Report};
 
-/// How often `--watch` refreshes.
-const WATCH_INTERVAL: Duration = Duration::from_secs(3);
-
-/// Loads the config, connects, requires credentials and the right account.
-pub(crate) async fn connect(
-    config: &Path,
-    settings: &AwsSettings,
-    console: &Console,
-    command: &str,
-) -> anyhow::Result<(Deployment, Aws)> {
-    let (deployment, aws, _) = super::connect(config, settings, console, command).await?;
-    Ok((deployment, aws))
+/// How a text report is drawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View {
+    /// Columns available; `None` = no limit.
+    pub width: Option<usize>,
+    pub color: bool,
+    pub wide: bool,
 }
 
-/// A deployed destination stack.
-#[derive(Debug, Clone)]
-pub(crate) struct DeployedDest {
-    pub stack: String,
-    pub outputs: BTreeMap<String, String>,
-}
-
-/// The deployed stacks of a deployment and their outputs.
-#[derive(Debug, Clone)]
-pub(crate) struct Stacks {
-    pub flow_stack: String,
-    /// The flow stack's outputs, when it is deployed.
-    pub flow: Option<BTreeMap<String, String>>,
-    /// Deployed destination stacks by destination id, in the config or not.
-    pub dests: BTreeMap<String, DeployedDest>,
-}
-
-impl Stacks {
-    /// The flow's ARN, or an error saying the flow stack is not deployed.
-    pub fn flow_arn(&self) -> anyhow::Result<&str> {
-        self.flow
-            .as_ref()
-            .and_then(|o| o.get("FlowArn"))
-            .map(String::as_str)
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the flow stack `{}` is not deployed (hint: `lunora deploy`)",
-                    self.flow_stack
-                )
-            })
-    }
-}
-
-async fn outputs_of(aws: &Aws, stack: &str) -> anyhow::Result<Option<BTreeMap<String, String>>> {
-    Ok(cfn::describe(aws, stack)
-        .await?
-        .filter(|i| i.is_deployed() && i.status != "ROLLBACK_COMPLETE")
-        .map(|i| i.outputs))
-}
-
-enum Read {
-    List(Vec<String>),
-    Stack(String, Option<BTreeMap<String, String>>),
-}
-
-/// Reads the flow stack, every destination stack of the config and every
-/// `{prefix}-dest-*` stack, concurrently.
-pub(crate) async fn read_stacks(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Stacks> {
-    let flow_stack = deployment.stack_name(&StackId::Flow);
-    let dest_prefix = format!("{}-dest-", deployment.prefix());
-    let mut set: JoinSet<anyhow::Result<Read>> = JoinSet::new();
-    {
-        let aws = aws.clone();
-        let prefix = dest_prefix.clone();
-        set.spawn(async move { Ok(Read::List(cfn::stacks_with_prefix(&aws, &prefix).await?)) });
-    }
-    let mut wanted: Vec<String> = vec![flow_stack.clone()];
-    wanted.extend(
-        deployment
-            .destinations
-            .iter()
-            .map(|d| deployment.stack_name(&StackId::Destination(d.destination.id.clone()))),
-    );
-    for name in wanted.clone() {
-        let aws = aws.clone();
-        set.spawn(async move {
-            let outputs = outputs_of(&aws, &name).await?;
-            Ok(Read::Stack(name, outputs))
-        });
-    }
-    let mut listed = Vec::new();
-    let mut read: BTreeMap<String, Option<BTreeMap<String, String>>> = BTreeMap::new();
-    while let Some(joined) = set.join_next().await {
-        match joined?? {
-            Read::List(names) => listed = names,
-            Read::Stack(name, outputs) => {
-                read.insert(name, outputs);
-            }
+impl View {
+    /// The terminal's width (`COLUMNS` first, then the terminal, then 80),
+    /// unless `--wide`.
+    pub fn for_terminal(console: &Console, wide: bool) -> Self {
+        let width = if wide {
+            None
+        } else {
+            let columns = std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse::<usize>().ok())
+                .filter(|c| *c >= 40);
+            Some(columns.unwrap_or_else(|| {
+                terminal_size::terminal_size()
+                    .map(|(w, _)| usize::from(w.0))
+                    .filter(|w| *w >= 40)
+                    .unwrap_or(80)
+            }))
+        };
+        Self {
+            width,
+            color: console.color_stdout,
+            wide,
         }
     }
-    // Destination stacks no longer in the config.
-    for name in listed {
-        if !read.contains_key(&name) {
-            let aws = aws.clone();
-            set.spawn(async move {
-                let outputs = outputs_of(&aws, &name).await?;
-                Ok(Read::Stack(name, outputs))
-            });
-        }
-    }
-    while let Some(joined) = set.join_next().await {
-        if let Read::Stack(name, outputs) = joined?? {
-            read.insert(name, outputs);
-        }
-    }
-    let flow = read.remove(&flow_stack).flatten();
-    let dests = read
-        .into_iter()
-        .filter_map(|(stack, outputs)| {
-            let id = stack.strip_prefix(&dest_prefix)?.to_owned();
-            Some((
-                id,
-                DeployedDest {
-                    stack,
-                    outputs: outputs?,
-                },
-            ))
-        })
-        .collect();
-    Ok(Stacks {
-        flow_stack,
-        flow,
-        dests,
-    })
-}
-
-/// One source of the flow.
-#[derive(Debug, Clone, Serialize)]
-pub struct SourceStatus {
-    pub name: String,
-    /// `primary` or `backup` (from the flow stack's outputs).
-    pub role: String,
-    /// `ip:port`.
-    pub ingest: Option<String>,
-    /// The flow's preferred source (SourcePriority.PrimarySource).
-    pub preferred: bool,
-    /// CloudWatch `SourceSelected` (1 = the flow is using it); `None`
-    /// without datapoints.
-    pub selected: Option<bool>,
-    /// CloudWatch `Connected` (1 = an SRT caller is connected); `None`
-    /// without datapoints.
-    pub connected: Option<bool>,
-}
-
-/// The flow.
-#[derive(Debug, Clone, Serialize)]
-pub struct FlowStatus {
-    pub stack: String,
-    pub name: Option<String>,
-    pub arn: Option<String>,
-    /// MediaConnect's status (`STANDBY`, `ACTIVE`, ...), or `not-deployed`.
-    pub state: String,
-    /// Primary ingest `ip:port`.
-    pub ingest: Option<String>,
-    pub backup_ingest: Option<String>,
-    /// The failover state (`ENABLED`/`DISABLED`).
-    pub failover: Option<String>,
-    /// The preferred source's name.
-    pub preferred_source: Option<String>,
-    /// The source CloudWatch reports selected, when it has datapoints.
-    pub active_source: Option<String>,
-    pub sources: Vec<SourceStatus>,
-}
-
-/// One destination.
-#[derive(Debug, Clone, Serialize)]
-pub struct DestinationStatus {
-    pub id: String,
-    pub stack: String,
-    /// `deployed`, `not-deployed` (in the config only) or `not-in-config`
-    /// (a deployed stack the config no longer has).
-    pub presence: String,
-    pub platform: Option<String>,
-    pub preset: Option<String>,
-    /// `rtp-fec` or `mediaconnect` (the stack's `InputMode` output).
-    pub input_mode: Option<String>,
-    pub channel_id: Option<String>,
-    /// MediaLive's state (`IDLE`, `RUNNING`, ...); `missing` when the
-    /// stack names a channel that does not exist.
-    pub channel_state: Option<String>,
-    /// The flow output's `OutputStatus` (rtp-fec mode).
-    pub output_status: Option<String>,
-    /// State of `{project}-{env}-{id}-input-loss`.
-    pub input_loss_alarm: Option<String>,
-    /// State of `{project}-{env}-{id}-dropped-frames`.
-    pub dropped_frames_alarm: Option<String>,
-    /// MediaLive `NetworkIn` (Mbit/s, pipeline 0), latest minute.
-    pub bitrate_mbps: Option<f64>,
-    /// When `lunora start` started the running channel (RFC 3339), from
-    /// the release store: MediaLive itself reports no start time.
-    pub started_at: Option<String>,
-    /// Seconds since `started_at`.
-    pub uptime_seconds: Option<u64>,
 }
 
 /// What `lunora status` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub kind: &'static str,
-    pub deployment: String,
-    pub region: String,
-    pub flow: FlowStatus,
-    pub destinations: Vec<DestinationStatus>,
-    pub notes: Vec<String>,
+    #[serde(flatten)]
+    pub reading: StatusReading,
+    /// `--check` was asked: an unhealthy reading exits 1.
+    #[serde(skip)]
+    pub check_mode: bool,
+    #[serde(skip)]
+    pub view: View,
     /// Set when `--watch` already showed the report (nothing to print).
     #[serde(skip)]
     pub shown: bool,
 }
 
-fn or_na(v: Option<&str>) -> &str {
-    v.unwrap_or("n/a")
+fn paint(text: &str, verdict: Verdict, color: bool) -> String {
+    if !color {
+        return text.to_owned();
+    }
+    let code = match verdict {
+        Verdict::Delivering => "1;32",
+        Verdict::Degraded => "1;33",
+        Verdict::Failing => "1;31",
+        Verdict::Idle => "2",
+        Verdict::Unknown => "35",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// `text` cut to `max` characters, with `…` when cut.
+fn fit(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn uptime(d: &DestinationStatus) -> String {
+    d.uptime_seconds.map_or_else(
+        || "-".to_owned(),
+        |s| format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    )
+}
+
+fn reason(d: &DestinationStatus) -> String {
+    match d.since.as_deref().and_then(health::clock) {
+        Some(t) if d.verdict != Verdict::Delivering => format!("{} (since {t})", d.reason),
+        _ => d.reason.clone(),
+    }
 }
 
 impl fmt::Display for StatusReport {
@@ -254,452 +123,367 @@ impl fmt::Display for StatusReport {
         if self.shown {
             return Ok(());
         }
-        let fl = &self.flow;
-        writeln!(f, "{} ({})", self.deployment, self.region)?;
-        writeln!(f, "flow {}: {}", or_na(fl.name.as_deref()), fl.state)?;
-        if fl.arn.is_some() {
-            writeln!(f, "  ingest          {}", or_na(fl.ingest.as_deref()))?;
-            if let Some(b) = &fl.backup_ingest {
-                writeln!(f, "  backup ingest   {b}")?;
-            }
-            writeln!(
-                f,
-                "  preferred       {} (failover {})",
-                or_na(fl.preferred_source.as_deref()),
-                or_na(fl.failover.as_deref())
-            )?;
-            writeln!(
-                f,
-                "  active          {}",
-                or_na(fl.active_source.as_deref())
-            )?;
-            for s in &fl.sources {
-                let connected = match s.connected {
-                    Some(true) => "connected",
-                    Some(false) => "not connected",
-                    None => "connection n/a",
-                };
+        let r = &self.reading;
+        let v = self.view;
+        let line = |s: String| match v.width {
+            Some(w) => fit(&s, w),
+            None => s,
+        };
+        let read_at = health::clock(&r.read_at).unwrap_or_default();
+        writeln!(
+            f,
+            "{}",
+            line(format!("{} ({}) at {read_at} UTC", r.deployment, r.region))
+        )?;
+        let ingest_verdict = r.ingest.verdict;
+        let head = if r.live.delivering > 0 && ingest_verdict == Verdict::Delivering {
+            Verdict::Delivering
+        } else if r.live.delivering > 0 {
+            Verdict::Degraded
+        } else {
+            Verdict::Idle
+        };
+        writeln!(f, "{}", paint(&line(r.summary.clone()), head, v.color))?;
+        writeln!(f)?;
+
+        // The ingest, as the encoder needs it.
+        let i = &r.ingest;
+        let verdict = format!("{:<10}", i.verdict.as_str());
+        let since = i
+            .since
+            .as_deref()
+            .and_then(health::clock)
+            .map_or_else(String::new, |t| format!(" (since {t})"));
+        writeln!(
+            f,
+            "{}",
+            line(format!(
+                "ingest  {} {}{since}",
+                paint(&verdict, i.verdict, v.color),
+                i.reason
+            ))
+        )?;
+        if i.flow.arn.is_some() {
+            for s in &i.sources {
+                let rate = s
+                    .bitrate_mbps
+                    .map_or_else(String::new, |b| format!(" {b:.1} Mb/s"));
+                let state = serde_json::to_value(s.state)
+                    .ok()
+                    .and_then(|x| x.as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 writeln!(
                     f,
-                    "  source {:<8} {:<8} {:<22} {connected}",
-                    s.name,
-                    s.role,
-                    or_na(s.ingest.as_deref())
+                    "{}",
+                    line(format!(
+                        "  {:<7} {:<28} {state}{rate}",
+                        s.role.as_str(),
+                        s.endpoint.as_deref().unwrap_or("n/a"),
+                    ))
                 )?;
+            }
+            let latency = i
+                .latency_ms
+                .map_or_else(String::new, |l| format!("latency {l} ms, "));
+            writeln!(
+                f,
+                "{}",
+                line(format!("  SRT listener: {latency}{}", i.encryption))
+            )?;
+            if let Some(feed) = &i.feed {
+                let size = match (feed.width, feed.height) {
+                    (Some(w), Some(h)) => format!(" {w}x{h}"),
+                    _ => String::new(),
+                };
+                let fps = feed
+                    .fps
+                    .map_or_else(String::new, |x| format!(" {} fps", health::fps_text(x)));
+                writeln!(
+                    f,
+                    "{}",
+                    line(format!(
+                        "  encoder sends {}{size}{fps}",
+                        feed.codec.as_deref().unwrap_or("?")
+                    ))
+                )?;
+            }
+            if v.wide {
+                writeln!(
+                    f,
+                    "  flow {} {} (failover {}, mode {}, preferred {})",
+                    i.flow.name.as_deref().unwrap_or("n/a"),
+                    i.flow.state,
+                    i.flow.failover.as_deref().unwrap_or("n/a"),
+                    i.flow.failover_mode.as_deref().unwrap_or("n/a"),
+                    i.flow.preferred_source.as_deref().unwrap_or("n/a"),
+                )?;
+                for (name, state) in &i.alarms {
+                    writeln!(f, "  alarm {name}: {state}")?;
+                }
             }
         }
         writeln!(f)?;
-        writeln!(
-            f,
-            "{:<12} {:<14} {:<13} {:<18} {:<8} {:<9} {:<10} {:<18} {:<18} BITRATE",
-            "DESTINATION",
-            "PRESENCE",
-            "PLATFORM",
-            "PRESET",
-            "CHANNEL",
-            "UPTIME",
-            "OUTPUT",
-            "INPUT-LOSS",
-            "DROPPED-FRAMES",
-        )?;
-        for d in &self.destinations {
-            let bitrate = d
-                .bitrate_mbps
-                .map_or_else(|| "n/a".to_owned(), |b| format!("{b:.1} Mbps"));
-            let output = match d.input_mode.as_deref() {
-                Some("mediaconnect") => "managed",
-                _ => or_na(d.output_status.as_deref()),
-            };
-            let uptime = d.uptime_seconds.map_or_else(
-                || "-".to_owned(),
-                |s| format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-            );
+
+        // One row per destination.
+        let id_w = r
+            .destinations
+            .iter()
+            .map(|d| d.id.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 16);
+        if v.wide {
             writeln!(
                 f,
-                "{:<12} {:<14} {:<13} {:<18} {:<8} {:<9} {:<10} {:<18} {:<18} {bitrate}",
-                d.id,
-                d.presence,
-                or_na(d.platform.as_deref()),
-                or_na(d.preset.as_deref()),
-                or_na(d.channel_state.as_deref()),
-                uptime,
-                output,
-                or_na(d.input_loss_alarm.as_deref()),
-                or_na(d.dropped_frames_alarm.as_deref()),
+                "{:<id_w$}  {:<10}  {:<7}  {:>7}  {:<13} {:<16} {:<8} {:<8} REASON",
+                "DEST", "VERDICT", "UPTIME", "IN Mb/s", "PLATFORM", "PRESET", "CHANNEL", "OUTPUT"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "{:<id_w$}  {:<10}  {:<7}  {:>7}  REASON",
+                "DEST", "VERDICT", "UPTIME", "IN Mb/s"
             )?;
         }
-        for n in &self.notes {
-            writeln!(f, "note: {n}")?;
+        for d in &r.destinations {
+            let id = fit(&d.id, id_w);
+            let verdict = paint(&format!("{:<10}", d.verdict.as_str()), d.verdict, v.color);
+            let rate = d
+                .bitrate_mbps
+                .map_or_else(|| "-".to_owned(), |b| format!("{b:.1}"));
+            if v.wide {
+                let output = match d.input_mode.as_deref() {
+                    Some("mediaconnect") => "managed",
+                    _ => d.output_status.as_deref().unwrap_or("n/a"),
+                };
+                writeln!(
+                    f,
+                    "{id:<id_w$}  {verdict}  {:<7}  {rate:>7}  {:<13} {:<16} {:<8} {:<8} {}",
+                    uptime(d),
+                    d.platform.as_deref().unwrap_or("n/a"),
+                    d.preset.as_deref().unwrap_or("n/a"),
+                    d.channel_state.as_deref().unwrap_or("n/a"),
+                    output,
+                    reason(d),
+                )?;
+                for a in &d.alerts {
+                    writeln!(f, "{:id_w$}  alert: {} ({})", "", a.message, a.alert_type)?;
+                }
+            } else {
+                let used = id_w + 2 + 10 + 2 + 7 + 2 + 7 + 2;
+                let room = v
+                    .width
+                    .map_or(usize::MAX, |w| w.saturating_sub(used).max(10));
+                writeln!(
+                    f,
+                    "{id:<id_w$}  {verdict}  {:<7}  {rate:>7}  {}",
+                    uptime(d),
+                    fit(&reason(d), room),
+                )?;
+            }
+        }
+        for n in &r.notes {
+            writeln!(f, "{}", line(format!("note: {n}")))?;
+        }
+        if self.check_mode {
+            writeln!(f)?;
+            if r.check.healthy {
+                writeln!(
+                    f,
+                    "{}",
+                    paint("check: healthy", Verdict::Delivering, v.color)
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "{}",
+                    paint("check: NOT healthy", Verdict::Failing, v.color)
+                )?;
+                for p in &r.check.problems {
+                    writeln!(f, "{}", line(format!("  {p}")))?;
+                }
+            }
         }
         Ok(())
     }
 }
 
-impl Report for StatusReport {}
+impl Report for StatusReport {
+    fn status(&self) -> ExitStatus {
+        if self.check_mode && !self.reading.check.healthy {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        }
+    }
+}
 
-/// A `--watch` frame: the report after a clear-screen sequence.
+/// What `status` was asked.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusOptions {
+    pub watch: bool,
+    pub interval: Duration,
+    pub check: bool,
+    pub wide: bool,
+}
+
+impl Default for StatusOptions {
+    fn default() -> Self {
+        Self {
+            watch: false,
+            interval: Duration::from_secs(5),
+            check: false,
+            wide: false,
+        }
+    }
+}
+
+pub async fn run(
+    config: &Path,
+    options: StatusOptions,
+    settings: &AwsSettings,
+    console: &Console,
+) -> anyhow::Result<StatusReport> {
+    if options.watch && (console.format != OutputFormat::Text || !std::io::stdout().is_terminal()) {
+        anyhow::bail!(
+            "`--watch` redraws a terminal and needs text output on a terminal (hint: run `lunora status` once, or `lunora status --output json` in a loop of your own)"
+        );
+    }
+    let (deployment, aws) = super::connect_operating(config, settings, console, "status").await?;
+    let reading = crate::ops::status::read(&aws, &deployment).await?;
+    let mut report = StatusReport {
+        kind: "status",
+        reading,
+        check_mode: options.check,
+        view: View::for_terminal(console, options.wide),
+        shown: false,
+    };
+    if !options.watch {
+        return Ok(report);
+    }
+    watch(&aws, &deployment, options, console, &mut report).await?;
+    report.shown = true;
+    Ok(report)
+}
+
+/// Leaves the alternate screen however the watch ends.
+struct AlternateScreen;
+
+impl AlternateScreen {
+    fn enter() -> Self {
+        let _ = crate::output::write_stdout("\x1b[?1049h\x1b[?25l");
+        Self
+    }
+}
+
+impl Drop for AlternateScreen {
+    fn drop(&mut self) {
+        let _ = crate::output::write_stdout("\x1b[?25h\x1b[?1049l");
+    }
+}
+
+/// A `--watch` frame: the report drawn from the top of a cleared screen.
 #[derive(Serialize)]
 #[serde(transparent)]
-struct Frame<'a>(&'a StatusReport);
+struct Frame<'a> {
+    report: &'a StatusReport,
+    #[serde(skip)]
+    interval: Duration,
+}
 
 impl fmt::Display for Frame<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let now = time::OffsetDateTime::now_utc();
         write!(f, "\x1b[H\x1b[2J")?;
         writeln!(
             f,
-            "lunora status --watch  {:02}:{:02}:{:02} UTC, every {} s, Ctrl-C to stop\n",
-            now.hour(),
-            now.minute(),
-            now.second(),
-            WATCH_INTERVAL.as_secs()
+            "lunora status --watch: every {} s, Ctrl-C to stop",
+            self.interval.as_secs()
         )?;
-        write!(f, "{}", self.0)
+        write!(f, "{}", self.report)
     }
 }
 
 impl Report for Frame<'_> {}
 
-pub async fn run(
-    config: &Path,
-    watch: bool,
-    settings: &AwsSettings,
+async fn watch(
+    aws: &Aws,
+    deployment: &Deployment,
+    options: StatusOptions,
     console: &Console,
-) -> anyhow::Result<StatusReport> {
-    if watch && (console.format != OutputFormat::Text || !std::io::stdout().is_terminal()) {
-        anyhow::bail!(
-            "`--watch` redraws a terminal and needs text output on a terminal (hint: run `lunora status` once, or `lunora status --output json` in a loop of your own)"
-        );
-    }
-    let (deployment, aws) = connect(config, settings, console, "status").await?;
-    let mut report = snapshot(&aws, &deployment).await?;
-    if !watch {
-        return Ok(report);
-    }
+    report: &mut StatusReport,
+) -> anyhow::Result<()> {
+    let _screen = AlternateScreen::enter();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    let mut resized = resize_signal();
     loop {
-        console.emit(&Frame(&report))?;
-        tokio::select! {
-            _ = &mut ctrl_c => break,
-            () = tokio::time::sleep(WATCH_INTERVAL) => {}
-        }
-        report = tokio::select! {
-            _ = &mut ctrl_c => break,
-            next = refresh(&aws, &deployment) => match next {
-                Ok(r) => r,
-                Err(e) => {
-                    let mut r = report.clone();
-                    r.notes.push(format!("refresh failed, showing the previous reading: {e:#}"));
-                    r
-                }
-            },
+        report.view = View::for_terminal(console, options.wide);
+        console.emit(&Frame {
+            report,
+            interval: options.interval,
+        })?;
+        let refresh = tokio::select! {
+            _ = &mut ctrl_c => return Ok(()),
+            () = resized.recv() => false,
+            () = tokio::time::sleep(options.interval) => true,
         };
+        if !refresh {
+            continue;
+        }
+        let next = tokio::select! {
+            _ = &mut ctrl_c => return Ok(()),
+            next = refresh_reading(aws, deployment) => next,
+        };
+        match next {
+            Ok(r) => report.reading = r,
+            Err(e) => report.reading.notes.push(format!(
+                "refresh failed, showing the previous reading: {e:#}"
+            )),
+        }
     }
-    report.shown = true;
-    Ok(report)
+}
+
+/// Terminal resizes (SIGWINCH on Unix; never elsewhere).
+struct Resize {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+fn resize_signal() -> Resize {
+    #[cfg(unix)]
+    {
+        Resize {
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+                .ok(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        Resize {}
+    }
+}
+
+impl Resize {
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = self.signal.as_mut() {
+            if s.recv().await.is_some() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    }
 }
 
 /// One `--watch` reading, with a deadline over all its calls (each call
 /// already has its own): a refresh that hangs shows the previous reading
 /// with a note instead of freezing the screen.
-async fn refresh(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusReport> {
+async fn refresh_reading(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusReading> {
     let limit = aws.timeouts.wait(aws.timeouts.call);
-    match tokio::time::timeout(limit, snapshot(aws, deployment)).await {
+    match tokio::time::timeout(limit, crate::ops::status::read(aws, deployment)).await {
         Ok(r) => r,
         Err(_) => {
             Err(crate::aws::TimedOut::wait("the status reading is not complete", limit).into())
         }
     }
-}
-
-/// The alarm names of a destination.
-fn alarm_names(deployment: &Deployment, id: &str) -> (String, String) {
-    let p = deployment.prefix();
-    (
-        format!("{p}-{id}-input-loss"),
-        format!("{p}-{id}-dropped-frames"),
-    )
-}
-
-enum Fetched {
-    Flow(Option<FlowInfo>),
-    Channel(String, Option<String>),
-    Alarms(BTreeMap<String, String>),
-    Metrics(BTreeMap<String, f64>),
-}
-
-/// One reading of everything `status` shows.
-pub async fn snapshot(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusReport> {
-    let stacks = read_stacks(aws, deployment).await?;
-    let mut notes = Vec::new();
-    let flow_outputs = stacks.flow.clone().unwrap_or_default();
-    let flow_arn = flow_outputs.get("FlowArn").cloned();
-
-    // Second round: everything the stacks name, concurrently.
-    let mut set: JoinSet<anyhow::Result<Fetched>> = JoinSet::new();
-    if let Some(arn) = flow_arn.clone() {
-        let aws = aws.clone();
-        set.spawn(async move { Ok(Fetched::Flow(media::describe_flow(&aws, &arn).await?)) });
-    }
-    let mut alarm_list = Vec::new();
-    let mut queries = Vec::new();
-    for (id, d) in &stacks.dests {
-        let (loss, dropped) = alarm_names(deployment, id);
-        alarm_list.push(loss);
-        alarm_list.push(dropped);
-        if let Some(channel) = d.outputs.get("ChannelId").cloned() {
-            queries.push(MetricQuery {
-                key: format!("bitrate:{id}"),
-                namespace: "AWS/MediaLive".into(),
-                metric: "NetworkIn".into(),
-                dimensions: vec![
-                    ("ChannelId".into(), channel.clone()),
-                    ("Pipeline".into(), "0".into()),
-                ],
-                stat: "Average".into(),
-            });
-            let aws = aws.clone();
-            set.spawn(async move {
-                let state = crate::aws::channel_state(&aws, &channel).await?;
-                Ok(Fetched::Channel(channel, state))
-            });
-        }
-    }
-    let mut source_roles: Vec<(String, &str)> = Vec::new();
-    if let Some(a) = flow_outputs.get("SourceArn") {
-        source_roles.push((a.clone(), "primary"));
-    }
-    if let Some(a) = flow_outputs.get("BackupSourceArn") {
-        source_roles.push((a.clone(), "backup"));
-    }
-    for (arn, role) in &source_roles {
-        for metric in ["SourceSelected", "Connected"] {
-            queries.push(MetricQuery {
-                key: format!("{metric}:{role}"),
-                namespace: "AWS/MediaConnect".into(),
-                metric: metric.into(),
-                dimensions: vec![("SourceARN".into(), arn.clone())],
-                stat: "Maximum".into(),
-            });
-        }
-    }
-    if !alarm_list.is_empty() {
-        let aws = aws.clone();
-        set.spawn(async move {
-            // Alarm states are a nicety too: on failure the columns say n/a.
-            Ok(Fetched::Alarms(
-                media::alarm_states(&aws, &alarm_list)
-                    .await
-                    .unwrap_or_default(),
-            ))
-        });
-    }
-    if !queries.is_empty() {
-        let aws = aws.clone();
-        set.spawn(async move {
-            // Metrics are a nicety: without them the columns say n/a.
-            Ok(Fetched::Metrics(
-                media::latest_metrics(&aws, &queries)
-                    .await
-                    .unwrap_or_default(),
-            ))
-        });
-    }
-    let mut flow_info = None;
-    let mut channels: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut alarms = BTreeMap::new();
-    let mut metrics = BTreeMap::new();
-    while let Some(joined) = set.join_next().await {
-        match joined?? {
-            Fetched::Flow(f) => flow_info = f,
-            Fetched::Channel(id, state) => {
-                channels.insert(id, state);
-            }
-            Fetched::Alarms(a) => alarms = a,
-            Fetched::Metrics(m) => metrics = m,
-        }
-    }
-
-    let flag = |key: String| metrics.get(&key).map(|v| *v >= 1.0);
-    let endpoint = |ip: Option<&String>, port: Option<&String>| match (ip, port) {
-        (Some(ip), Some(port)) => Some(format!("{ip}:{port}")),
-        _ => None,
-    };
-    let flow = match (&flow_arn, &flow_info) {
-        (None, _) => {
-            notes.push(format!(
-                "the flow stack `{}` is not deployed (hint: `lunora deploy`)",
-                stacks.flow_stack
-            ));
-            FlowStatus {
-                stack: stacks.flow_stack.clone(),
-                name: None,
-                arn: None,
-                state: "not-deployed".into(),
-                ingest: None,
-                backup_ingest: None,
-                failover: None,
-                preferred_source: None,
-                active_source: None,
-                sources: Vec::new(),
-            }
-        }
-        (Some(arn), info) => {
-            let sources: Vec<SourceStatus> = source_roles
-                .iter()
-                .map(|(source_arn, role)| {
-                    let live = info.as_ref().and_then(|i| i.source(source_arn));
-                    let name = live
-                        .map(|s| s.name.clone())
-                        .unwrap_or_else(|| (*role).to_owned());
-                    let ingest = match live.and_then(|s| s.ingest_ip.clone().zip(s.ingest_port)) {
-                        Some((ip, port)) => Some(format!("{ip}:{port}")),
-                        None if *role == "primary" => {
-                            endpoint(flow_outputs.get("IngestIp"), flow_outputs.get("IngestPort"))
-                        }
-                        None => endpoint(
-                            flow_outputs.get("BackupIngestIp"),
-                            flow_outputs.get("BackupIngestPort"),
-                        ),
-                    };
-                    SourceStatus {
-                        preferred: info.as_ref().and_then(|i| i.primary_source.as_deref())
-                            == Some(name.as_str()),
-                        name,
-                        role: (*role).to_owned(),
-                        ingest,
-                        selected: flag(format!("SourceSelected:{role}")),
-                        connected: flag(format!("Connected:{role}")),
-                    }
-                })
-                .collect();
-            if info.is_none() {
-                notes.push(format!(
-                    "the flow `{arn}` named by stack `{}` does not exist",
-                    stacks.flow_stack
-                ));
-            }
-            FlowStatus {
-                stack: stacks.flow_stack.clone(),
-                name: info
-                    .as_ref()
-                    .map(|i| i.name.clone())
-                    .or_else(|| flow_outputs.get("FlowName").cloned()),
-                arn: Some(arn.clone()),
-                state: info
-                    .as_ref()
-                    .map_or_else(|| "missing".into(), |i| i.status.clone()),
-                ingest: sources
-                    .iter()
-                    .find(|s| s.role == "primary")
-                    .and_then(|s| s.ingest.clone()),
-                backup_ingest: sources
-                    .iter()
-                    .find(|s| s.role == "backup")
-                    .and_then(|s| s.ingest.clone()),
-                failover: info.as_ref().and_then(|i| i.failover_state.clone()),
-                preferred_source: info.as_ref().and_then(|i| i.primary_source.clone()),
-                active_source: sources
-                    .iter()
-                    .find(|s| s.selected == Some(true))
-                    .map(|s| s.name.clone()),
-                sources,
-            }
-        }
-    };
-
-    let config_ids: BTreeSet<&str> = deployment
-        .destinations
-        .iter()
-        .map(|d| d.destination.id.as_str())
-        .collect();
-    let mut destinations = Vec::new();
-    let row = |id: &str, in_config: Option<&crate::config::ResolvedDestination>| {
-        let (loss, dropped) = alarm_names(deployment, id);
-        let deployed = stacks.dests.get(id);
-        let stack = deployed.map_or_else(
-            || deployment.stack_name(&StackId::Destination(id.to_owned())),
-            |d| d.stack.clone(),
-        );
-        let outputs = deployed.map(|d| d.outputs.clone()).unwrap_or_default();
-        let channel_id = outputs.get("ChannelId").cloned();
-        let presence = match (in_config.is_some(), deployed.is_some()) {
-            (true, true) => "deployed",
-            (true, false) => "not-deployed",
-            _ => "not-in-config",
-        };
-        DestinationStatus {
-            id: id.to_owned(),
-            stack,
-            presence: presence.into(),
-            platform: in_config.map(|d| d.platform.id.clone()),
-            preset: in_config.map(|d| d.preset.id.clone()),
-            input_mode: outputs.get("InputMode").cloned(),
-            channel_state: channel_id.as_ref().map(|c| {
-                channels
-                    .get(c)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or_else(|| "missing".into())
-            }),
-            channel_id,
-            output_status: outputs
-                .get("OutputArn")
-                .and_then(|o| flow_info.as_ref()?.output(o)?.status.clone()),
-            input_loss_alarm: deployed.and_then(|_| alarms.get(&loss).cloned()),
-            dropped_frames_alarm: deployed.and_then(|_| alarms.get(&dropped).cloned()),
-            bitrate_mbps: metrics.get(&format!("bitrate:{id}")).copied(),
-            started_at: None,
-            uptime_seconds: None,
-        }
-    };
-    for d in &deployment.destinations {
-        destinations.push(row(&d.destination.id, Some(d)));
-    }
-    for id in stacks.dests.keys() {
-        if !config_ids.contains(id.as_str()) {
-            destinations.push(row(id, None));
-        }
-    }
-    if let Ok(store) = super::open_store(deployment, Some(aws)) {
-        let now = time::OffsetDateTime::now_utc();
-        for d in destinations.iter_mut() {
-            let (Some(channel), Some("RUNNING")) = (&d.channel_id, d.channel_state.as_deref())
-            else {
-                continue;
-            };
-            if let Ok(Some(started)) = store.started_at(&d.id, channel).await {
-                d.uptime_seconds = time::OffsetDateTime::parse(
-                    &started,
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .ok()
-                .map(|t| (now - t).whole_seconds().max(0).unsigned_abs());
-                d.started_at = Some(started);
-            }
-        }
-    }
-    for d in &destinations {
-        match d.presence.as_str() {
-            "not-deployed" => notes.push(format!(
-                "`{}` is in the config but not deployed (hint: `lunora deploy`)",
-                d.id
-            )),
-            "not-in-config" => notes.push(format!(
-                "`{}` is deployed (`{}`) but no longer in the config; the next `lunora deploy` deletes it",
-                d.id, d.stack
-            )),
-            _ => {}
-        }
-    }
-    Ok(StatusReport {
-        kind: "status",
-        deployment: deployment.prefix(),
-        region: deployment.config.region.clone(),
-        flow,
-        destinations,
-        notes,
-        shown: false,
-    })
 }

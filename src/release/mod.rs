@@ -196,3 +196,31 @@ fn lost_how(current: Option<&LockInfo>) -> String {
         ),
     }
 }
+
+/// The release store the config names (`state:`), S3 through `aws`.
+pub fn open_store(
+    deployment: &crate::config::Deployment,
+    aws: Option<&crate::aws::Aws>,
+) -> anyhow::Result<crate::release::ReleaseStore> {
+    let dir = deployment
+        .path
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    let location = parse_location(deployment.config.state.as_deref(), dir)?;
+    if location.is_s3() && aws.is_none() {
+        anyhow::bail!(
+            "the release store `{location}` is in S3, which needs AWS credentials (hint: set credentials, or use a local `state:` directory)"
+        );
+    }
+    Ok(ReleaseStore::open(
+        &location,
+        &deployment.config.project,
+        &deployment.config.environment,
+        aws.map(|a| &a.s3),
+    )?)
+}

@@ -206,6 +206,13 @@ impl Emulator {
     }
 
     fn control(&self, method: &str, path: &str) -> String {
+        self.control_with(method, path, "")
+    }
+
+    /// A request to the emulator's control API (`/lunora-api/...`) with a
+    /// JSON body; returns the answer's body.
+    #[allow(dead_code)]
+    pub fn control_with(&self, method: &str, path: &str, body: &str) -> String {
         use std::io::Write as _;
         let addr = self.endpoint.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(addr).expect("connect to the emulator");
@@ -214,7 +221,8 @@ impl Emulator {
             .expect("read timeout");
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
         )
         .expect("write to the emulator");
         let mut response = String::new();
