@@ -89,6 +89,9 @@ pub fn create_only(resource_type: &str) -> &'static [&'static str] {
         "AWS::SNS::Topic" => &["TopicName", "FifoTopic"],
         "AWS::SNS::Subscription" => &["Endpoint", "Protocol", "TopicArn"],
         "AWS::CloudWatch::Alarm" => &["AlarmName"],
+        "AWS::CloudWatch::Dashboard" => &["DashboardName"],
+        "AWS::Events::Rule" => &["Name"],
+        "AWS::SNS::TopicPolicy" => &[],
         "AWS::MediaPackage::Channel" => &["Id", "Tags"],
         "AWS::MediaPackage::OriginEndpoint" => &["Id"],
         _ => &[],
@@ -237,14 +240,46 @@ fn as_list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// IAM statements of every role: (logical id, rendered statement).
+/// One statement of a resource policy (an SNS topic policy): who may do
+/// what on which resource, under which condition.
+fn resource_policy_statement(s: &Value) -> String {
+    let mut actions = as_list(s.get("Action"));
+    actions.sort();
+    let mut resources = as_list(s.get("Resource"));
+    resources.sort();
+    let mut text = format!(
+        "policy {} {} {} on {}",
+        s.get("Effect").and_then(Value::as_str).unwrap_or("Allow"),
+        s.get("Principal").map(Value::to_string).unwrap_or_default(),
+        actions.join(", "),
+        resources.join(", ")
+    );
+    if let Some(condition) = s.get("Condition") {
+        text.push_str(&format!(" if {condition}"));
+    }
+    text
+}
+
+/// IAM statements of every role, and the statements of every SNS topic
+/// policy (a resource policy: who may publish to the alarm topic):
+/// (logical id, rendered statement).
 fn iam_statements(template: &Value) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
         return out;
     };
     for (id, r) in resources {
-        if r.get("Type").and_then(Value::as_str) != Some("AWS::IAM::Role") {
+        let kind = r.get("Type").and_then(Value::as_str);
+        if kind == Some("AWS::SNS::TopicPolicy") {
+            let statements = r
+                .pointer("/Properties/PolicyDocument/Statement")
+                .and_then(Value::as_array);
+            for s in statements.into_iter().flatten() {
+                out.insert((id.clone(), resource_policy_statement(s)));
+            }
+            continue;
+        }
+        if kind != Some("AWS::IAM::Role") {
             continue;
         }
         let trust = r
@@ -414,6 +449,36 @@ mod tests {
         let narrower =
             security_changes(&flow("203.0.113.0/24", "a"), &flow("203.0.113.10/32", "a"));
         assert!(narrower.iter().all(|s| s.change == '-'));
+    }
+
+    #[test]
+    fn a_topic_policy_statement_is_in_the_security_table() {
+        let t = |sources: &str| {
+            serde_json::json!({"Resources": {"AlarmTopicPolicy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
+                "Topics": [{"Ref": "AlarmTopic"}],
+                "PolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sns:Publish", "Resource": {"Ref": "AlarmTopic"},
+                    "Condition": {"ArnLike": {"aws:SourceArn": sources}}}]}}}}})
+            .to_string()
+        };
+        let new = security_changes("{}", &t("arn:aws:events:us-east-1:1:rule/p-*"));
+        assert_eq!(new.len(), 1);
+        assert_eq!((new[0].change, new[0].kind.as_str()), ('+', "iam"));
+        assert!(
+            new[0].detail.contains("events.amazonaws.com"),
+            "{}",
+            new[0].detail
+        );
+        assert!(new[0].detail.contains("rule/p-*"), "{}", new[0].detail);
+        // A wider condition is a new grant, and a warning on update.
+        let wider = t("arn:aws:events:us-east-1:1:rule/*");
+        let narrow = t("arn:aws:events:us-east-1:1:rule/p-*");
+        let changes = security_changes(&narrow, &wider);
+        assert!(changes
+            .iter()
+            .any(|c| c.change == '+' && c.detail.contains("rule/*")));
+        let risks = stack_risks("s-base", &narrow, &wider, &[], &BTreeSet::new());
+        assert!(risks.iter().any(|r| r.kind == RiskKind::IamBroadening));
     }
 
     #[test]

@@ -88,6 +88,35 @@ fn description(d: &Deployment, what: &str) -> String {
     format!("lunora {}: {what}", d.prefix())
 }
 
+/// EventBridge rule names are at most 64 characters of `[.-_A-Za-z0-9]`
+/// (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html).
+const RULE_NAME_LIMIT: usize = 64;
+
+/// The name of one of this deployment's EventBridge rules:
+/// `{prefix}-{stem}`. The alarm topic's policy lets EventBridge publish only
+/// for rules named `{prefix}-*`, so every rule keeps the prefix; a stem
+/// that would overflow the limit is cut and made unique again with a short
+/// stable hash of the full stem.
+fn rule_name(d: &Deployment, stem: &str) -> String {
+    let full = format!("{}-{stem}", d.prefix());
+    if full.len() <= RULE_NAME_LIMIT {
+        return full;
+    }
+    let hash = crate::plan::sha256(stem);
+    let hash = &hash["sha256:".len().."sha256:".len() + 8];
+    let keep = RULE_NAME_LIMIT - hash.len() - 1;
+    // Names are ASCII (validated slugs), so byte slicing is safe.
+    format!("{}-{hash}", full[..keep].trim_end_matches('-'))
+}
+
+/// The ARN pattern of this deployment's EventBridge rules (all named
+/// `{prefix}-...`, see [`rule_name`]): the only rules that may publish to
+/// the alarm topic. Rules on the default event bus have ARNs
+/// `arn:...:events:<region>:<account>:rule/<name>`.
+fn rule_arn_pattern(d: &Deployment) -> String {
+    format!("{}:rule/{}-*", arn_prefix(d, "events"), d.prefix())
+}
+
 #[derive(Debug, Serialize)]
 struct BaseContext {
     description: String,
@@ -102,6 +131,8 @@ struct BaseContext {
     password_parameter_arns: Vec<String>,
     mediaconnect_mode: bool,
     alarm_emails: Vec<String>,
+    account_root_arn: String,
+    rule_arn_pattern: String,
     tags: Vec<Tag>,
     exports: Exports,
 }
@@ -159,6 +190,12 @@ pub(super) fn base(d: &Deployment) -> minijinja::Value {
         password_parameter_arns: parameters,
         mediaconnect_mode: d.config.input_mode == InputMode::Mediaconnect,
         alarm_emails: d.config.alarms.emails.clone(),
+        account_root_arn: format!(
+            "arn:{}:iam::{}:root",
+            crate::config::partition(&d.config.region),
+            d.config.account_id
+        ),
+        rule_arn_pattern: rule_arn_pattern(d),
         tags: tags(d, None).1,
         exports: exports(d),
     })
@@ -190,10 +227,26 @@ struct FlowView {
     failover: Option<FailoverView>,
 }
 
+/// The names of the flow stack's monitoring resources.
+#[derive(Debug, Serialize)]
+struct FlowMonitoring {
+    primary_disconnected: String,
+    primary_no_bitrate: String,
+    failover_to_backup: String,
+    backup_down: String,
+    /// Only in FAILOVER mode: in MERGE mode both sources are in use by
+    /// design, so "the backup is in use" is no alarm.
+    failover_alarm: bool,
+    health_rule: String,
+    dashboard_name: String,
+    dashboard_body: String,
+}
+
 #[derive(Debug, Serialize)]
 struct FlowContext {
     description: String,
     flow: FlowView,
+    monitoring: FlowMonitoring,
     rtp_fec: bool,
     tags: Vec<Tag>,
     tags_map: BTreeMap<String, String>,
@@ -249,6 +302,23 @@ pub(super) fn flow(d: &Deployment) -> minijinja::Value {
         ("managed-by".to_owned(), "lunora".to_owned()),
         ("project".to_owned(), d.config.project.clone()),
     ]);
+    let prefix = d.prefix();
+    let failover_alarm = failover.as_ref().is_some_and(|f| f.mode == "FAILOVER");
+    let monitoring = FlowMonitoring {
+        primary_disconnected: format!("{prefix}-flow-primary-disconnected"),
+        primary_no_bitrate: format!("{prefix}-flow-primary-no-bitrate"),
+        failover_to_backup: format!("{prefix}-flow-failover-to-backup"),
+        backup_down: format!("{prefix}-flow-backup-down"),
+        failover_alarm,
+        health_rule: rule_name(d, "flow-health"),
+        dashboard_name: prefix.clone(),
+        dashboard_body: dashboard_body(
+            &prefix,
+            &source.name,
+            backup.as_ref().map(|b| b.name.as_str()),
+            failover_alarm,
+        ),
+    };
     minijinja::Value::from_serialize(FlowContext {
         description: description(d, "MediaConnect SRT ingest flow"),
         flow: FlowView {
@@ -258,6 +328,7 @@ pub(super) fn flow(d: &Deployment) -> minijinja::Value {
             backup,
             failover,
         },
+        monitoring,
         rtp_fec: d.config.input_mode == InputMode::RtpFec,
         tags,
         tags_map,
@@ -265,11 +336,147 @@ pub(super) fn flow(d: &Deployment) -> minijinja::Value {
     })
 }
 
+/// The CloudWatch dashboard of the deployment, as the JSON string
+/// `DashboardBody` takes
+/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html).
+///
+/// The template passes it through `Fn::Sub`, which fills in `${FlowArn}`,
+/// `${PrimarySourceArn}`, `${BackupSourceArn}` and `${AWS::Region}`;
+/// nothing else in it contains `${`. Source names are validated slugs.
+///
+/// MediaConnect source metrics (`SourceConnected`, `SourceBitRate`,
+/// `SourceMergeActive`) are per flow and source
+/// (https://docs.aws.amazon.com/mediaconnect/latest/ug/monitor-with-cloudwatch-metrics-source-health.html).
+/// The flow stack deploys before any channel exists, so the MediaLive
+/// widgets are CloudWatch metric math `SEARCH` expressions
+/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-search-expressions.html)
+/// over every channel of the Region, and say so in their titles. The
+/// MediaLive metric names and dimensions are MediaLive's
+/// (https://docs.aws.amazon.com/medialive/latest/ug/eml-metrics-alpha-list.html).
+fn dashboard_body(prefix: &str, primary: &str, backup: Option<&str>, failover: bool) -> String {
+    use serde_json::json;
+    let source = |metric: &str, var: &str, label: &str| {
+        json!([
+            "AWS/MediaConnect",
+            metric,
+            "FlowARN",
+            "${FlowArn}",
+            "SourceARN",
+            format!("${{{var}}}"),
+            {"label": label}
+        ])
+    };
+    let sources = |metric: &str| {
+        let mut out = vec![source(metric, "PrimarySourceArn", primary)];
+        if let Some(b) = backup {
+            out.push(source(metric, "BackupSourceArn", b));
+        }
+        out
+    };
+    let graph = |title: &str, stat: &str, metrics: Vec<serde_json::Value>| {
+        json!({
+            "title": title,
+            "region": "${AWS::Region}",
+            "view": "timeSeries",
+            "stacked": false,
+            "stat": stat,
+            "period": 60,
+            "metrics": metrics,
+        })
+    };
+    let search = |id: &str, schema: &str, metric: &str, stat: &str| {
+        json!([{
+            "id": id,
+            "expression": format!("SEARCH('{schema} MetricName=\"{metric}\"', '{stat}', 60)"),
+            "label": metric,
+        }])
+    };
+    const ALL: &str = "all MediaLive channels in this Region";
+    const CHANNEL: &str = "{AWS/MediaLive,ChannelId,Pipeline}";
+    // Output4xxErrors/Output5xxErrors are published per output group: a
+    // search by namespace and metric name finds them whatever their
+    // dimension set.
+    const ANY: &str = "Namespace=\"AWS/MediaLive\"";
+    let mut properties = vec![
+        graph(
+            "Flow sources connected (1 = connected)",
+            "Minimum",
+            sources("SourceConnected"),
+        ),
+        graph(
+            "Flow source bitrate (bits/s)",
+            "Average",
+            sources("SourceBitRate"),
+        ),
+    ];
+    if failover {
+        if let Some(b) = backup {
+            properties.push(graph(
+                "Source in use under failover (1 = in use)",
+                "Maximum",
+                vec![
+                    source("SourceMergeActive", "PrimarySourceArn", primary),
+                    source("SourceMergeActive", "BackupSourceArn", b),
+                ],
+            ));
+        }
+    }
+    properties.extend([
+        graph(
+            &format!("MediaLive input loss seconds: {ALL}"),
+            "Sum",
+            vec![search("inputloss", CHANNEL, "InputLossSeconds", "Sum")],
+        ),
+        graph(
+            &format!("MediaLive active alerts: {ALL}"),
+            "Maximum",
+            vec![search("alerts", CHANNEL, "ActiveAlerts", "Maximum")],
+        ),
+        graph(
+            &format!("MediaLive output 4xx/5xx errors: {ALL}"),
+            "Sum",
+            vec![
+                search("out4xx", ANY, "Output4xxErrors", "Sum"),
+                search("out5xx", ANY, "Output5xxErrors", "Sum"),
+            ],
+        ),
+        graph(
+            &format!("MediaLive network in: {ALL}"),
+            "Average",
+            vec![search("netin", CHANNEL, "NetworkIn", "Average")],
+        ),
+    ]);
+    let mut widgets = vec![json!({
+        "type": "text",
+        "x": 0,
+        "y": 0,
+        "width": 24,
+        "height": 2,
+        "properties": {
+            "markdown": format!(
+                "## lunora {prefix}\nFlow widgets show this deployment's MediaConnect flow and its sources. MediaLive widgets show **{ALL}**: the flow stack is deployed before any channel exists, so it cannot name them."
+            ),
+        },
+    })];
+    for (i, p) in properties.into_iter().enumerate() {
+        widgets.push(json!({
+            "type": "metric",
+            "x": (i % 2) * 12,
+            "y": 2 + (i / 2) * 6,
+            "width": 12,
+            "height": 6,
+            "properties": p,
+        }));
+    }
+    serde_json::to_string(&super::sorted(&json!({ "widgets": widgets }))).unwrap_or_default()
+}
+
 #[derive(Debug, Serialize)]
 struct Names {
     channel: String,
     input: String,
     output: String,
+    alert_rule: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -469,6 +676,7 @@ pub(super) fn destination(d: &Deployment, id: &str) -> minijinja::Value {
             channel: format!("{prefix}-{id}"),
             input: format!("{prefix}-{id}-input"),
             output: format!("{prefix}-{id}"),
+            alert_rule: rule_name(d, &format!("{id}-channel-alerts")),
         },
         rtp_fec: d.config.input_mode == InputMode::RtpFec,
         input_mode: d.config.input_mode.as_str(),

@@ -129,25 +129,29 @@ pub fn render(deployment: &Deployment) -> Result<Vec<RenderedStack>, RenderError
     Ok(out)
 }
 
+/// A copy of `value` whose objects have their keys inserted in sorted
+/// order, so it serialises the same whether or not a dependency turns on
+/// serde_json's `preserve_order` (tests and the binary can differ there).
+pub(crate) fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let ordered: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, sorted(v))).collect();
+            let mut out = serde_json::Map::new();
+            for (k, v) in ordered {
+                out.insert(k.clone(), v);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Canonical JSON: object keys sorted, two-space indent, trailing newline.
 /// Sorting is done here rather than relying on serde_json's map order, which
 /// a dependency's `preserve_order` feature could change.
 pub fn canonical_json(value: &Value) -> String {
-    fn sorted(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let ordered: BTreeMap<&String, Value> =
-                    map.iter().map(|(k, v)| (k, sorted(v))).collect();
-                let mut out = serde_json::Map::new();
-                for (k, v) in ordered {
-                    out.insert(k.clone(), v);
-                }
-                Value::Object(out)
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
     let mut text = serde_json::to_string_pretty(&sorted(value)).unwrap_or_default();
     text.push('\n');
     text

@@ -103,7 +103,14 @@ fn every_resource_that_takes_tags_is_tagged_managed_by_lunora() {
         for stack in render(&path) {
             let value: Value = serde_json::from_str(&stack.template).unwrap();
             for (id, r) in value["Resources"].as_object().unwrap() {
-                if r["Type"] == "AWS::SNS::Subscription" {
+                if matches!(
+                    r["Type"].as_str(),
+                    Some(
+                        "AWS::SNS::Subscription"
+                            | "AWS::SNS::TopicPolicy"
+                            | "AWS::CloudWatch::Dashboard"
+                    )
+                ) {
                     continue; // takes no tags
                 }
                 let tags = &r["Properties"]["Tags"];
@@ -375,6 +382,171 @@ fn trust_policies_carry_only_the_conditions_aws_documents() {
                 .unwrap()
                 .contains(":mediaconnect:"),
             "{name}: {condition}"
+        );
+    }
+}
+
+/// Resources of one type in a template: (logical id, resource).
+fn of_type<'a>(stack: &'a Value, t: &str) -> Vec<(&'a String, &'a Value)> {
+    stack["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == t)
+        .collect()
+}
+
+#[test]
+fn alarms_rules_and_the_dashboard_carry_the_deployment_prefix() {
+    for (name, path) in configs() {
+        for stack in render(&path) {
+            let value: Value = serde_json::from_str(&stack.template).unwrap();
+            let prefix = match stack.name.split_once("-dest-") {
+                Some((prefix, _)) => prefix.to_owned(),
+                None => stack.name.rsplit_once('-').unwrap().0.to_owned(),
+            };
+            for (id, r) in of_type(&value, "AWS::Events::Rule") {
+                let rule = r["Properties"]["Name"].as_str().unwrap();
+                assert!(
+                    rule.starts_with(&format!("{prefix}-")) && rule.len() <= 64,
+                    "{name}/{}: {id} is named {rule}",
+                    stack.name
+                );
+                let target = &r["Properties"]["Targets"][0]["Arn"]["Fn::ImportValue"];
+                assert!(
+                    target.as_str().unwrap().ends_with("-AlarmTopicArn"),
+                    "{name}: {id}"
+                );
+            }
+            for (id, r) in of_type(&value, "AWS::CloudWatch::Alarm") {
+                let alarm = r["Properties"]["AlarmName"].as_str().unwrap();
+                assert!(alarm.starts_with(&format!("{prefix}-")), "{name}: {id}");
+                assert_eq!(r["Properties"]["TreatMissingData"], "notBreaching");
+                assert!(r["Properties"]["OKActions"].is_array(), "{name}: {id}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_flow_stack_alarms_on_its_sources_and_has_the_dashboard() {
+    let mut seen = BTreeSet::new();
+    for (name, path) in configs() {
+        for stack in render(&path) {
+            if !stack.name.ends_with("-flow") {
+                continue;
+            }
+            let value: Value = serde_json::from_str(&stack.template).unwrap();
+            let prefix = stack.name.trim_end_matches("-flow");
+            let alarms: BTreeSet<String> = of_type(&value, "AWS::CloudWatch::Alarm")
+                .iter()
+                .map(|(_, r)| r["Properties"]["AlarmName"].as_str().unwrap().to_owned())
+                .collect();
+            let backup = value["Resources"].get("BackupSource").is_some();
+            let failover = value["Resources"]["Flow"]["Properties"]["SourceFailoverConfig"]
+                ["FailoverMode"]
+                == "FAILOVER";
+            let mut expected = BTreeSet::from([
+                format!("{prefix}-flow-primary-disconnected"),
+                format!("{prefix}-flow-primary-no-bitrate"),
+            ]);
+            if backup {
+                expected.insert(format!("{prefix}-flow-backup-down"));
+            }
+            if backup && failover {
+                expected.insert(format!("{prefix}-flow-failover-to-backup"));
+            }
+            assert_eq!(alarms, expected, "{name}");
+            seen.insert((backup, failover));
+            let rule = &value["Resources"]["FlowHealthRule"]["Properties"]["EventPattern"];
+            assert_eq!(rule["source"][0], "aws.mediaconnect", "{name}");
+            assert_eq!(
+                rule["resources"][0]["Fn::GetAtt"],
+                serde_json::json!(["Flow", "FlowArn"])
+            );
+            let dashboard = &value["Resources"]["Dashboard"]["Properties"];
+            assert_eq!(dashboard["DashboardName"], prefix, "{name}");
+            let sub = dashboard["DashboardBody"]["Fn::Sub"].as_array().unwrap();
+            let body: Value = serde_json::from_str(sub[0].as_str().unwrap()).unwrap();
+            let text = body.to_string();
+            assert!(text.contains("${FlowArn}") && text.contains("${PrimarySourceArn}"));
+            assert_eq!(text.contains("${BackupSourceArn}"), backup, "{name}");
+            assert_eq!(sub[1].get("BackupSourceArn").is_some(), backup, "{name}");
+            assert!(text.contains("all MediaLive channels in this Region"));
+            let flow = &value["Resources"]["Flow"]["Properties"];
+            assert_eq!(
+                flow["SourceMonitoringConfig"]["ThumbnailState"], "ENABLED",
+                "{name}"
+            );
+        }
+    }
+    // The fixtures cover failover, merge and no backup at all.
+    assert!(seen.contains(&(true, true)) && seen.contains(&(true, false)));
+    assert!(seen.contains(&(false, false)));
+}
+
+#[test]
+fn every_channel_has_thumbnails_an_active_alerts_alarm_and_an_alert_rule() {
+    for (name, path) in configs() {
+        for stack in render(&path) {
+            let Some((prefix, id)) = stack.name.split_once("-dest-") else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(&stack.template).unwrap();
+            let r = &value["Resources"];
+            assert_eq!(
+                r["Channel"]["Properties"]["EncoderSettings"]["ThumbnailConfiguration"]["State"],
+                "AUTO",
+                "{name}"
+            );
+            let alarm = &r["ActiveAlertsAlarm"]["Properties"];
+            assert_eq!(alarm["AlarmName"], format!("{prefix}-{id}-active-alerts"));
+            assert_eq!(alarm["MetricName"], "ActiveAlerts");
+            let pattern = &r["ChannelAlertRule"]["Properties"]["EventPattern"];
+            assert_eq!(pattern["source"], serde_json::json!(["aws.medialive"]));
+            assert_eq!(
+                pattern["detail-type"],
+                serde_json::json!(["MediaLive Channel Alert"])
+            );
+            assert_eq!(
+                pattern["resources"][0]["Fn::GetAtt"],
+                serde_json::json!(["Channel", "Arn"])
+            );
+        }
+    }
+}
+
+#[test]
+fn the_alarm_topic_policy_keeps_the_owner_and_cloudwatch_and_admits_only_our_rules() {
+    for (name, stack) in base_stacks() {
+        let policy = &stack["Resources"]["AlarmTopicPolicy"]["Properties"];
+        assert_eq!(policy["Topics"], serde_json::json!([{"Ref": "AlarmTopic"}]));
+        let statements = policy["PolicyDocument"]["Statement"].as_array().unwrap();
+        let by_sid: BTreeMap<&str, &Value> = statements
+            .iter()
+            .map(|s| (s["Sid"].as_str().unwrap(), s))
+            .collect();
+        for s in statements {
+            assert_eq!(s["Resource"], serde_json::json!({"Ref": "AlarmTopic"}));
+        }
+        let owner = by_sid["AccountOwner"];
+        assert!(owner["Principal"]["AWS"]
+            .as_str()
+            .unwrap()
+            .ends_with(":root"));
+        let cw = by_sid["CloudWatchAlarms"];
+        assert_eq!(cw["Principal"]["Service"], "cloudwatch.amazonaws.com");
+        assert_eq!(cw["Action"], "sns:Publish");
+        assert!(cw["Condition"]["StringEquals"]["aws:SourceAccount"].is_string());
+        let events = by_sid["EventBridgeRules"];
+        assert_eq!(events["Principal"]["Service"], "events.amazonaws.com");
+        assert_eq!(events["Action"], "sns:Publish");
+        let source = events["Condition"]["ArnLike"]["aws:SourceArn"]
+            .as_str()
+            .unwrap();
+        assert!(
+            source.contains(":events:") && source.contains(":rule/") && source.ends_with("-*"),
+            "{name}: {source}"
         );
     }
 }

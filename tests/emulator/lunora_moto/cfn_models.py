@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from typing import Any
 
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -773,6 +774,66 @@ class SnsSubscription(_Resource, CloudFormationModel):
         return self.subscription_arn
 
 
+class SnsTopicPolicy(_Resource, CloudFormationModel):
+    """moto 5.2.1 has SetTopicAttributes(Policy) but no AWS::SNS::TopicPolicy model.
+
+    As on AWS, the policy replaces each topic's access policy, and deleting
+    the resource gives the topics their default policy back. `Ref` and
+    `GetAtt Id` answer a generated id, as CloudFormation documents
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topicpolicy.html).
+    Policies are stored, never enforced (no IAM evaluation here).
+    """
+
+    CFN_TYPE = "AWS::SNS::TopicPolicy"
+    ATTRIBUTES = ("Id",)
+
+    policy_id = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.policy_id
+
+    @staticmethod
+    def _topic(account_id: str, region_name: str, arn: str) -> Any:
+        parts = str(arn).split(":")
+        region = parts[3] if len(parts) > 5 else region_name
+        return sns_backends[account_id][region].get_topic(str(arn))
+
+    def _apply(self, props: dict[str, Any], old_topics: list[str]) -> None:
+        document = props.get("PolicyDocument")
+        topics = [str(t) for t in props.get("Topics") or []]
+        if not topics or not isinstance(document, dict):
+            raise BadRequestException("PolicyDocument and Topics are required for a topic policy.")
+        for arn in topics:
+            self._topic(self.account_id, self.region_name, arn).policy = json.dumps(document)
+        for arn in old_topics:
+            if arn not in topics:
+                self._reset(arn)
+
+    def _reset(self, arn: str) -> None:
+        try:
+            topic = self._topic(self.account_id, self.region_name, arn)
+        except Exception:  # the topic is already gone
+            return
+        topic._policy_json = topic._create_default_topic_policy(
+            topic.sns_backend.region_name, topic.account_id, topic.name
+        )
+
+    def _create(self) -> None:
+        self.policy_id = f"{self.resource_name}-{uuid.uuid4().hex[:12]}"
+        self._apply(self.properties, [])
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        self._apply(new_props, [str(t) for t in self.properties.get("Topics") or []])
+
+    def _delete(self) -> None:
+        for arn in self.properties.get("Topics") or []:
+            self._reset(str(arn))
+
+    def _attribute(self, name: str) -> Any:
+        return self.policy_id
+
+
 MODELS = (
     MediaConnectFlow,
     MediaConnectFlowSource,
@@ -782,4 +843,5 @@ MODELS = (
     MediaLiveChannel,
     CloudWatchAlarm,
     SnsSubscription,
+    SnsTopicPolicy,
 )
