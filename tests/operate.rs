@@ -444,8 +444,8 @@ async fn status(env: &Env) -> StatusJson {
         &env.settings(),
         &console(),
     )
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     eprintln!("{report}");
     serde_json::from_value(serde_json::to_value(&report).unwrap()).unwrap()
 }
@@ -460,7 +460,10 @@ async fn status_failover_and_outputs_read_the_stacks() {
     assert_eq!(s.kind, "status");
     assert_eq!(s.deployment, PREFIX);
     assert_eq!(s.ingest.flow.state, "ACTIVE");
-    assert_eq!(s.ingest.flow.arn.as_deref(), Some(flow_out["FlowArn"].as_str()));
+    assert_eq!(
+        s.ingest.flow.arn.as_deref(),
+        Some(flow_out["FlowArn"].as_str())
+    );
     assert_eq!(
         s.ingest.endpoint,
         Some(format!(
@@ -494,7 +497,11 @@ async fn status_failover_and_outputs_read_the_stacks() {
     // No datapoints yet after the start: unknown, not delivering.
     assert_eq!(twitch.bitrate_mbps, None);
     assert_eq!(twitch.verdict, "unknown", "{}", twitch.reason);
-    assert!(twitch.reason.contains("no metrics yet"), "{}", twitch.reason);
+    assert!(
+        twitch.reason.contains("no metrics yet"),
+        "{}",
+        twitch.reason
+    );
     // Uptime comes from the start time `lunora start` recorded.
     assert!(twitch.started_at.is_some(), "no start time recorded");
     assert!(
@@ -751,4 +758,275 @@ async fn status_watch_runs_on_a_terminal_until_ctrl_c() {
         Some(1),
         "--watch without a terminal must refuse"
     );
+}
+
+/// Puts one datapoint per (metric, dimensions, value), timestamped
+/// `seconds_ago`, as MediaLive and MediaConnect would publish them.
+async fn put_metrics(
+    env: &Env,
+    namespace: &str,
+    points: &[(&str, Vec<(&str, String)>, f64)],
+    seconds_ago: u64,
+) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let cw = aws_sdk_cloudwatch::Client::new(&env.emulator.sdk_config().await);
+    let at = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds_ago);
+    let data: Vec<MetricDatum> = points
+        .iter()
+        .map(|(name, dims, value)| {
+            let mut d = MetricDatum::builder()
+                .metric_name(*name)
+                .value(*value)
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(at));
+            for (k, v) in dims {
+                d = d.dimensions(Dimension::builder().name(*k).value(v).build());
+            }
+            d.build()
+        })
+        .collect();
+    cw.put_metric_data()
+        .namespace(namespace)
+        .set_metric_data(Some(data))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A healthy running channel's metrics.
+async fn channel_is_healthy(env: &Env, channel: &str, group: &str) {
+    let base = || {
+        vec![
+            ("ChannelId", channel.to_owned()),
+            ("Pipeline", "0".to_owned()),
+        ]
+    };
+    let mut group_dims = base();
+    group_dims.push(("OutputGroupName", group.to_owned()));
+    put_metrics(
+        env,
+        "AWS/MediaLive",
+        &[
+            ("NetworkIn", base(), 6.2),
+            ("InputLossSeconds", base(), 0.0),
+            ("DroppedFrames", base(), 0.0),
+            ("ActiveAlerts", base(), 0.0),
+            ("ActiveOutputs", group_dims, 1.0),
+        ],
+        5,
+    )
+    .await;
+}
+
+/// Both flow sources connected; `selected` is the one in use.
+async fn sources_are_healthy(env: &Env, selected: &str, seconds_ago: u64) {
+    let flow = env.outputs(&format!("{PREFIX}-flow")).await;
+    for (role, arn) in [
+        ("primary", flow["SourceArn"].clone()),
+        ("backup", flow["BackupSourceArn"].clone()),
+    ] {
+        let dims = || {
+            vec![
+                ("FlowARN", flow["FlowArn"].clone()),
+                ("SourceARN", arn.clone()),
+            ]
+        };
+        let connected = if role == "primary" && selected == "backup" {
+            0.0
+        } else {
+            1.0
+        };
+        put_metrics(
+            env,
+            "AWS/MediaConnect",
+            &[
+                ("SourceConnected", dims(), connected),
+                ("SourceBitRate", dims(), 11_800_000.0 * connected),
+                ("SourceNotRecoveredPackets", dims(), 0.0),
+                ("SourceDisconnections", dims(), 0.0),
+                (
+                    "SourceSelected",
+                    dims(),
+                    if role == selected { 1.0 } else { 0.0 },
+                ),
+            ],
+            seconds_ago,
+        )
+        .await;
+    }
+}
+
+/// The scenario of a live event: youtube healthy, twitch refused by the
+/// platform, then the alert clears; the primary's HLS playlist advances,
+/// then freezes; the encoder's primary drops and the flow fails over.
+/// Everything is read by `status` through the real SDK from the emulator.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_tells_delivering_from_failing_and_check_exits_1_naming_it() {
+    let env = Env::deployed().await;
+    // The existing MediaPackage channel the primary feeds, with its HLS
+    // endpoint (the emulator serves the playlist and advances it).
+    let mp = aws_sdk_mediapackage::Client::new(&env.emulator.sdk_config().await);
+    mp.create_channel()
+        .id("lunora-player-prod-channel")
+        .send()
+        .await
+        .unwrap();
+    let endpoint = mp
+        .create_origin_endpoint()
+        .channel_id("lunora-player-prod-channel")
+        .id("player-hls")
+        .hls_package(aws_sdk_mediapackage::types::HlsPackage::builder().build())
+        .send()
+        .await
+        .unwrap();
+    assert!(endpoint.url().is_some());
+
+    env.start(&["youtube", "twitch"]).await;
+    let channel = |id: &str| {
+        let id = id.to_owned();
+        let env = &env;
+        async move { env.outputs(&format!("{PREFIX}-dest-{id}")).await["ChannelId"].clone() }
+    };
+    let youtube = channel("youtube").await;
+    let twitch = channel("twitch").await;
+    sources_are_healthy(&env, "primary", 30).await;
+    channel_is_healthy(&env, &youtube, "rtmp").await;
+    channel_is_healthy(&env, &twitch, "rtmp").await;
+    let alert = env.emulator.control_with(
+        "POST",
+        &format!("/lunora-api/medialive/alerts/{twitch}"),
+        r#"{"alertType": "RTMP Connection Refused", "message": "RTMP connection refused by rtmps://live.twitch.tv/app", "pipelineId": "0"}"#,
+    );
+    assert!(alert.contains("\"id\""), "{alert}");
+
+    let s = status(&env).await;
+    let dest = |s: &StatusJson, id: &str| {
+        s.destinations
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| (d.verdict.clone(), d.reason.clone(), d.since.clone()))
+            .unwrap()
+    };
+    assert_eq!(s.ingest.verdict, "delivering", "{}", s.ingest.reason);
+    assert_eq!(s.ingest.active_source.as_deref(), Some("primary"));
+    assert_eq!(s.ingest.active_from.as_deref(), Some("metric"));
+    let (verdict, reason, _) = dest(&s, "youtube");
+    assert_eq!(verdict, "delivering", "{reason}");
+    let (verdict, reason, since) = dest(&s, "twitch");
+    assert_eq!(verdict, "failing");
+    assert_eq!(
+        reason,
+        "RTMP connection refused by rtmps://live.twitch.tv/app"
+    );
+    assert!(since.is_some(), "the verdict says since when");
+    assert!(
+        s.summary
+            .starts_with("LIVE 1/5 · ingest primary OK 11.8 Mb/s · backup standby OK"),
+        "{}",
+        s.summary
+    );
+    assert!(!s.check.healthy);
+    assert_eq!(s.check.problems.len(), 1, "{:?}", s.check.problems);
+    assert!(s.check.problems[0].starts_with("twitch failing: RTMP connection refused"));
+
+    // `status --check` exits 1 and names twitch; the table fits 80 columns.
+    let out = env
+        .lunora()
+        .env("COLUMNS", "80")
+        .args(["status", "--check"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}");
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("check: NOT healthy"), "{text}");
+    assert!(
+        text.contains("twitch failing: RTMP connection refused"),
+        "{text}"
+    );
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80 columns: {line:?}"
+        );
+    }
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("LIVE 1/5"),
+        "{text}"
+    );
+
+    // The alert clears: twitch delivers, and the check passes.
+    env.emulator.control_with(
+        "DELETE",
+        &format!("/lunora-api/medialive/alerts/{twitch}"),
+        "",
+    );
+    let s = status(&env).await;
+    let (verdict, reason, _) = dest(&s, "twitch");
+    assert_eq!(verdict, "delivering", "{reason}");
+    assert!(s.check.healthy, "{:?}", s.check.problems);
+    let out = env.run(&["status", "--check", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["destinations"][2]["verdict"], "delivering");
+
+    // The primary: its HLS playlist advances, then freezes.
+    env.start(&["primary"]).await;
+    let primary = channel("primary").await;
+    channel_is_healthy(&env, &primary, "mediapackage").await;
+    let s = status(&env).await;
+    let (verdict, reason, _) = dest(&s, "primary");
+    assert_eq!(verdict, "delivering", "{reason}");
+    assert!(reason.contains("HLS advancing"), "{reason}");
+    env.emulator
+        .control_with("POST", "/lunora-api/hls/player-hls", r#"{"frozen": true}"#);
+    let s = status(&env).await;
+    let (verdict, reason, _) = dest(&s, "primary");
+    assert_eq!(verdict, "failing", "{reason}");
+    assert!(reason.contains("HLS playlist stuck"), "{reason}");
+
+    // The encoder's primary drops and the flow fails over: the backup is
+    // in use, read from `SourceSelected`.
+    sources_are_healthy(&env, "backup", 2).await;
+    let s = status(&env).await;
+    assert_eq!(s.ingest.active_source.as_deref(), Some("backup"));
+    assert_eq!(s.ingest.active_from.as_deref(), Some("metric"));
+    assert_eq!(s.ingest.verdict, "degraded", "{}", s.ingest.reason);
+    assert!(
+        s.ingest.reason.contains("on backup backup"),
+        "{}",
+        s.ingest.reason
+    );
+    assert!(s.summary.contains("ingest backup OK"), "{}", s.summary);
+    assert!(
+        s.summary.contains("primary not in use DOWN"),
+        "{}",
+        s.summary
+    );
+}
+
+/// What the encoder sends that the presets do not expect is said.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_says_when_the_encoder_sends_another_frame_rate() {
+    let env = Env::deployed().await;
+    env.start(&["twitch"]).await;
+    let flow = env.flow_arn().await;
+    env.emulator.control_with(
+        "POST",
+        "/lunora-api/mediaconnect/source-metadata",
+        &format!(
+            r#"{{"flowArn": "{flow}", "video": {{"codec": "h264", "width": 1920, "height": 1080, "frameRate": "60000/1001"}}}}"#
+        ),
+    );
+    let twitch = env.outputs(&format!("{PREFIX}-dest-twitch")).await["ChannelId"].clone();
+    sources_are_healthy(&env, "primary", 5).await;
+    channel_is_healthy(&env, &twitch, "rtmp").await;
+    let s = status(&env).await;
+    let d = s.destinations.iter().find(|d| d.id == "twitch").unwrap();
+    assert_eq!(d.verdict, "degraded", "{}", d.reason);
+    assert_eq!(
+        d.reason,
+        "encoder sends 59.94 fps, preset twitch-1080p60 makes 60 fps"
+    );
+    let feed = s.ingest.feed.unwrap();
+    assert_eq!(feed["height"], 1080);
 }

@@ -400,7 +400,8 @@ pub async fn latest_readings(
         .map(|d| d.as_secs())
         .unwrap_or_default();
     let now = i64::try_from(now).unwrap_or(i64::MAX);
-    let end = aws_sdk_cloudwatch::primitives::DateTime::from_secs(now);
+    // A minute ahead: the newest datapoint may carry this very second.
+    let end = aws_sdk_cloudwatch::primitives::DateTime::from_secs(now + 60);
     let start = aws_sdk_cloudwatch::primitives::DateTime::from_secs(now - 15 * 60);
     for (chunk_index, chunk) in queries.chunks(500).enumerate() {
         let mut ids = BTreeMap::new();

@@ -345,7 +345,9 @@ pub(super) fn flow(d: &Deployment) -> minijinja::Value {
 /// nothing else in it contains `${`. Source names are validated slugs.
 ///
 /// MediaConnect source metrics (`SourceConnected`, `SourceBitRate`,
-/// `SourceMergeActive`) are per flow and source
+/// and `SourceSelected`, the source in use under FAILOVER as AWS's CDK
+/// documents it: https://docs.aws.amazon.com/cdk/api/v2/docs/@aws-cdk_aws-mediaconnect-alpha.IFlow.html)
+/// are per flow and source
 /// (https://docs.aws.amazon.com/mediaconnect/latest/ug/monitor-with-cloudwatch-metrics-source-health.html).
 /// The flow stack deploys before any channel exists, so the MediaLive
 /// widgets are CloudWatch metric math `SEARCH` expressions
@@ -415,8 +417,8 @@ fn dashboard_body(prefix: &str, primary: &str, backup: Option<&str>, failover: b
                 "Source in use under failover (1 = in use)",
                 "Maximum",
                 vec![
-                    source("SourceMergeActive", "PrimarySourceArn", primary),
-                    source("SourceMergeActive", "BackupSourceArn", b),
+                    source("SourceSelected", "PrimarySourceArn", primary),
+                    source("SourceSelected", "BackupSourceArn", b),
                 ],
             ));
         }
