@@ -200,6 +200,15 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
             ))?;
             emit(console, &report)
         }
+        Command::Thumbnail(args) => {
+            let report = runtime()?.block_on(commands::thumbnail::run(
+                &g.config,
+                args,
+                &aws_settings(cli),
+                console,
+            ))?;
+            emit(console, &report)
+        }
         Command::Cost(args) => {
             let report = commands::cost::run(&g.config, args, console)?;
             emit(console, &report)

@@ -144,6 +144,9 @@ pub enum Command {
     Stop(StopArgs),
     /// Switch the flow's preferred SRT source.
     Failover(FailoverArgs),
+    /// Save the latest thumbnail of a destination's channel, or of the
+    /// flow's source.
+    Thumbnail(ThumbnailArgs),
     /// Estimate the monthly cost, itemised.
     Cost(CostArgs),
     /// Print the deployed resources' ids for other tools.
@@ -272,6 +275,25 @@ pub struct FailoverArgs {
     /// The source to prefer.
     #[arg(long, value_enum)]
     pub to: FailoverTarget,
+}
+
+#[derive(Debug, Args)]
+pub struct ThumbnailArgs {
+    /// The destination whose channel's thumbnail to save.
+    #[arg(
+        value_name = "DEST",
+        required_unless_present = "source",
+        conflicts_with = "source"
+    )]
+    pub destination: Option<String>,
+    /// The flow source's thumbnail instead (MediaConnect gives the one of
+    /// the source in use).
+    #[arg(long, value_enum)]
+    pub source: Option<FailoverTarget>,
+    /// Where to write the JPEG (`-` for stdout); default
+    /// `DEST-thumbnail.jpg` or `SOURCE-source-thumbnail.jpg`.
+    #[arg(short, long, value_name = "FILE")]
+    pub output_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1030,3 +1030,35 @@ async fn status_says_when_the_encoder_sends_another_frame_rate() {
     let feed = s.ingest.feed.unwrap();
     assert_eq!(feed["height"], 1080);
 }
+
+/// `thumbnail` saves a running channel's JPEG and the flow source's, and
+/// says plainly why it cannot (a stopped channel, the other source).
+#[tokio::test(flavor = "multi_thread")]
+async fn thumbnail_saves_the_latest_picture_or_says_why_not() {
+    let env = Env::deployed().await;
+    env.start(&["youtube"]).await;
+    let out = env.run(&["thumbnail", "youtube", "-o", "yt.jpg"]);
+    assert_eq!(out.status.code(), Some(0));
+    let jpeg = std::fs::read(env.path("yt.jpg")).unwrap();
+    assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF], "not a JPEG");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("saved the thumbnail of youtube to yt.jpg")
+    );
+
+    let out = env.run(&["thumbnail", "linkedin"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("only while a channel runs"), "{err}");
+    assert!(err.contains("lunora start linkedin"), "{err}");
+    assert!(!env.path("linkedin-thumbnail.jpg").exists());
+
+    sources_are_healthy(&env, "primary", 5).await;
+    let out = env.run(&["thumbnail", "--source", "primary"]);
+    assert_eq!(out.status.code(), Some(0));
+    let jpeg = std::fs::read(env.path("primary-source-thumbnail.jpg")).unwrap();
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+    let out = env.run(&["thumbnail", "--source", "backup"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("uses source `primary` now"), "{err}");
+}

@@ -13,6 +13,7 @@ pub mod render;
 pub mod rollback;
 pub mod schema;
 pub mod status;
+pub mod thumbnail;
 pub mod validate;
 
 use std::fmt;

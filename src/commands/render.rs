@@ -8,10 +8,8 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::RenderArgs;
@@ -190,22 +188,7 @@ fn write(
     })
 }
 
-/// Writes through a temporary file in the same directory and a rename:
-/// readers see the old file or the new one, never half of one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot replace `{}`", path.display()))?;
-    Ok(())
-}
+pub use crate::fsread::write_atomically;
 
 impl fmt::Display for RenderReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,3 +7,4 @@
 pub mod playlist;
 pub mod stacks;
 pub mod status;
+pub mod thumbnail;
