@@ -760,14 +760,13 @@ async fn status_watch_runs_on_a_terminal_until_ctrl_c() {
     );
 }
 
+/// One datapoint: metric name, dimensions, value.
+type Point<'a> = (&'a str, Vec<(&'a str, String)>, f64);
+
 /// Puts one datapoint per (metric, dimensions, value), timestamped
 /// `seconds_ago`, as MediaLive and MediaConnect would publish them.
-async fn put_metrics(
-    env: &Env,
-    namespace: &str,
-    points: &[(&str, Vec<(&str, String)>, f64)],
-    seconds_ago: u64,
-) {
+
+async fn put_metrics(env: &Env, namespace: &str, points: &[Point<'_>], seconds_ago: u64) {
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     let cw = aws_sdk_cloudwatch::Client::new(&env.emulator.sdk_config().await);
     let at = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds_ago);
