@@ -765,7 +765,6 @@ type Point<'a> = (&'a str, Vec<(&'a str, String)>, f64);
 
 /// Puts one datapoint per (metric, dimensions, value), timestamped
 /// `seconds_ago`, as MediaLive and MediaConnect would publish them.
-
 async fn put_metrics(env: &Env, namespace: &str, points: &[Point<'_>], seconds_ago: u64) {
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     let cw = aws_sdk_cloudwatch::Client::new(&env.emulator.sdk_config().await);
