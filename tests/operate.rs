@@ -917,8 +917,7 @@ async fn status_tells_delivering_from_failing_and_check_exits_1_naming_it() {
     );
     assert!(since.is_some(), "the verdict says since when");
     assert!(
-        s.summary
-            .starts_with("LIVE 1/5 · ingest primary OK 11.8 Mb/s · backup standby OK"),
+        s.summary == "LIVE 1/5 · ingest primary OK 11.8 Mb/s · backup standby OK · FAILING twitch",
         "{}",
         s.summary
     );

@@ -104,6 +104,38 @@ fn fit(text: &str, max: usize) -> String {
     out
 }
 
+/// `text` in lines of at most `width` characters, broken at spaces (a
+/// word longer than a line is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_owned();
+        loop {
+            let sep = usize::from(!current.is_empty());
+            if current.chars().count() + sep + word.chars().count() <= width {
+                if sep == 1 {
+                    current.push(' ');
+                }
+                current.push_str(&word);
+                break;
+            }
+            if current.is_empty() {
+                // A word longer than the line.
+                lines.push(word.chars().take(width).collect());
+                word = word.chars().skip(width).collect();
+                continue;
+            }
+            lines.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() || lines.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
 fn uptime(d: &DestinationStatus) -> String {
     d.uptime_seconds.map_or_else(
         || "-".to_owned(),
@@ -241,8 +273,8 @@ impl fmt::Display for StatusReport {
         } else {
             writeln!(
                 f,
-                "{:<id_w$}  {:<10}  {:<7}  {:>7}  REASON",
-                "DEST", "VERDICT", "UPTIME", "IN Mb/s"
+                "{:<id_w$}  {:<10}  {:>6}  {:>5}  REASON",
+                "DEST", "VERDICT", "UPTIME", "Mb/s"
             )?;
         }
         for d in &r.destinations {
@@ -270,16 +302,22 @@ impl fmt::Display for StatusReport {
                     writeln!(f, "{:id_w$}  alert: {} ({})", "", a.message, a.alert_type)?;
                 }
             } else {
-                let used = id_w + 2 + 10 + 2 + 7 + 2 + 7 + 2;
+                // The reason wraps under its column: at 2 a.m. the end of
+                // it (the URL, since when) matters as much as the start.
+                let used = id_w + 2 + 10 + 2 + 6 + 2 + 5 + 2;
                 let room = v
                     .width
                     .map_or(usize::MAX, |w| w.saturating_sub(used).max(10));
+                let lines = wrap(&reason(d), room);
                 writeln!(
                     f,
-                    "{id:<id_w$}  {verdict}  {:<7}  {rate:>7}  {}",
+                    "{id:<id_w$}  {verdict}  {:>6}  {rate:>5}  {}",
                     uptime(d),
-                    fit(&reason(d), room),
+                    lines[0],
                 )?;
+                for more in &lines[1..] {
+                    writeln!(f, "{:used$}{more}", "")?;
+                }
             }
         }
         for n in &r.notes {
@@ -300,7 +338,10 @@ impl fmt::Display for StatusReport {
                     paint("check: NOT healthy", Verdict::Failing, v.color)
                 )?;
                 for p in &r.check.problems {
-                    writeln!(f, "{}", line(format!("  {p}")))?;
+                    let width = v.width.map_or(usize::MAX, |w| w.saturating_sub(4));
+                    for (n, l) in wrap(p, width).iter().enumerate() {
+                        writeln!(f, "{}{l}", if n == 0 { "  " } else { "    " })?;
+                    }
                 }
             }
         }
@@ -485,5 +526,28 @@ async fn refresh_reading(aws: &Aws, deployment: &Deployment) -> anyhow::Result<S
         Err(_) => {
             Err(crate::aws::TimedOut::wait("the status reading is not complete", limit).into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_spaces_and_cuts_only_overlong_words() {
+        assert_eq!(
+            wrap(
+                "RTMP connection refused by rtmps://live.twitch.tv/app (since 20:14:05)",
+                30
+            ),
+            vec![
+                "RTMP connection refused by",
+                "rtmps://live.twitch.tv/app",
+                "(since 20:14:05)"
+            ]
+        );
+        assert_eq!(wrap("short", 30), vec!["short"]);
+        assert_eq!(wrap("", 30), vec![""]);
+        assert_eq!(wrap("abcdefghijklmnop", 10), vec!["abcdefghij", "klmnop"]);
     }
 }

@@ -170,7 +170,8 @@ pub struct StatusReading {
     pub region: String,
     /// RFC 3339.
     pub read_at: String,
-    /// `LIVE 2/5 · ingest primary OK 11.8 Mb/s · backup standby OK`.
+    /// `LIVE 2/5 · ingest primary OK 11.8 Mb/s · backup standby OK`,
+    /// then the destinations failing and degraded, if any.
     pub summary: String,
     pub live: LiveCount,
     pub ingest: IngestStatus,
@@ -736,7 +737,20 @@ pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusRe
             .filter(|d| d.channel_id.is_some())
             .count(),
     };
-    let summary = summary_line(&live, &ingest);
+    let mut summary = summary_line(&live, &ingest);
+    for (word, verdict) in [
+        ("FAILING", Verdict::Failing),
+        ("DEGRADED", Verdict::Degraded),
+    ] {
+        let ids: Vec<&str> = destinations
+            .iter()
+            .filter(|d| d.verdict == verdict)
+            .map(|d| d.id.as_str())
+            .collect();
+        if !ids.is_empty() {
+            summary.push_str(&format!(" · {word} {}", ids.join(", ")));
+        }
+    }
     Ok(StatusReading {
         deployment: deployment.prefix(),
         region: deployment.config.region.clone(),
