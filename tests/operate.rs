@@ -733,11 +733,13 @@ async fn a_destination_that_cannot_start_fails_alone_with_its_reason() {
 async fn status_watch_runs_on_a_terminal_until_ctrl_c() {
     let env = Env::deployed().await;
     let bin = assert_cmd::cargo::cargo_bin("lunora");
+    // One frame at the start, one when the terminal is resized (SIGWINCH
+    // after 2 s), none from the 60 s interval; Ctrl-C (SIGINT) after 4 s.
     let inner = format!(
-        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing NO_COLOR=1 timeout --preserve-status -s INT 5 {} --endpoint-url {} -c {} status --watch",
+        "(sleep 2; pkill -WINCH -f 'endpoint-url {url} .*status --watch') & AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing NO_COLOR=1 timeout --preserve-status -s INT 4 {} --endpoint-url {url} -c {} status --watch --interval 60",
         bin.display(),
-        env.emulator.endpoint_url(),
-        env.config().display()
+        env.config().display(),
+        url = env.emulator.endpoint_url(),
     );
     let out = std::process::Command::new("script")
         .args(["-qec", &inner, "/dev/null"])
@@ -751,6 +753,19 @@ async fn status_watch_runs_on_a_terminal_until_ctrl_c() {
     );
     assert!(text.contains("Ctrl-C to stop"), "{text}");
     assert!(text.contains("youtube"), "{text}");
+    assert_eq!(
+        text.matches("Ctrl-C to stop").count(),
+        2,
+        "one frame at the start and one on resize: {text}"
+    );
+    // The alternate screen is entered first and left last.
+    let enter = text
+        .find("\x1b[?1049h")
+        .expect("enters the alternate screen");
+    let leave = text
+        .rfind("\x1b[?1049l")
+        .expect("leaves the alternate screen");
+    assert!(enter < text.find("Ctrl-C to stop").unwrap() && leave > text.rfind("youtube").unwrap());
 
     let out = env.run(&["status", "--watch"]);
     assert_eq!(
