@@ -4,11 +4,7 @@
 //! aws-sdk clients. Each test gets its own emulator and directory.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-#[path = "common/emulator.rs"]
-mod emulator;
-
-#[path = "common/workspace.rs"]
-mod workspace;
+use crate::common::workspace;
 
 use std::process::Output;
 

@@ -6,8 +6,7 @@
 //! Needs `pip install -r tests/emulator/requirements.txt`.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-#[path = "common/emulator.rs"]
-mod emulator;
+use crate::common::emulator;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1594,3 +1594,51 @@ async fn a_channel_that_never_starts_gives_up_at_the_wait_deadline() {
     );
     assert!(describe.num_calls() >= 2, "it polled");
 }
+
+// ---------------------------------------- a retried ExecuteChangeSet
+
+const UNAVAILABLE: &str = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>Service unavailable</Message></Error>
+  <RequestId>1b2c3d4e-0f5b-4a7e-9d8b-3c1f2e6a7b90</RequestId>
+</ErrorResponse>"#;
+
+fn already(status: &str) -> String {
+    format!(
+        r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Sender</Type><Code>InvalidChangeSetStatus</Code><Message>ChangeSet [{}] cannot be executed in its current status of [{status}]</Message></Error>
+  <RequestId>2b2c3d4e-0f5b-4a7e-9d8b-3c1f2e6a7b90</RequestId>
+</ErrorResponse>"#,
+        change_set_arn(DEST)
+    )
+}
+
+/// The first ExecuteChangeSet reaches CloudFormation but its answer is
+/// lost (a 503 here); the SDK retries and CloudFormation says the change
+/// set already executes. That is what was asked: no error. Any other
+/// refusal is still an error.
+#[tokio::test]
+async fn a_retried_execute_that_finds_its_change_set_running_is_not_an_error() {
+    let sdk = lunora_sdk().await;
+    for status in ["EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE"] {
+        let rule = mock!(Cfn::execute_change_set)
+            .sequence()
+            .http_status(503, Some(UNAVAILABLE.to_owned()))
+            .http_status(400, Some(already(status)))
+            .build();
+        let mut aws = aws_with(cfn_from(&sdk, &rule, None), None);
+        aws.pending_change_sets = Default::default();
+        cfn::execute_change_set(&aws, DEST, &change_set_arn(DEST))
+            .await
+            .unwrap();
+        assert_eq!(rule.num_calls(), 2, "retried once");
+    }
+    let failed = mock!(Cfn::execute_change_set)
+        .sequence()
+        .http_status(400, Some(already("FAILED")))
+        .build();
+    let aws = aws_with(cfn_from(&sdk, &failed, None), None);
+    let err = cfn::execute_change_set(&aws, DEST, &change_set_arn(DEST))
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("[FAILED]"), "{err:#}");
+}

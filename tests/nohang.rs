@@ -7,10 +7,7 @@
 //! closed-pipe and Region tests use the project's AWS emulator.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-#[path = "common/emulator.rs"]
-mod emulator;
-#[path = "common/workspace.rs"]
-mod workspace;
+use crate::common::workspace;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

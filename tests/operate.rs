@@ -5,10 +5,7 @@
 //! effects are read back with the SDK. Each test gets its own emulator.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-#[path = "common/emulator.rs"]
-mod emulator;
-#[path = "common/workspace.rs"]
-mod workspace;
+use crate::common::workspace;
 
 use std::collections::BTreeMap;
 

@@ -5,11 +5,7 @@
 //! security group, exactly MediaLive's default quotas.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-#[path = "common/emulator.rs"]
-mod emulator;
-
-#[path = "common/workspace.rs"]
-mod workspace;
+use crate::common::workspace;
 
 use serde_json::Value;
 use workspace::{example, example_without_custom, Workspace as Env};

@@ -7,8 +7,7 @@
 //! S3 tests need `pip install -r tests/emulator/requirements.txt`.
 #![allow(clippy::unwrap_used)]
 
-#[path = "common/emulator.rs"]
-mod emulator;
+use crate::common::emulator;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -382,15 +382,40 @@ pub async fn discard_pending(aws: &Aws) -> Vec<String> {
 /// Starts executing a change set.
 pub async fn execute_change_set(aws: &Aws, stack: &str, arn: &str) -> anyhow::Result<()> {
     aws.pending_change_sets.take(stack, arn);
-    aws.cloudformation
+    match aws
+        .cloudformation
         .execute_change_set()
         .change_set_name(arn)
         .stack_name(stack)
         .send()
         .await
-        .map_err(|e| sdk_error("cloudformation:ExecuteChangeSet", e))
-        .with_context(|| format!("cannot execute the change set of stack `{stack}`"))?;
-    Ok(())
+    {
+        Ok(_) => Ok(()),
+        // A retried call whose first attempt reached CloudFormation but
+        // whose answer was lost: the change set is already executing or
+        // executed, which is what was asked. (CloudFormation refuses a
+        // second execution with InvalidChangeSetStatus, "cannot be
+        // executed in its current ... status of [EXECUTE_...]".)
+        Err(e) if already_executing(&e) => Ok(()),
+        Err(e) => Err(sdk_error("cloudformation:ExecuteChangeSet", e))
+            .with_context(|| format!("cannot execute the change set of stack `{stack}`")),
+    }
+}
+
+/// True when ExecuteChangeSet was refused because the change set already
+/// runs or ran.
+fn already_executing<E, R>(err: &aws_sdk_cloudformation::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_cloudformation::error::ProvideErrorMetadata,
+{
+    let aws_sdk_cloudformation::error::SdkError::ServiceError(s) = err else {
+        return false;
+    };
+    let message = s.err().message().unwrap_or_default();
+    matches!(
+        s.err().code(),
+        Some("InvalidChangeSetStatus" | "InvalidChangeSetStatusException" | "ValidationError")
+    ) && (message.contains("[EXECUTE_IN_PROGRESS]") || message.contains("[EXECUTE_COMPLETE]"))
 }
 
 /// Starts deleting a stack.

@@ -7,7 +7,7 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
-use crate::util::{lunora, root};
+use super::util::{lunora, root};
 
 /// `lunora` with no AWS credentials, profiles or Region from the host: the
 /// shared files are `dir/aws-config` and `dir/aws-credentials` (absent

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::util::{lunora, root};
+use super::util::{lunora, root};
 
 fn stdout_json(args: &[&str]) -> Value {
     let out = lunora().args(args).output().unwrap();

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::util::{lunora, root};
+use super::util::{lunora, root};
 
 struct Case {
     name: &'static str,

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use crate::util::root;
+use super::util::root;
 
 fn example() -> String {
     std::fs::read_to_string(root().join("examples/lunora.yaml")).unwrap()

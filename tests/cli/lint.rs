@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::util::{configs, render};
+use super::util::{configs, render};
 
 #[test]
 fn every_rendered_template_passes_cfn_lint() {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::util::{configs, lunora, render, root};
+use super::util::{configs, lunora, render, root};
 
 #[test]
 fn rendered_stacks_match_their_snapshots() {

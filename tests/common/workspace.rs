@@ -8,7 +8,7 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
-use crate::emulator::Emulator;
+use super::emulator::Emulator;
 
 /// The repository root.
 pub fn root() -> PathBuf {

@@ -1,0 +1,26 @@
+//! lunora's integration tests, one binary: the command line and golden
+//! snapshots (`cli`), the cost model (`cost`), and everything that runs
+//! against the project's AWS emulator or scripted SDK responses.
+//!
+//! Run one group with `cargo test --test integration deploy::`.
+
+#[path = "cli/main.rs"]
+mod cli;
+#[path = "common/mod.rs"]
+mod common;
+#[path = "cost.rs"]
+mod cost;
+#[path = "deploy.rs"]
+mod deploy;
+#[path = "emulator.rs"]
+mod emulator;
+#[path = "mocks.rs"]
+mod mocks;
+#[path = "nohang.rs"]
+mod nohang;
+#[path = "operate.rs"]
+mod operate;
+#[path = "quota.rs"]
+mod quota;
+#[path = "release.rs"]
+mod release;
