@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "lunora",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("LUNORA_COMMIT"), ")"),
     propagate_version = true,
     max_term_width = 100
 )]
@@ -183,7 +183,7 @@ pub struct PlanArgs {
 /// Options shared by `deploy` and `rollback`.
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// Deploy only this stage (earlier stages must be deployed).
+    /// Only this stage (earlier stages must be deployed).
     #[arg(long, value_name = "STAGE")]
     pub stage: Option<String>,
     /// Do not ask; required when stdin is not a terminal or CI=true.
@@ -195,7 +195,7 @@ pub struct GateArgs {
     /// Stop running channels that must be updated, update, start them again.
     #[arg(long)]
     pub restart_running: bool,
-    /// Remove a deploy lock left by a run that died, then deploy.
+    /// Remove a deploy lock left by a run that died, then go on.
     #[arg(long)]
     pub force_unlock: bool,
     /// Switch the flow back to the config's `primary_source` when it prefers another (after `failover`); by default the live choice is kept.
@@ -241,6 +241,7 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(override_usage = "lunora start [OPTIONS] <DEST>...\n       lunora start [OPTIONS] --all")]
 pub struct StartArgs {
     /// Destination ids.
     #[arg(value_name = "DEST", required_unless_present = "all")]
@@ -251,6 +252,7 @@ pub struct StartArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(override_usage = "lunora stop [OPTIONS] <DEST>...\n       lunora stop [OPTIONS] --all")]
 pub struct StopArgs {
     /// Destination ids.
     #[arg(value_name = "DEST", required_unless_present = "all")]
@@ -298,7 +300,7 @@ pub struct ThumbnailArgs {
 
 #[derive(Debug, Args)]
 pub struct CostArgs {
-    /// Streaming hours per month (default 100).
+    /// Streaming hours per month (0 to 744, the hours of the longest month).
     #[arg(
         long,
         value_name = "N",

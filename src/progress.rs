@@ -124,6 +124,11 @@ pub struct StackProgress {
 impl StackProgress {
     /// Reports a resource or stack event.
     pub fn event(&self, logical_id: &str, resource_type: &str, status: &str, reason: Option<&str>) {
+        // A new stack's first event ("REVIEW_IN_PROGRESS User Initiated")
+        // is CloudFormation's bookkeeping for the change set, not progress.
+        if status == "REVIEW_IN_PROGRESS" {
+            return;
+        }
         let reason_text = reason.map(|r| format!(": {r}")).unwrap_or_default();
         match self.mode {
             Mode::Bars => {
@@ -202,5 +207,24 @@ impl StackProgress {
             // A closed stdout ends the stream, not the deploy.
             let _ = write_stdout(&format!("{line}\n"));
         }
+    }
+}
+
+/// `1 change`, `2 changes`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(super::count(1, "change"), "1 change");
+        assert_eq!(super::count(0, "change"), "0 changes");
+        assert_eq!(super::count(7, "change"), "7 changes");
     }
 }

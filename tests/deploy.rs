@@ -156,6 +156,13 @@ async fn deploy_plan_change_deploy_rollback_releases() {
 
     let out = env.run(&["deploy", "--yes"]);
     assert_eq!(code(&out), Some(0));
+    // No change-set bookkeeping in the progress ("REVIEW_IN_PROGRESS User
+    // Initiated" is the first event of every new stack).
+    assert!(
+        !stderr(&out).contains("REVIEW_IN_PROGRESS"),
+        "{}",
+        stderr(&out)
+    );
     for stack in STACKS {
         assert_eq!(
             env.status(stack).await.as_deref(),

@@ -503,7 +503,10 @@ async fn update_stack(
                 cfn::delete_change_set(aws, name, &arn).await?;
                 return Ok(outcome(job, "unchanged", None, Some("no changes".into())));
             }
-            progress.step(&format!("executing change set ({} changes)", changes.len()));
+            progress.step(&format!(
+                "executing change set ({})",
+                crate::progress::count(changes.len(), "change")
+            ));
             arn
         }
     };

@@ -340,3 +340,37 @@ fn deploy_without_credentials_says_so() {
             "`lunora deploy` needs AWS credentials",
         ));
 }
+
+#[test]
+fn version_names_the_git_commit() {
+    let out = lunora().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    assert_eq!(
+        text.trim(),
+        format!("lunora {} (commit {head})", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn start_and_stop_usage_mention_all() {
+    for command in ["start", "stop"] {
+        let out = lunora().args([command, "--help"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("lunora {command} [OPTIONS] --all")),
+            "{text}"
+        );
+    }
+    let out = lunora().args(["rollback", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("Deploy only"), "{text}");
+}
