@@ -713,6 +713,27 @@ async fn change_sets(env: &Env, stack: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_no_change_plan_reads_each_stack_once_and_nothing_it_does_not_need() {
+    let env = Env::new(&example()).await;
+    assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));
+    env.emulator.clear_requests();
+    let out = env.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let requests = env.emulator.requests();
+    let count = |op: &str| requests.iter().filter(|(_, o)| o == op).count();
+    // Per stack its state and its template; the account guard; the
+    // listing that finds removed destinations; the flow's live source
+    // (failover drift). No channel state for stacks that do not change,
+    // no quota count for a plan that adds nothing.
+    assert_eq!(count("DescribeStacks"), 7, "{requests:?}");
+    assert_eq!(count("GetTemplate"), 7, "{requests:?}");
+    assert_eq!(count("GetCallerIdentity"), 1, "{requests:?}");
+    assert_eq!(count("DescribeChannel"), 0, "{requests:?}");
+    assert_eq!(count("ListChannels"), 0, "{requests:?}");
+    assert_eq!(requests.len(), 17, "{requests:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn deploy_executes_the_one_change_set_it_showed() {
     let env = Env::new(&example()).await;
     assert_eq!(code(&env.run(&["deploy", "--yes"])), Some(0));

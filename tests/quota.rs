@@ -133,14 +133,16 @@ async fn a_deploy_over_the_channel_quota_is_refused_until_the_quota_is_raised() 
         assert!(stack_exists(&env, stack).await, "{stack} was not created");
     }
 
-    // Deployed, the same account adds nothing: the check passes at 6 of 6
-    // and even over a lowered quota nothing is refused.
+    // Deployed, the same config adds nothing: a plan that adds no MediaLive
+    // resource cannot exceed a quota and does not count the account.
+    env.emulator.clear_requests();
     let out = env.run(&["plan"]);
+    assert_eq!(out.status.code(), Some(0));
     let plan = text(&out.stdout);
-    assert!(
-        plan.contains("channels: 6 in use + 0 to add = 6 of 6"),
-        "{plan}"
-    );
+    assert!(!plan.contains("MediaLive quotas"), "{plan}");
+    for call in ["ListChannels", "ListInputs", "ListServiceQuotas"] {
+        assert_eq!(env.emulator.count(call), 0, "{call}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

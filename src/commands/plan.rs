@@ -273,7 +273,10 @@ async fn read_live(
             return Ok((Some(live), notes, Some(drift)));
         }
     }
-    if let Some(channel_id) = info.outputs.get("ChannelId") {
+    // A running channel matters only to a change (MediaLive updates idle
+    // channels only); an unchanged stack costs no DescribeChannel.
+    let changes = live.template != desired.template || live.parameters != desired.parameters;
+    if let Some(channel_id) = info.outputs.get("ChannelId").filter(|_| changes) {
         let state = crate::aws::channel_state(&aws, channel_id).await?;
         if state
             .as_deref()
@@ -445,9 +448,16 @@ pub async fn build_with(
         (PlanMode::Offline, what, offline_plans(&recorded, &desired))
     };
     let counts = plan::counts(&stacks);
+    // The account is counted only when the plan adds MediaLive channels,
+    // inputs or input security groups: a plan that adds none cannot
+    // exceed a quota, and costs no five extra requests.
+    let adds_media = {
+        let changing: Vec<&StackPlan> = stacks.iter().filter(|s| s.changes()).collect();
+        plan::quota::additions(&changing, &desired) != plan::quota::Additions::default()
+    };
     let quotas = match mode {
-        PlanMode::Live => Some(quota_check(aws, deployment, &stacks, &desired).await),
-        PlanMode::Offline => None,
+        PlanMode::Live if adds_media => Some(quota_check(aws, deployment, &stacks, &desired).await),
+        PlanMode::Live | PlanMode::Offline => None,
     };
     let plan = Plan {
         schema: plan::PLAN_SCHEMA.to_owned(),

@@ -51,6 +51,29 @@ def _import_extension() -> None:
     import moto.secretsmanager.responses  # noqa: F401
 
 
+class Serialized:
+    """One request at a time. moto's backends are not thread-safe: a stack
+    operation runs inside its request, and four stacks deployed in parallel
+    made one request iterate MediaLive's channel dict while another added to
+    it ("OrderedDict mutated during iteration", a CREATE_FAILED that AWS
+    would never produce). Connections are still accepted concurrently; the
+    body is produced inside the lock, since a WSGI body may be lazy."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            body = self.app(environ, start_response)
+            try:
+                return [b"".join(body)]
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+
+
 def _wait_until_answering(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -100,7 +123,7 @@ def main() -> None:
 
     # RequestLog sees every request as sent; CborAdapter turns CloudWatch's
     # Smithy RPC v2 CBOR requests (the Rust SDK) into awsJson1_0 for moto.
-    app = RequestLog(CborAdapter(DomainDispatcherApplication(create_backend_app)))
+    app = Serialized(RequestLog(CborAdapter(DomainDispatcherApplication(create_backend_app))))
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     port = server.server_address[1]
     url = f"http://127.0.0.1:{port}"
