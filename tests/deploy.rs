@@ -762,6 +762,8 @@ async fn deploy_executes_the_one_change_set_it_showed() {
     assert_eq!(count("CreateChangeSet"), 1, "{requests:?}");
     assert_eq!(count("ExecuteChangeSet"), 1, "{requests:?}");
     assert_eq!(count("DeleteChangeSet"), 0, "{requests:?}");
+    // The account is asked once per run, not once per check.
+    assert_eq!(count("GetCallerIdentity"), 1, "{requests:?}");
     assert!(env
         .template("lunora-player-prod-dest-youtube")
         .await

@@ -199,6 +199,8 @@ pub struct Aws {
     pub pending_change_sets: cfn::PendingChangeSets,
     /// The call and wait limits.
     pub timeouts: Timeouts,
+    /// Who the credentials belong to, once asked.
+    caller: std::sync::Arc<tokio::sync::OnceCell<Caller>>,
 }
 
 impl Aws {
@@ -263,6 +265,7 @@ impl Aws {
             template_bucket: None,
             pending_change_sets: cfn::PendingChangeSets::default(),
             timeouts: Timeouts::default(),
+            caller: std::sync::Arc::default(),
         }
     }
 
@@ -288,6 +291,7 @@ impl Aws {
             template_bucket: None,
             pending_change_sets: cfn::PendingChangeSets::default(),
             timeouts: Timeouts::default(),
+            caller: std::sync::Arc::default(),
         }
     }
 
@@ -304,8 +308,16 @@ impl Aws {
         )
     }
 
-    /// The caller's account id and ARN (STS GetCallerIdentity).
+    /// The caller's account id and ARN (STS GetCallerIdentity), asked once
+    /// per set of clients: the credentials do not change within a command.
     pub async fn caller(&self) -> anyhow::Result<Caller> {
+        self.caller
+            .get_or_try_init(|| self.ask_caller())
+            .await
+            .cloned()
+    }
+
+    async fn ask_caller(&self) -> anyhow::Result<Caller> {
         let out = self
             .sts
             .get_caller_identity()
