@@ -53,6 +53,17 @@ pub async fn run(
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<ThumbnailReport> {
+    // stdout carries one document: with `-o -` that is the JPEG itself.
+    if args.output_file.as_deref() == Some(Path::new("-")) {
+        anyhow::ensure!(
+            console.format == crate::cli::OutputFormat::Text,
+            "`-o -` writes the JPEG to stdout, so there is no room for `--output {}` there (hint: `-o FILE` to get the report as well)",
+            match console.format {
+                crate::cli::OutputFormat::Json => "json",
+                _ => "markdown",
+            }
+        );
+    }
     let (deployment, aws) =
         super::connect_operating(config, settings, console, "thumbnail").await?;
     let (picture, default_name) = match (&args.destination, args.source) {

@@ -374,3 +374,24 @@ fn start_and_stop_usage_mention_all() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("Deploy only"), "{text}");
 }
+
+#[test]
+fn a_thumbnail_to_stdout_leaves_no_room_for_a_json_report() {
+    let out = lunora()
+        .args([
+            "-c",
+            "examples/lunora.yaml",
+            "--output",
+            "json",
+            "thumbnail",
+            "youtube",
+            "-o",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`-o -` writes the JPEG to stdout"), "{err}");
+}
