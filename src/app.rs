@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
+use crate::cli::OutputFormat;
 use crate::cli::{Cli, Command, PresetsCommand};
 use crate::commands;
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostics, DiagnosticsReport};
 use crate::output::{Console, ExitStatus, Report};
 
 /// Runs lunora with the process's arguments.
@@ -32,6 +33,7 @@ pub fn main() -> ExitCode {
         Ok(status) => status,
         Err(err) => {
             report_error(&console, &err);
+            emit_diagnostics(&cli, &console, &err);
             exit_status_of(&err)
         }
     };
@@ -75,6 +77,22 @@ fn report_error(console: &Console, err: &anyhow::Error) {
         }
     } else {
         console.error(&format!("{err:#}"));
+    }
+}
+
+/// With `--output json` or `markdown`, bad input is also a document on
+/// stdout (`lunora.diagnostics/v1`), for CI to annotate a pull request.
+fn emit_diagnostics(cli: &Cli, console: &Console, err: &anyhow::Error) {
+    let Some(diagnostics) = err.downcast_ref::<Diagnostics>() else {
+        return;
+    };
+    if console.format == OutputFormat::Text {
+        return;
+    }
+    // deploy and rollback stream JSON Lines: the document is one line.
+    let line = matches!(cli.command, Command::Deploy(_) | Command::Rollback(_));
+    if let Err(e) = console.emit(&DiagnosticsReport::new(diagnostics, line)) {
+        console.error(&format!("cannot write the diagnostics: {e}"));
     }
 }
 

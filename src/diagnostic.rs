@@ -5,14 +5,23 @@
 //! `destinations[2].preset`), what is wrong, and a hint. It prints on one line
 //! so that a CI log, an editor's problem matcher or a human at 2 a.m. can act
 //! on it without reading a stack trace.
+//!
+//! With `--output json` or `--output markdown` a run that fails on bad
+//! input also prints its diagnostics as a document on stdout
+//! ([`DiagnosticsReport`], `lunora.diagnostics/v1`), so that CI can
+//! annotate a pull request from it; stderr still gets the one-line errors.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::output::{ExitStatus, Report};
 
 /// One problem in one input file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Diagnostic {
     /// The file the problem is in, as the user named it.
     pub file: PathBuf,
@@ -127,5 +136,86 @@ impl std::error::Error for Diagnostics {}
 impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Self {
         Self::one(d)
+    }
+}
+
+/// The document of a run that failed on bad input
+/// (`lunora.diagnostics/v1`): every problem found, located. Exit 1.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosticsReport {
+    /// Always false: the input was refused.
+    pub valid: bool,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Print as one JSON line (the command streams JSON Lines).
+    #[serde(skip)]
+    pub line: bool,
+}
+
+impl DiagnosticsReport {
+    pub fn new(diagnostics: &Diagnostics, line: bool) -> Self {
+        Self {
+            valid: false,
+            diagnostics: diagnostics.0.clone(),
+            line,
+        }
+    }
+}
+
+impl fmt::Display for DiagnosticsReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.diagnostics {
+            writeln!(f, "error: {d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `text` for a markdown table cell or list item: no line breaks, no
+/// stray pipes or backticks.
+fn md(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+        .replace('|', "\\|")
+        .replace('`', "'")
+}
+
+impl Report for DiagnosticsReport {
+    fn kind(&self) -> &'static str {
+        "diagnostics"
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = format!(
+            "### lunora: {} in the input\n\n| where | field | problem | hint |\n|---|---|---|---|\n",
+            crate::progress::count(self.diagnostics.len(), "problem")
+        );
+        for d in &self.diagnostics {
+            let mut at = md(&d.file.display().to_string());
+            if let Some(line) = d.line {
+                at.push_str(&format!(":{line}"));
+                if let Some(column) = d.column {
+                    at.push_str(&format!(":{column}"));
+                }
+            }
+            let field = if d.field.is_empty() {
+                String::new()
+            } else {
+                format!("`{}`", md(&d.field))
+            };
+            out.push_str(&format!(
+                "| `{at}` | {field} | {} | {} |\n",
+                md(&d.message),
+                md(d.hint.as_deref().unwrap_or(""))
+            ));
+        }
+        out
+    }
+
+    fn json_line(&self) -> bool {
+        self.line
+    }
+
+    fn status(&self) -> ExitStatus {
+        ExitStatus::Failure
     }
 }

@@ -14,6 +14,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod contract;
 pub mod cost;
 pub mod diagnostic;
 pub mod fsread;

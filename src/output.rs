@@ -4,6 +4,13 @@
 //! markdown. stderr carries everything else: warnings, errors, progress.
 //! Commands never print; they return a [`Report`] and this module prints it.
 //!
+//! Every JSON document is one contract (README, "JSON output"): the
+//! report's own fields with an envelope flattened in front of them
+//! ([`Envelope`]: `schema: lunora.<kind>/v1`, `kind`, `lunora_version`,
+//! `generated_at`), added here and only here, so no command can print a
+//! document without it. Reports that print a foreign format (a JSON
+//! Schema, a completion script) say so with [`Report::enveloped`].
+//!
 //! A closed stdout or stderr (`lunora ... | head -1`) is not an error:
 //! as ripgrep does, lunora stops writing there quietly and goes on, so a
 //! deploy under way still finishes, records its release and releases the
@@ -13,14 +20,84 @@
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::{ColorChoice, OutputFormat};
 
+/// The major version of the JSON output contract, the `v1` of
+/// `lunora.<kind>/v1`. Fields are only added within a version; removing,
+/// renaming or retyping one bumps it.
+pub const CONTRACT_VERSION: u32 = 1;
+
+/// `lunora.<kind>/v1`: the `schema` of a document of `kind`.
+pub fn schema_id(kind: &str) -> String {
+    format!("lunora.{kind}/v{CONTRACT_VERSION}")
+}
+
+/// Now, UTC, as RFC 3339 to the millisecond (`2026-05-01T18:00:00.123Z`):
+/// the `generated_at` of documents and the `at` of progress events.
+pub fn now_rfc3339() -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
+}
+
+/// What every `--output json` document carries beside the report's own
+/// fields (flattened in, so a document is one flat object).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Envelope<R> {
+    /// `lunora.<kind>/v1`: which document this is and the major version
+    /// of its contract.
+    pub schema: String,
+    /// The document's kind (`plan`, `deploy`, ...), as in `schema`.
+    pub kind: String,
+    /// The lunora that wrote it (`lunora --version`, without the commit).
+    pub lunora_version: String,
+    /// When it was written: RFC 3339, UTC.
+    pub generated_at: String,
+    #[serde(flatten)]
+    pub report: R,
+}
+
+impl<R> Envelope<R> {
+    /// `report` as a document of `kind`, written now.
+    pub fn new(kind: &str, report: R) -> Self {
+        Self {
+            schema: schema_id(kind),
+            kind: kind.to_owned(),
+            lunora_version: env!("CARGO_PKG_VERSION").to_owned(),
+            generated_at: now_rfc3339(),
+            report,
+        }
+    }
+}
+
+/// `report` as its JSON document: with the envelope unless the report
+/// prints a foreign format. One compact line when `line`, else pretty.
+pub fn json_document<R: Report>(report: &R, line: bool) -> serde_json::Result<String> {
+    fn to<T: Serialize>(value: &T, line: bool) -> serde_json::Result<String> {
+        if line {
+            serde_json::to_string(value)
+        } else {
+            serde_json::to_string_pretty(value)
+        }
+    }
+    if report.enveloped() {
+        to(&Envelope::new(report.kind(), report), line)
+    } else {
+        to(report, line)
+    }
+}
+
 /// Exit statuses, defined once (see `lunora --help`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ExitStatus {
     /// Success, or no changes.
+    #[default]
     Success = 0,
     /// Invalid input or a failed operation.
     Failure = 1,
@@ -35,6 +112,16 @@ pub enum ExitStatus {
 /// A command's result: printable as text (Display), JSON (Serialize) and
 /// markdown.
 pub trait Report: Serialize + Display {
+    /// The document's kind: `schema: lunora.<kind>/v1` in JSON, and the
+    /// name of its schema file, `schema/output/<kind>.schema.json`.
+    fn kind(&self) -> &'static str;
+
+    /// False for reports that print a foreign format as it is (`lunora
+    /// schema`, `lunora completions`): no envelope.
+    fn enveloped(&self) -> bool {
+        true
+    }
+
     /// The report as markdown; defaults to the text in a code block.
     fn markdown(&self) -> String {
         format!("```text\n{self}\n```\n")
@@ -106,12 +193,8 @@ impl Console {
                 t
             }
             OutputFormat::Json => {
-                let mut t = if report.json_line() {
-                    serde_json::to_string(report)
-                } else {
-                    serde_json::to_string_pretty(report)
-                }
-                .map_err(std::io::Error::other)?;
+                let mut t =
+                    json_document(report, report.json_line()).map_err(std::io::Error::other)?;
                 t.push('\n');
                 t
             }

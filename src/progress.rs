@@ -4,7 +4,9 @@
 //! On a terminal: one indicatif line per stack with its latest event and
 //! the elapsed time. Elsewhere (CI logs): plain timestamped lines, one per
 //! event, never interleaved mid-line. With `--output json`: one JSON
-//! object per event on stdout, for tools.
+//! object per event on stdout ([`ProgressEvent`], timestamped), for tools;
+//! the command's report ends the stream as one line with the envelope of
+//! every document (`crate::output`).
 //!
 //! Every write goes through `crate::output`, so a closed stdout or stderr
 //! stops the progress quietly and never the deploy.
@@ -13,7 +15,8 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::OutputFormat;
 use crate::output::{write_stderr, write_stdout, Console};
@@ -34,18 +37,29 @@ pub struct Progress {
     start: Instant,
 }
 
-#[derive(Serialize)]
-struct JsonEvent<'a> {
-    kind: &'static str,
-    stack: &'a str,
-    elapsed_ms: u128,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    logical_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_type: Option<&'a str>,
-    status: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
+/// One line of the JSON Lines stream of `deploy` and `rollback`
+/// (`schema/output/progress-event.schema.json`; no envelope: the report
+/// line that ends the stream carries it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressEvent {
+    /// `event` (CloudFormation's), `step` (lunora's own), `done` or
+    /// `failed` (the stack's end).
+    pub kind: String,
+    pub stack: String,
+    /// When it was seen: RFC 3339, UTC.
+    pub at: String,
+    /// Since the run started.
+    pub elapsed_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    /// The resource status (`CREATE_COMPLETE`, ...) or what lunora is
+    /// doing.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Progress {
@@ -194,14 +208,15 @@ impl StackProgress {
         status: &str,
         reason: Option<&str>,
     ) {
-        let event = JsonEvent {
-            kind,
-            stack: &self.name,
-            elapsed_ms: self.run_start.elapsed().as_millis(),
-            logical_id,
-            resource_type,
-            status,
-            reason,
+        let event = ProgressEvent {
+            kind: kind.to_owned(),
+            stack: self.name.clone(),
+            at: crate::output::now_rfc3339(),
+            elapsed_ms: u64::try_from(self.run_start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            logical_id: logical_id.map(str::to_owned),
+            resource_type: resource_type.map(str::to_owned),
+            status: status.to_owned(),
+            reason: reason.map(str::to_owned),
         };
         if let Ok(line) = serde_json::to_string(&event) {
             // A closed stdout ends the stream, not the deploy.

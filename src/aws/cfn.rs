@@ -431,7 +431,10 @@ pub async fn delete_stack(aws: &Aws, stack: &str) -> anyhow::Result<()> {
 }
 
 /// One stack event.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
 pub struct StackEvent {
     pub event_id: String,
     pub timestamp: String,

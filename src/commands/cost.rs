@@ -6,7 +6,8 @@
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::CostArgs;
 use crate::cost::{self, Estimate, Item, Rates, Setup, Summary};
@@ -14,7 +15,8 @@ use crate::diagnostic::Diagnostics;
 use crate::output::{Console, Report};
 
 /// The rates the estimate used.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RatesInfo {
     /// `data/pricing.yaml (built in)` or the `--rates` path.
     pub file: String,
@@ -26,14 +28,14 @@ pub struct RatesInfo {
 }
 
 /// What `cost` found.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CostReport {
-    pub kind: &'static str,
     pub config: PathBuf,
     pub project: String,
     pub environment: String,
     pub region: String,
-    pub input_mode: &'static str,
+    pub input_mode: String,
     /// The destinations priced.
     pub destinations: Vec<String>,
     pub rates: RatesInfo,
@@ -66,12 +68,11 @@ pub fn run(config: &Path, args: &CostArgs, console: &Console) -> anyhow::Result<
         notes.insert(0, note);
     }
     Ok(CostReport {
-        kind: "cost",
         config: config.to_path_buf(),
         project: d.config.project.clone(),
         environment: d.config.environment.clone(),
         region: d.config.region.clone(),
-        input_mode: d.config.input_mode.as_str(),
+        input_mode: d.config.input_mode.as_str().to_owned(),
         destinations: setup.channels.iter().map(|c| c.id.clone()).collect(),
         rates: RatesInfo {
             file: rates.origin.clone(),
@@ -273,6 +274,10 @@ fn markdown_table(out: &mut String, e: &Estimate) {
 }
 
 impl Report for CostReport {
+    fn kind(&self) -> &'static str {
+        "cost"
+    }
+
     fn markdown(&self) -> String {
         let s = &self.summary;
         let mut out = format!(

@@ -24,7 +24,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_cloudformation::types::ChangeSetType;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
 use super::plan::{Plan, PlanFile, Refused};
@@ -52,7 +53,8 @@ pub struct DeployOptions {
 }
 
 /// How one stack went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StackOutcome {
     pub stack: String,
     pub stage: Option<String>,
@@ -66,12 +68,15 @@ pub struct StackOutcome {
 }
 
 /// What `deploy` (or `rollback`) did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeployReport {
+    /// `deploy` or `rollback`.
+    #[serde(skip)]
     pub kind: &'static str,
     pub stacks: Vec<StackOutcome>,
     pub release: Option<String>,
-    pub status: &'static str,
+    pub status: String,
     pub notes: Vec<String>,
     #[serde(skip)]
     pub exit: ExitStatus,
@@ -107,6 +112,10 @@ impl fmt::Display for DeployReport {
 }
 
 impl Report for DeployReport {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     fn status(&self) -> ExitStatus {
         self.exit
     }
@@ -727,10 +736,18 @@ async fn deploy_locked(
     // A saved plan is read first: a file that cannot be a plan stops the
     // run before any AWS call.
     let saved: Option<PlanFile> = match &options.plan_file {
-        Some(path) => Some(
-            serde_json::from_str(&crate::fsread::read_plan_file(path)?)
-                .with_context(|| format!("`{}` is not a lunora plan file", path.display()))?,
-        ),
+        Some(path) => {
+            let file: PlanFile = serde_json::from_str(&crate::fsread::read_plan_file(path)?)
+                .with_context(|| format!("`{}` is not a lunora plan file (hint: run `lunora plan --out` again with this lunora)", path.display()))?;
+            let expected = crate::output::schema_id("plan");
+            anyhow::ensure!(
+                file.plan.schema == expected,
+                "`{}` is a `{}` document, not a `{expected}` plan (hint: run `lunora plan --out` again with this lunora)",
+                path.display(),
+                file.plan.schema
+            );
+            Some(file)
+        }
         None => None,
     };
     // Before anything changes in AWS (the change sets the plan makes
@@ -751,14 +768,14 @@ async fn deploy_locked(
         // have moved. Then the plan made now (with the change sets it
         // keeps, and the flow's source as it is now) is the saved one, and
         // it is what runs.
-        crate::plan::saved::verify(&saved.plan.stacks, &saved.desired, &desired).map_err(|e| {
+        crate::plan::saved::verify(&saved.plan.report.stacks, &saved.desired, &desired).map_err(|e| {
             Refused(format!(
                 "the saved plan `{}` is refused, nothing was changed: {e} (hint: run `lunora plan --out {}` again and review it)",
                 path.display(),
                 path.display()
             ))
         })?;
-        check_saved_plan(&saved.plan, &plan)?;
+        check_saved_plan(&saved.plan.report, &plan)?;
     }
     for p in &mut plan.stacks {
         super::plan::choose_source(p, options.restore_source);
@@ -816,7 +833,7 @@ async fn deploy_locked(
             kind: "deploy",
             stacks: Vec::new(),
             release: None,
-            status: "no changes: every stack matches the config",
+            status: "no changes: every stack matches the config".to_owned(),
             notes: source_notes(&plan),
             exit: ExitStatus::Success,
         });
@@ -874,7 +891,7 @@ async fn deploy_locked(
         kind: "deploy",
         stacks: run.outcomes,
         release,
-        status: word,
+        status: word.to_owned(),
         notes: source_notes(&plan),
         exit,
     })

@@ -11,7 +11,8 @@
 use std::fmt;
 use std::path::Path;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::connect_operating as connect;
 use crate::aws::media;
@@ -22,7 +23,8 @@ use crate::ops::stacks::read_stacks;
 use crate::output::{Console, Report};
 
 /// The preferred and selected source at one moment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SourceChoice {
     /// SourcePriority.PrimarySource.
     pub preferred: Option<String>,
@@ -31,9 +33,9 @@ pub struct SourceChoice {
 }
 
 /// What `failover` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FailoverReport {
-    pub kind: &'static str,
     pub flow_arn: String,
     /// `primary` or `backup`.
     pub to: String,
@@ -81,7 +83,11 @@ impl fmt::Display for FailoverReport {
     }
 }
 
-impl Report for FailoverReport {}
+impl Report for FailoverReport {
+    fn kind(&self) -> &'static str {
+        "failover"
+    }
+}
 
 /// The source in use, from the signal AWS documents for the flow's
 /// failover mode (`SourceSelected` under FAILOVER, `SourceMergeActive`
@@ -192,7 +198,6 @@ pub async fn run(
         );
     }
     Ok(FailoverReport {
-        kind: "failover",
         flow_arn,
         to: word.into(),
         source: target,

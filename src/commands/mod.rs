@@ -36,6 +36,15 @@ impl fmt::Display for RawText {
 }
 
 impl Report for RawText {
+    fn kind(&self) -> &'static str {
+        "completions"
+    }
+
+    /// A completion script, as it is.
+    fn enveloped(&self) -> bool {
+        false
+    }
+
     fn markdown(&self) -> String {
         self.0.clone()
     }

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
 use super::connect_operating as connect;
@@ -28,7 +29,8 @@ use crate::output::{Console, ExitStatus, Report};
 use crate::progress::{Progress, StackProgress};
 
 /// What happened to one destination.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DestinationOutcome {
     pub id: String,
     pub channel_id: Option<String>,
@@ -41,7 +43,8 @@ pub struct DestinationOutcome {
 }
 
 /// What happened to the flow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FlowOutcome {
     pub arn: String,
     pub before: String,
@@ -54,9 +57,11 @@ pub struct FlowOutcome {
 }
 
 /// What `start` or `stop` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OperateReport {
     /// `start` or `stop`.
+    #[serde(skip)]
     pub kind: &'static str,
     pub flow: Option<FlowOutcome>,
     pub destinations: Vec<DestinationOutcome>,
@@ -88,6 +93,10 @@ impl fmt::Display for OperateReport {
 }
 
 impl Report for OperateReport {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     fn status(&self) -> ExitStatus {
         self.exit
     }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::connect_operating as connect;
 use crate::aws::AwsSettings;
@@ -17,7 +18,8 @@ use crate::ops::stacks::read_stacks;
 use crate::output::{Console, Report};
 
 /// One destination's ids.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DestinationIds {
     pub channel_id: Option<String>,
     pub input_id: Option<String>,
@@ -26,9 +28,9 @@ pub struct DestinationIds {
 }
 
 /// What `outputs` prints.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OutputsReport {
-    pub kind: &'static str,
     pub flow_arn: String,
     /// `ip:port` of the primary source.
     pub ingest_endpoint: Option<String>,
@@ -85,7 +87,7 @@ impl fmt::Display for OutputsReport {
                 Ok(())
             }
             Format::Json => {
-                let text = serde_json::to_string_pretty(self).map_err(|_| fmt::Error)?;
+                let text = crate::output::json_document(self, false).map_err(|_| fmt::Error)?;
                 writeln!(f, "{text}")
             }
         }
@@ -93,6 +95,10 @@ impl fmt::Display for OutputsReport {
 }
 
 impl Report for OutputsReport {
+    fn kind(&self) -> &'static str {
+        "outputs"
+    }
+
     fn markdown(&self) -> String {
         self.to_string()
     }
@@ -126,7 +132,6 @@ pub async fn run(
         })
         .collect();
     Ok(OutputsReport {
-        kind: "outputs",
         ingest_endpoint: endpoint("IngestIp", "IngestPort"),
         backup_ingest_endpoint: endpoint("BackupIngestIp", "BackupIngestPort"),
         flow_arn,

@@ -13,6 +13,7 @@ use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
@@ -24,7 +25,7 @@ use crate::plan::{
 };
 
 /// Where the live side of the plan came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PlanMode {
     /// Read from CloudFormation.
@@ -33,11 +34,11 @@ pub enum PlanMode {
     Offline,
 }
 
-/// The plan document (`--output json`, schema `lunora.plan/v1`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The plan document (`--output json`, `lunora.plan/v1` with the
+/// envelope of [`crate::output::Envelope`]).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
-    pub schema: String,
-    pub kind: String,
     pub project: String,
     pub environment: String,
     pub region: String,
@@ -67,11 +68,12 @@ impl Plan {
     }
 }
 
-/// A saved plan (`--out`): the plan and the exact templates it was made
-/// from, so that `deploy --plan` executes exactly that.
+/// A saved plan (`--out`): the plan, as the `lunora.plan/v1` document
+/// `--output json` prints, and the exact templates it was made from, so
+/// that `deploy --plan` executes exactly that.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanFile {
-    pub plan: Plan,
+    pub plan: crate::output::Envelope<Plan>,
     pub desired: Vec<DesiredStack>,
 }
 
@@ -460,8 +462,6 @@ pub async fn build_with(
         PlanMode::Live | PlanMode::Offline => None,
     };
     let plan = Plan {
-        schema: plan::PLAN_SCHEMA.to_owned(),
-        kind: "plan".to_owned(),
         project: deployment.config.project.clone(),
         environment: deployment.config.environment.clone(),
         region: deployment.config.region.clone(),
@@ -536,7 +536,7 @@ pub async fn run(
     let (plan, desired) = build(&deployment, &aws, online, console).await?;
     if let Some(path) = out {
         let file = PlanFile {
-            plan: plan.clone(),
+            plan: crate::output::Envelope::new("plan", plan.clone()),
             desired,
         };
         let text = serde_json::to_string_pretty(&file)? + "\n";
@@ -736,6 +736,10 @@ impl fmt::Display for PlanReport {
 }
 
 impl Report for PlanReport {
+    fn kind(&self) -> &'static str {
+        "plan"
+    }
+
     fn markdown(&self) -> String {
         let p = &self.plan;
         let mut out = String::new();

@@ -5,7 +5,8 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::Context;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::config;
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -30,7 +31,8 @@ fn library(config: &Path) -> anyhow::Result<Library> {
     Ok(Library::load(&config::preset_dirs(base, &loaded.value))?)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PresetSummary {
     pub id: String,
     pub platform: Option<String>,
@@ -40,7 +42,8 @@ pub struct PresetSummary {
     pub origin: Origin,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlatformSummary {
     pub id: String,
     pub name: String,
@@ -48,9 +51,9 @@ pub struct PlatformSummary {
     pub origin: Origin,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PresetList {
-    pub kind: &'static str,
     pub presets: Vec<PresetSummary>,
     pub platforms: Vec<PlatformSummary>,
 }
@@ -85,7 +88,6 @@ fn audio_summary(p: &Preset) -> String {
 pub fn list(config: &Path, _console: &Console) -> anyhow::Result<PresetList> {
     let lib = library(config)?;
     Ok(PresetList {
-        kind: "presets",
         presets: lib
             .presets
             .values()
@@ -132,11 +134,15 @@ impl fmt::Display for PresetList {
     }
 }
 
-impl Report for PresetList {}
+impl Report for PresetList {
+    fn kind(&self) -> &'static str {
+        "presets"
+    }
+}
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PresetDetail {
-    pub kind: &'static str,
     pub preset: Preset,
     pub origin: Origin,
     pub platform: Option<Platform>,
@@ -161,7 +167,6 @@ pub fn show(config: &Path, id: &str, _console: &Console) -> anyhow::Result<Prese
         problems.extend(rules::platform_problems(&entry.value, p));
     }
     Ok(PresetDetail {
-        kind: "preset",
         preset: entry.value.clone(),
         origin: entry.origin.clone(),
         platform,
@@ -233,4 +238,8 @@ impl fmt::Display for PresetDetail {
     }
 }
 
-impl Report for PresetDetail {}
+impl Report for PresetDetail {
+    fn kind(&self) -> &'static str {
+        "preset"
+    }
+}

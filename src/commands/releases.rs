@@ -7,22 +7,23 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::output::Report;
 use crate::release::{continues_run, Release, ReleaseEntry, ReleaseKind, ReleaseStore, RunOutcome};
 
 /// What `releases` found.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReleasesReport {
-    pub kind: &'static str,
     /// Where the history lives.
     pub store: String,
     pub releases: Vec<ReleaseLine>,
 }
 
 /// One record: a summary of a valid release, or why it cannot be trusted.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum ReleaseLine {
     Ok(Box<ReleaseSummary>),
@@ -30,13 +31,14 @@ pub enum ReleaseLine {
 }
 
 /// A valid release, without its templates.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReleaseSummary {
     pub id: String,
     pub sequence: u64,
     /// `deploy` or `rollback`.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: String,
     /// The stages the run completed.
     pub stages: Vec<String>,
     /// How the run ended: `completed`, `failed` or `interrupted`; `null`
@@ -99,7 +101,7 @@ fn summary(r: Release) -> ReleaseSummary {
         ReleaseKind::Deploy { .. } => None,
     };
     ReleaseSummary {
-        kind: r.kind.name(),
+        kind: r.kind.name().to_owned(),
         stages: r.kind.stages().to_vec(),
         outcome: r.outcome,
         schema: r.schema,
@@ -146,7 +148,6 @@ pub async fn run(store: &ReleaseStore) -> anyhow::Result<ReleasesReport> {
         }
     }
     Ok(ReleasesReport {
-        kind: "releases",
         store: store.location(),
         releases,
     })
@@ -201,6 +202,10 @@ impl fmt::Display for ReleasesReport {
 }
 
 impl Report for ReleasesReport {
+    fn kind(&self) -> &'static str {
+        "releases"
+    }
+
     fn markdown(&self) -> String {
         let mut out = format!("### lunora releases: `{}`\n\n", self.store);
         if self.releases.is_empty() {

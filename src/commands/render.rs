@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::RenderArgs;
 use crate::config::Deployment;
@@ -18,7 +19,7 @@ use crate::output::{Console, ExitStatus, Report};
 use crate::render::{self, RenderedStack, INLINE_TEMPLATE_LIMIT};
 
 /// What happened to one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileStatus {
     /// Written (new or changed).
@@ -35,7 +36,8 @@ pub enum FileStatus {
     Extra,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FileReport {
     pub stack: Option<String>,
     pub stage: Option<String>,
@@ -46,9 +48,9 @@ pub struct FileReport {
     pub needs_s3: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RenderReport {
-    pub kind: &'static str,
     pub out: PathBuf,
     pub check: bool,
     pub files: Vec<FileReport>,
@@ -147,7 +149,6 @@ fn check(
             .map(|p| orphan_report(p, FileStatus::Extra)),
     );
     Ok(RenderReport {
-        kind: "render",
         out: dir.to_path_buf(),
         check: true,
         files,
@@ -181,7 +182,6 @@ fn write(
         files.push(orphan_report(path, FileStatus::Removed));
     }
     Ok(RenderReport {
-        kind: "render",
         out: dir.to_path_buf(),
         check: false,
         files,
@@ -243,6 +243,10 @@ impl fmt::Display for RenderReport {
 }
 
 impl Report for RenderReport {
+    fn kind(&self) -> &'static str {
+        "render"
+    }
+
     fn status(&self) -> ExitStatus {
         if self.check && self.stale().next().is_some() {
             ExitStatus::Failure

@@ -186,8 +186,6 @@ async fn rollback_locked(
         }
     }
     let plan = Plan {
-        schema: crate::plan::PLAN_SCHEMA.to_owned(),
-        kind: "plan".to_owned(),
         project: deployment.config.project.clone(),
         environment: deployment.config.environment.clone(),
         region: deployment.config.region.clone(),
@@ -255,7 +253,7 @@ async fn rollback_locked(
             kind: "rollback",
             stacks: Vec::new(),
             release: None,
-            status: "no changes: the live stacks already match the release",
+            status: "no changes: the live stacks already match the release".to_owned(),
             notes,
             exit: ExitStatus::Success,
         });
@@ -354,7 +352,7 @@ async fn rollback_locked(
         kind: "rollback",
         stacks: run.outcomes,
         release,
-        status,
+        status: status.to_owned(),
         notes,
         exit,
     })

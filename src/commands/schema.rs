@@ -38,6 +38,15 @@ impl fmt::Display for Schema {
 }
 
 impl Report for Schema {
+    fn kind(&self) -> &'static str {
+        "schema"
+    }
+
+    /// A JSON Schema document, as it is.
+    fn enveloped(&self) -> bool {
+        false
+    }
+
     fn markdown(&self) -> String {
         format!("```json\n{}```\n", self.to_pretty_json())
     }

@@ -20,7 +20,8 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::{Aws, AwsSettings};
 use crate::cli::OutputFormat;
@@ -65,9 +66,9 @@ impl View {
 }
 
 /// What `lunora status` shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StatusReport {
-    pub kind: &'static str,
     #[serde(flatten)]
     pub reading: StatusReading,
     /// `--check` was asked: an unhealthy reading exits 1.
@@ -350,6 +351,10 @@ impl fmt::Display for StatusReport {
 }
 
 impl Report for StatusReport {
+    fn kind(&self) -> &'static str {
+        "status"
+    }
+
     fn status(&self) -> ExitStatus {
         if self.check_mode && !self.reading.check.healthy {
             ExitStatus::Failure
@@ -393,7 +398,6 @@ pub async fn run(
     let (deployment, aws) = super::connect_operating(config, settings, console, "status").await?;
     let reading = crate::ops::status::read(&aws, &deployment).await?;
     let mut report = StatusReport {
-        kind: "status",
         reading,
         check_mode: options.check,
         view: View::for_terminal(console, options.wide),
@@ -444,7 +448,11 @@ impl fmt::Display for Frame<'_> {
     }
 }
 
-impl Report for Frame<'_> {}
+impl Report for Frame<'_> {
+    fn kind(&self) -> &'static str {
+        "status"
+    }
+}
 
 async fn watch(
     aws: &Aws,

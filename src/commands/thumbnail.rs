@@ -5,7 +5,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsSettings;
 use crate::cli::{FailoverTarget, ThumbnailArgs};
@@ -13,9 +14,9 @@ use crate::health::SourceRole;
 use crate::output::{Console, Report};
 
 /// What `thumbnail` saved.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ThumbnailReport {
-    pub kind: &'static str,
     pub subject: String,
     /// The file written; `-` for stdout.
     pub file: String,
@@ -45,7 +46,11 @@ impl fmt::Display for ThumbnailReport {
     }
 }
 
-impl Report for ThumbnailReport {}
+impl Report for ThumbnailReport {
+    fn kind(&self) -> &'static str {
+        "thumbnail"
+    }
+}
 
 pub async fn run(
     config: &Path,
@@ -99,7 +104,6 @@ pub async fn run(
         crate::fsread::write_atomically(&path, &picture.jpeg)?;
     }
     Ok(ThumbnailReport {
-        kind: "thumbnail",
         subject: picture.subject,
         file: path.display().to_string(),
         bytes: picture.jpeg.len(),

@@ -4,28 +4,30 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
 use crate::output::{Console, Report};
 use crate::presets::rules::enum_name;
 
-/// What `validate` found.
-#[derive(Debug, Serialize)]
+/// What `validate` found (`lunora.validate/v1`).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ValidateReport {
-    pub kind: &'static str,
     pub config: PathBuf,
     pub valid: bool,
     pub project: String,
     pub environment: String,
     pub region: String,
-    pub input_mode: &'static str,
+    pub input_mode: String,
     pub destinations: Vec<DestinationSummary>,
     pub stages: Vec<StageSummary>,
     pub warnings: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DestinationSummary {
     pub id: String,
     pub kind: String,
@@ -34,7 +36,8 @@ pub struct DestinationSummary {
     pub renditions: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StageSummary {
     pub name: String,
     pub stacks: Vec<String>,
@@ -43,13 +46,12 @@ pub struct StageSummary {
 pub fn run(config: &Path, console: &Console) -> anyhow::Result<ValidateReport> {
     let d = super::load(config, console)?;
     Ok(ValidateReport {
-        kind: "validate",
         config: config.to_path_buf(),
         valid: true,
         project: d.config.project.clone(),
         environment: d.config.environment.clone(),
         region: d.config.region.clone(),
-        input_mode: d.config.input_mode.as_str(),
+        input_mode: d.config.input_mode.as_str().to_owned(),
         destinations: d
             .destinations
             .iter()
@@ -123,6 +125,10 @@ impl fmt::Display for ValidateReport {
 }
 
 impl Report for ValidateReport {
+    fn kind(&self) -> &'static str {
+        "validate"
+    }
+
     fn markdown(&self) -> String {
         let mut out = format!(
             "### lunora validate: `{}` is valid\n\n| destination | kind | platform | preset | renditions |\n|---|---|---|---|---|\n",

@@ -14,7 +14,8 @@ pub mod rates;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::config::model::{DestinationKind, FeedCodec, InputMode};
 use crate::config::Deployment;
@@ -50,7 +51,8 @@ pub enum CostError {
 }
 
 /// The encoder's feed into the flow: sets every channel's input class.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Feed {
     pub codec: Codec,
     pub height: u32,
@@ -58,7 +60,8 @@ pub struct Feed {
 }
 
 /// One MediaLive output (an encode) of a channel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Output {
     pub name: String,
     pub height: u32,
@@ -68,7 +71,8 @@ pub struct Output {
 }
 
 /// One destination's single-pipeline channel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Channel {
     pub id: String,
     pub kind: DestinationKind,
@@ -76,7 +80,8 @@ pub struct Channel {
 }
 
 /// What the model needs of a deployment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Setup {
     pub input_mode: InputMode,
     pub feed: Feed,
@@ -168,7 +173,8 @@ impl Output {
 }
 
 /// How the month is used.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Usage {
     /// Hours per month the channels stream.
     pub streaming_hours: f64,
@@ -189,7 +195,9 @@ pub fn check_hours(hours: f64) -> Result<(), CostError> {
 
 /// What an item pays for, for grouping and for the comparison with the
 /// original plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     /// MediaConnect flow hours.
@@ -217,7 +225,8 @@ impl Category {
 }
 
 /// One billed line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Item {
     pub category: Category,
     /// What is billed.
@@ -275,7 +284,8 @@ impl Item {
 }
 
 /// An itemised monthly estimate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Estimate {
     pub items: Vec<Item>,
     /// The sum of the items, to the cent.
@@ -550,7 +560,8 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
 
 /// The assumptions behind the original plan's $355.80/month
 /// (the estimate in the original request lunora was built for).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OriginalPlan {
     pub streaming_hours: f64,
     pub channels: u32,
@@ -626,7 +637,8 @@ impl OriginalPlan {
 }
 
 /// One line of the comparison with the original plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ComparisonRow {
     pub what: String,
     pub original_usd: f64,
@@ -637,7 +649,8 @@ pub struct ComparisonRow {
 
 /// Everything `lunora cost` shows: the estimate with lunora's stop
 /// behaviour, the same without it, the saving, and the original figure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     pub streaming_hours: f64,
     pub idle_hours: f64,

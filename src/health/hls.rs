@@ -9,7 +9,8 @@
 //! sequence) and 4.3.3.1 (target duration):
 //! https://www.rfc-editor.org/rfc/rfc8216#section-4.3.3.2
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// What a playlist says.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,7 +112,7 @@ pub fn parse(text: &str) -> Result<Playlist, PlaylistError> {
 }
 
 /// The result of the playlist check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum HlsCheck {
     /// The newest segment moved from `from` to `to`.

@@ -14,7 +14,8 @@
 
 pub mod hls;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use hls::HlsCheck;
@@ -33,7 +34,9 @@ pub const START_GRACE_SECONDS: i64 = 180;
 const INPUT_LOST_SECONDS: f64 = 55.0;
 
 /// One verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Running and every signal says the stream gets through.
@@ -68,7 +71,8 @@ impl std::fmt::Display for Verdict {
 }
 
 /// A verdict with its reason in words and, when known, since when.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Assessment {
     pub verdict: Verdict,
     pub reason: String,
@@ -138,7 +142,8 @@ impl Reading {
 }
 
 /// A MediaLive channel alert that is set (ListAlerts, state SET).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Alert {
     pub alert_type: String,
     pub message: String,
@@ -330,7 +335,7 @@ pub fn destination(o: &DestinationObservation, now: OffsetDateTime) -> Assessmen
 }
 
 /// Primary or backup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceRole {
     Primary,
@@ -380,7 +385,7 @@ pub struct IngestObservation {
 }
 
 /// How one source is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceState {
     /// Connected and in use.
@@ -394,7 +399,8 @@ pub enum SourceState {
 }
 
 /// One source's state, for the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SourceAssessment {
     pub name: String,
     pub role: SourceRole,
@@ -406,7 +412,8 @@ pub struct SourceAssessment {
 }
 
 /// The verdict on the ingest, with each source's state.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IngestAssessment {
     #[serde(flatten)]
     pub assessment: Assessment,
@@ -616,7 +623,8 @@ pub fn check<'a>(
 }
 
 /// What the encoder really sends (DescribeFlowSourceMetadata).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Feed {
     pub codec: Option<String>,
     pub width: Option<u32>,

@@ -36,7 +36,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
@@ -50,7 +51,8 @@ use crate::health::{
 };
 
 /// One source of the flow, as the encoder and the operator see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SourceStatus {
     pub name: String,
     pub role: SourceRole,
@@ -67,7 +69,8 @@ pub struct SourceStatus {
 }
 
 /// The flow resource.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FlowState {
     pub stack: String,
     pub name: Option<String>,
@@ -83,7 +86,8 @@ pub struct FlowState {
 }
 
 /// The ingest: the flow, its sources and the verdict.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IngestStatus {
     pub verdict: Verdict,
     pub reason: String,
@@ -98,7 +102,7 @@ pub struct IngestStatus {
     pub flow: FlowState,
     pub active_source: Option<String>,
     /// `metric` (the documented in-use signal) or `inferred`.
-    pub active_from: Option<&'static str>,
+    pub active_from: Option<String>,
     pub sources: Vec<SourceStatus>,
     /// What the encoder sends (DescribeFlowSourceMetadata).
     pub feed: Option<Feed>,
@@ -107,7 +111,8 @@ pub struct IngestStatus {
 }
 
 /// One destination.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DestinationStatus {
     pub id: String,
     pub stack: String,
@@ -148,7 +153,8 @@ impl DestinationStatus {
 }
 
 /// Counts for the summary line.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LiveCount {
     pub delivering: usize,
     pub running: usize,
@@ -156,7 +162,8 @@ pub struct LiveCount {
 }
 
 /// `status --check`'s answer (always computed).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Check {
     /// The ingest delivers and every running destination delivers.
     pub healthy: bool,
@@ -164,7 +171,8 @@ pub struct Check {
 }
 
 /// What is live right now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StatusReading {
     pub deployment: String,
     pub region: String,
@@ -581,7 +589,7 @@ pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusRe
             preferred_source: preferred,
         },
         active_source,
-        active_from,
+        active_from: active_from.map(str::to_owned),
         sources,
         feed: feed.clone(),
         alarms: flow_alarm_states,

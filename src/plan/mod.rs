@@ -8,23 +8,23 @@
 //! where the change set (or an emulator) says nothing: lunora knows the
 //! create-only properties of every resource type it renders.
 
+pub mod property;
 pub mod quota;
 pub mod risk;
 pub mod saved;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use property::PropertyChange;
 pub use risk::{Risk, RiskKind, SecurityChange, Severity};
 
-/// Version of the plan JSON document (`--output json`, `--out`).
-pub const PLAN_SCHEMA: &str = "lunora.plan/v1";
-
 /// What a deploy does to one stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum StackAction {
     /// The stack does not exist yet.
@@ -38,7 +38,9 @@ pub enum StackAction {
 }
 
 /// What a deploy does to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResourceAction {
     Add,
@@ -52,20 +54,26 @@ pub enum ResourceAction {
 }
 
 /// One resource's change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceChange {
     pub logical_id: String,
     pub resource_type: String,
     pub action: ResourceAction,
     /// Top-level properties that differ.
     pub properties: Vec<String>,
+    /// The values that differ, before and after, for a modified or
+    /// replaced resource (empty for one added or removed): computed from
+    /// the live and rendered templates, secrets redacted.
+    pub property_changes: Vec<PropertyChange>,
     /// Why it is replaced: the create-only properties that changed, or the
     /// change set's word for it.
     pub replacement_reasons: Vec<String>,
 }
 
 /// One change reported by a CloudFormation change set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChangeSetChange {
     pub logical_id: String,
     pub resource_type: String,
@@ -109,7 +117,8 @@ pub struct DesiredStack {
 }
 
 /// The plan for one stack.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StackPlan {
     pub name: String,
     /// The stage it deploys in (`None` for a stack to delete).
@@ -150,7 +159,8 @@ pub struct StackPlan {
 }
 
 /// A flow whose preferred source is not its template's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SourceDrift {
     /// The source the live flow prefers.
     pub live: String,
@@ -166,7 +176,8 @@ impl StackPlan {
 }
 
 /// Counts for the summary line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Counts {
     pub create: usize,
     pub update: usize,
@@ -224,6 +235,7 @@ pub fn resource_changes(live: &str, desired: &str) -> Vec<ResourceChange> {
                 resource_type: resource_type(new),
                 action: ResourceAction::Add,
                 properties: Vec::new(),
+                property_changes: Vec::new(),
                 replacement_reasons: Vec::new(),
             });
             continue;
@@ -260,6 +272,7 @@ pub fn resource_changes(live: &str, desired: &str) -> Vec<ResourceChange> {
                 ResourceAction::Replace
             },
             properties: changed,
+            property_changes: property::changes(&old_props, &new_props),
             replacement_reasons: reasons,
         });
     }
@@ -270,6 +283,7 @@ pub fn resource_changes(live: &str, desired: &str) -> Vec<ResourceChange> {
                 resource_type: resource_type(old),
                 action: ResourceAction::Remove,
                 properties: Vec::new(),
+                property_changes: Vec::new(),
                 replacement_reasons: Vec::new(),
             });
         }
@@ -308,6 +322,7 @@ fn merge_change_set(changes: &mut Vec<ResourceChange>, change_set: &[ChangeSetCh
                 resource_type: c.resource_type.clone(),
                 action,
                 properties: Vec::new(),
+                property_changes: Vec::new(),
                 replacement_reasons: match action {
                     ResourceAction::Replace | ResourceAction::MayReplace => {
                         vec![format!(
@@ -521,6 +536,7 @@ mod tests {
             resource_type: "AWS::MediaLive::Channel".into(),
             action: ResourceAction::Modify,
             properties: vec!["EncoderSettings".into()],
+            property_changes: vec![],
             replacement_reasons: vec![],
         }];
         merge_change_set(

@@ -20,6 +20,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -45,7 +46,9 @@ pub const INCREASE_GUIDE: &str =
 pub const PUSH_INPUT_TYPES: [&str; 4] = ["RTP_PUSH", "RTMP_PUSH", "SRT_LISTENER", "UDP_PUSH"];
 
 /// One of the quotas the preflight checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum QuotaKind {
     Channels,
@@ -131,7 +134,7 @@ impl fmt::Display for QuotaKind {
 }
 
 /// Where a quota value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum QuotaSource {
     /// Service Quotas, the value applied to this account.
@@ -155,7 +158,8 @@ impl fmt::Display for QuotaSource {
 }
 
 /// One quota's value, as found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct QuotaValue {
     pub kind: QuotaKind,
     pub value: u64,
@@ -179,7 +183,8 @@ impl QuotaValue {
 }
 
 /// How many of each the account has now.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Usage {
     pub channels: u64,
     pub push_inputs: u64,
@@ -187,7 +192,8 @@ pub struct Usage {
 }
 
 /// How many of each a deploy adds at its peak.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Additions {
     pub channels: u64,
     pub push_inputs: u64,
@@ -215,7 +221,8 @@ impl Additions {
 }
 
 /// The verdict for one quota.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct QuotaCheck {
     pub kind: QuotaKind,
     pub in_use: u64,
@@ -279,7 +286,8 @@ impl QuotaCheck {
 
 /// The quota part of a plan: the account's usage, the quotas, and the
 /// verdict for what the plan adds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct QuotaReport {
     pub region: String,
     pub usage: Usage,
@@ -609,6 +617,7 @@ mod tests {
             resource_type: ty.into(),
             action,
             properties: Vec::new(),
+            property_changes: Vec::new(),
             replacement_reasons: Vec::new(),
         }
     }

@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use include_dir::{include_dir, Dir};
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::yaml::{self, Locator};
@@ -25,7 +26,7 @@ use model::{Platform, Preset};
 static BUILT_IN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/presets");
 
 /// Where a preset or platform file came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", content = "path", rename_all = "kebab-case")]
 pub enum Origin {
     /// Compiled into lunora (the repository's `presets/`).

@@ -3,6 +3,7 @@
 
 mod aws_setup;
 mod commands;
+mod contract;
 mod errors;
 mod fuzz;
 mod lint;

@@ -2,5 +2,6 @@
 //! workspace with the example config.
 #![allow(dead_code)]
 
+pub mod contract;
 pub mod emulator;
 pub mod workspace;
