@@ -89,8 +89,12 @@ fn emit_diagnostics(cli: &Cli, console: &Console, err: &anyhow::Error) {
     if console.format == OutputFormat::Text {
         return;
     }
-    // deploy and rollback stream JSON Lines: the document is one line.
-    let line = matches!(cli.command, Command::Deploy(_) | Command::Rollback(_));
+    // deploy, rollback, start and stop stream JSON Lines: the document is
+    // one line.
+    let line = matches!(
+        cli.command,
+        Command::Deploy(_) | Command::Rollback(_) | Command::Start(_) | Command::Stop(_)
+    );
     if let Err(e) = console.emit(&DiagnosticsReport::new(diagnostics, line)) {
         console.error(&format!("cannot write the diagnostics: {e}"));
     }

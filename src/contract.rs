@@ -16,8 +16,8 @@ use crate::output::{schema_id, Envelope};
 /// The directory of the schema files, relative to the repository root.
 pub const DIR: &str = "schema/output";
 
-/// The kind of the JSON Lines events of `deploy` and `rollback`, which
-/// carry no envelope.
+/// The kind of the JSON Lines events of `deploy`, `rollback`, `start`
+/// and `stop`, which carry no envelope.
 pub const PROGRESS_EVENT: &str = "progress-event";
 
 /// Every document kind with its schema, in file-name order.
@@ -45,7 +45,7 @@ pub fn schemas() -> Vec<(&'static str, RootSchema)> {
     let meta = event.schema.metadata();
     meta.title = Some(format!("lunora {PROGRESS_EVENT}"));
     meta.description = Some(
-        "One line of the JSON Lines stream of `lunora deploy|rollback --output json`; the stream ends with the command's report, a `lunora.deploy/v1` or `lunora.rollback/v1` document on one line.".to_owned(),
+        "One line of the JSON Lines stream of `lunora deploy|rollback|start|stop --output json`; the stream ends with the command's report (`lunora.<command>/v1`) on one line.".to_owned(),
     );
     date_time(&mut event, "at");
     out.push((PROGRESS_EVENT, event));

@@ -37,9 +37,9 @@ pub struct Progress {
     start: Instant,
 }
 
-/// One line of the JSON Lines stream of `deploy` and `rollback`
-/// (`schema/output/progress-event.schema.json`; no envelope: the report
-/// line that ends the stream carries it).
+/// One line of the JSON Lines stream of `deploy`, `rollback`, `start` and
+/// `stop` (`schema/output/progress-event.schema.json`; no envelope: the
+/// report line that ends the stream carries it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProgressEvent {

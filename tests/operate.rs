@@ -324,7 +324,10 @@ async fn start_and_stop_touch_only_the_named_destinations() {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct StatusJson {
+    schema: String,
     kind: String,
+    lunora_version: String,
+    generated_at: String,
     deployment: String,
     region: String,
     read_at: String,
@@ -444,7 +447,11 @@ async fn status(env: &Env) -> StatusJson {
     .await
     .unwrap();
     eprintln!("{report}");
-    serde_json::from_value(serde_json::to_value(&report).unwrap()).unwrap()
+    let json: serde_json::Value =
+        serde_json::from_str(&lunora::output::json_document(&report, false).unwrap()).unwrap();
+    let _: lunora::commands::status::StatusReport =
+        crate::common::contract::check(json.clone(), "status");
+    serde_json::from_value(json).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -617,6 +624,8 @@ async fn status_failover_and_outputs_read_the_stacks() {
     .await
     .unwrap();
     let json: serde_json::Value = serde_json::from_str(&report.to_string()).unwrap();
+    let _: lunora::commands::outputs::OutputsReport =
+        crate::common::contract::check(json.clone(), "outputs");
     assert_eq!(json["kind"], "outputs");
     assert_eq!(json["flow_arn"], flow_out["FlowArn"].as_str());
     let custom = env.outputs(&format!("{PREFIX}-dest-custom")).await;

@@ -8,6 +8,8 @@
 mod cli;
 #[path = "common/mod.rs"]
 mod common;
+#[path = "contract.rs"]
+mod contract;
 #[path = "cost.rs"]
 mod cost;
 #[path = "deploy.rs"]

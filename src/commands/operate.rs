@@ -100,6 +100,12 @@ impl Report for OperateReport {
     fn status(&self) -> ExitStatus {
         self.exit
     }
+
+    /// With `--output json`, start and stop stream their progress as JSON
+    /// Lines (`crate::progress`); the report ends the stream on one line.
+    fn json_line(&self) -> bool {
+        true
+    }
 }
 
 /// A destination to act on, from its stack's outputs.
