@@ -13,7 +13,8 @@
 //!
 //! Secrets never show: a dynamic reference (`{{resolve:secretsmanager:...}}`)
 //! is shown as written, and any other string under a secret-named key
-//! (`StreamName`, `StreamKey`, `Password`, ...) or shaped like a secret
+//! (`StreamName`, `StreamKey`, `Password`, ...; an ARN or a parameter
+//! name such as `PasswordParam` is a reference) or shaped like a secret
 //! (see [`crate::config::secrets::detect`]) is replaced by [`REDACTED`].
 //! Pure: values in, values out.
 
@@ -122,12 +123,12 @@ fn escape(token: &str) -> String {
 pub fn shown(key: &str, value: &Value) -> Value {
     match value {
         Value::String(s) if is_dynamic_reference(s) => value.clone(),
-        Value::String(s) if secret_key(key) || crate::config::secrets::detect(s).is_some() => {
-            if s.is_empty() {
-                value.clone()
-            } else {
-                Value::String(REDACTED.to_owned())
-            }
+        Value::String(s)
+            if !s.is_empty()
+                && ((secret_key(key) && !is_arn(s))
+                    || crate::config::secrets::detect(s).is_some()) =>
+        {
+            Value::String(REDACTED.to_owned())
         }
         Value::Array(items) => Value::Array(items.iter().map(|v| shown(key, v)).collect()),
         Value::Object(map) => {
@@ -144,7 +145,14 @@ fn is_dynamic_reference(s: &str) -> bool {
     s.starts_with("{{resolve:") && s.ends_with("}}")
 }
 
-/// Keys whose values are secrets whatever they look like: MediaLive's
+/// An ARN names a resource (a secret's ARN included), never holds a
+/// secret
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>).
+fn is_arn(s: &str) -> bool {
+    s.starts_with("arn:") && !s.contains(char::is_whitespace) && s.splitn(6, ':').count() == 6
+}
+
+/// Keys whose values are secrets whatever they look like (an ARN aside): MediaLive's
 /// RTMP `StreamName` is the platform's stream key
 /// (<https://docs.aws.amazon.com/medialive/latest/ug/origin-server-rtmp.html>).
 fn secret_key(key: &str) -> bool {
@@ -153,16 +161,24 @@ fn secret_key(key: &str) -> bool {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    [
-        "password",
-        "passphrase",
-        "secret",
-        "streamkey",
-        "streamname",
-        "token",
-    ]
-    .iter()
-    .any(|word| key.contains(word))
+    // `PasswordParam` names the SSM parameter that holds MediaLive's RTMP
+    // password, not the password
+    // (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-medialive-channel-outputdestinationsettings.html>);
+    // `SecretArn` names a secret. Both are references.
+    let reference = ["param", "parameter", "arn"]
+        .iter()
+        .any(|suffix| key.ends_with(suffix));
+    !reference
+        && [
+            "password",
+            "passphrase",
+            "secret",
+            "streamkey",
+            "streamname",
+            "token",
+        ]
+        .iter()
+        .any(|word| key.contains(word))
 }
 
 #[cfg(test)]
@@ -237,5 +253,31 @@ mod tests {
         // A secret-shaped value under an innocent key is hidden as well.
         let shaped = shown("Description", &json!("AKIAIOSFODNN7EXAMPLE"));
         assert_eq!(shaped, json!(REDACTED));
+    }
+
+    /// Redaction hides secrets, not the plan: nothing in the templates
+    /// lunora renders for the example and the test fixtures is hidden (the
+    /// stream keys there are dynamic references, shown as written).
+    #[test]
+    fn the_rendered_templates_lose_nothing_to_redaction() {
+        for config in [
+            "examples/lunora.yaml",
+            "tests/fixtures/mediaconnect/lunora.yaml",
+            "tests/fixtures/no-backup/lunora.yaml",
+            "tests/fixtures/custom-platform/lunora.yaml",
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(config);
+            let deployment = crate::config::load(&path).expect("the config loads");
+            let stacks = crate::render::render(&deployment).expect("the config renders");
+            assert!(!stacks.is_empty());
+            for stack in stacks {
+                let template: Value = serde_json::from_str(&stack.template).expect("JSON");
+                let hidden = changes(&props(template.clone()), &props(shown("", &template)));
+                assert!(hidden.is_empty(), "{}: {hidden:?}", stack.name);
+                if stack.template.contains("StreamName") {
+                    assert!(stack.template.contains("{{resolve:"), "{}", stack.name);
+                }
+            }
+        }
     }
 }
