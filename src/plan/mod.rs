@@ -126,7 +126,8 @@ pub struct StackPlan {
     pub action: StackAction,
     pub live_status: Option<String>,
     pub resources: Vec<ResourceChange>,
-    /// Unified diff of the canonical templates (and parameters).
+    /// Unified diff of the canonical templates (and parameters), secrets
+    /// redacted as in [`PropertyChange`].
     pub diff: String,
     pub risks: Vec<Risk>,
     pub security: Vec<SecurityChange>,
@@ -370,7 +371,7 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
             action: StackAction::Create,
             live_status: None,
             resources,
-            diff: unified_diff("", &desired.template, &desired.name),
+            diff: unified_diff("", &property::redacted(&desired.template), &desired.name),
             risks,
             security,
             template_sha256,
@@ -389,7 +390,11 @@ pub fn plan_stack(desired: &DesiredStack, live: Option<&LiveStack>) -> StackPlan
         merge_change_set(&mut resources, cs);
     }
     let changed = !same || !resources.is_empty();
-    let mut diff = unified_diff(&live.template, &desired.template, &desired.name);
+    let mut diff = unified_diff(
+        &property::redacted(&live.template),
+        &property::redacted(&desired.template),
+        &desired.name,
+    );
     if live.parameters != desired.parameters {
         diff.push_str(&unified_diff(
             &parameters_text(&live.parameters),
@@ -459,7 +464,7 @@ pub fn plan_delete(live: &LiveStack) -> StackPlan {
         action: StackAction::Delete,
         live_status: live.status.clone(),
         resources,
-        diff: unified_diff(&live.template, "", &live.name),
+        diff: unified_diff(&property::redacted(&live.template), "", &live.name),
         risks,
         security: Vec::new(),
         template_sha256: None,
@@ -582,5 +587,40 @@ mod tests {
         let p = plan_stack(&desired, Some(&live));
         assert_eq!(p.action, StackAction::NoChange);
         assert!(p.resources.is_empty());
+    }
+
+    #[test]
+    fn no_literal_stream_key_reaches_the_plan() {
+        let key = "live_123456789_abcdefghijklmnopqrstuvwx";
+        let channel = |name: &str| {
+            template(
+                serde_json::json!({"Channel": {"Type": "AWS::MediaLive::Channel", "Properties": {
+                    "Name": name,
+                    "Destinations": [{"Id": "rtmp", "Settings": [{"Url": "rtmp://live.twitch.tv/app", "StreamName": key}]}]
+                }}}),
+            )
+        };
+        let desired = DesiredStack {
+            name: "s".into(),
+            stage: "platforms".into(),
+            template: channel("b"),
+            parameters: BTreeMap::new(),
+        };
+        let live = LiveStack {
+            name: "s".into(),
+            template: channel("a"),
+            ..LiveStack::default()
+        };
+        // An update's diff shows only the lines near the change; a create's
+        // or a delete's shows the whole template, the key redacted.
+        for (plan, whole) in [
+            (plan_stack(&desired, Some(&live)), false),
+            (plan_stack(&desired, None), true),
+            (plan_delete(&live), true),
+        ] {
+            let json = serde_json::to_string(&plan).unwrap_or_default();
+            assert!(!json.contains(key), "{json}");
+            assert_eq!(json.contains(property::REDACTED), whole, "{json}");
+        }
     }
 }

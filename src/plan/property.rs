@@ -138,6 +138,24 @@ pub fn shown(key: &str, value: &Value) -> Value {
     }
 }
 
+/// A canonical JSON template with [`shown`] applied to every value, for
+/// the plan's text diff; a template that is not JSON is kept as it is
+/// (lunora renders and submits JSON, and GetTemplate returns it as
+/// submitted).
+pub fn redacted(template: &str) -> String {
+    match serde_json::from_str::<Value>(template) {
+        Ok(value) => {
+            let shown = shown("", &value);
+            if shown == value {
+                template.to_owned()
+            } else {
+                crate::render::canonical_json(&shown)
+            }
+        }
+        Err(_) => template.to_owned(),
+    }
+}
+
 /// `{{resolve:...}}`: CloudFormation resolves it at deploy time; the text
 /// itself names the secret, never holds it
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references.html>).
