@@ -125,4 +125,15 @@ async fn every_aws_document_has_the_envelope_and_its_type() {
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(env.path("plan.json")).unwrap()).unwrap();
     let _: plan::Plan = check(saved["plan"].clone(), "plan");
+    // A plan of another contract version is not executed.
+    let mut v2 = saved.clone();
+    v2["plan"]["schema"] = Value::from("lunora.plan/v2");
+    std::fs::write(env.path("plan-v2.json"), v2.to_string()).unwrap();
+    let out = env.run(&["deploy", "--plan", "plan-v2.json", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is a `lunora.plan/v2` document, not a `lunora.plan/v1` plan"),
+        "{err}"
+    );
 }
