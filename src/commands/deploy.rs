@@ -767,8 +767,11 @@ async fn deploy_locked(
     let selected: Vec<&str> = match &options.stage {
         Some(s) => {
             let Some(pos) = stage_names.iter().position(|n| n == s) else {
+                let guess = crate::yaml::closest(s, &stage_names)
+                    .map(|best| format!("did you mean `{best}`? "))
+                    .unwrap_or_default();
                 anyhow::bail!(
-                    "no stage is named `{s}` (hint: stages are {})",
+                    "no stage is named `{s}` (hint: {guess}stages are {})",
                     stage_names.join(", ")
                 );
             };

@@ -5,6 +5,7 @@ mod aws_setup;
 mod commands;
 mod errors;
 mod fuzz;
+mod interface;
 mod lint;
 mod render;
 mod util;
