@@ -313,6 +313,9 @@ async fn stages_deploy_in_order_and_a_later_stage_waits_for_earlier_ones() {
     let out = env.run(&["deploy", "--stage", "no-such-stage", "--yes"]);
     assert_eq!(code(&out), Some(1));
     assert!(stderr(&out).contains("no stage is named `no-such-stage`"));
+    let out = env.run(&["deploy", "--stage", "platfroms", "--yes"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(stderr(&out).contains("did you mean `platforms`?"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
