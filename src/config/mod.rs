@@ -138,7 +138,6 @@ impl UnknownDestinations {
                 None => format!("`{id}`"),
             })
             .collect();
-        let known: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
         format!(
             "unknown destination{} {}; the config defines {}",
             if self.unknown.len() > 1 { "s" } else { "" },

@@ -204,7 +204,7 @@ fn an_unknown_destination_id_names_the_closest_one() {
             "{args:?}: {err}"
         );
         assert!(
-            err.contains("the config defines `primary`, `youtube`, `twitch`, `linkedin`, `custom`"),
+            err.contains("the config defines primary, youtube, twitch, linkedin, custom"),
             "{args:?}: {err}"
         );
     }
