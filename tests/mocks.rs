@@ -11,7 +11,7 @@
 //! so an unexpected AWS call fails the test.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -577,6 +577,19 @@ fn desired(name: &str, stage: &str, template: String) -> DesiredStack {
     }
 }
 
+/// A stack as the plan's DescribeStacks listing read it.
+fn listed(name: &str, status: &str) -> cfn::StackInfo {
+    cfn::StackInfo {
+        name: name.to_owned(),
+        stack_id: stack_id(name),
+        status: status.to_owned(),
+        status_reason: None,
+        last_updated: Some("2026-01-01T00:00:00Z".to_owned()),
+        parameters: BTreeMap::new(),
+        outputs: BTreeMap::new(),
+    }
+}
+
 fn update_job(name: &str, template: String) -> StackJob {
     StackJob {
         desired: desired(name, "platforms", template),
@@ -584,7 +597,8 @@ fn update_job(name: &str, template: String) -> StackJob {
         restart_channel: None,
         is_flow: false,
         allow_replace: Vec::new(),
-        flow_stack: None,
+        live: Some(listed(name, "UPDATE_COMPLETE")),
+        flow_arn: None,
         restore_primary_source: None,
         change_set: None,
     }
@@ -621,13 +635,10 @@ async fn a_failed_update_rolled_back_cleanly_exits_4_and_names_the_first_causal_
         [channel.encoderSettings.videoDescriptions[0].codecSettings.h264Settings.bitrate] \
         must be <= 8000000\" (HandlerErrorCode: InvalidRequest)";
     let ml = "AWS::MediaLive::Channel";
+    // DescribeStacks, once the events say the stack settled, says so too.
     let stack = FakeStack::at(DEST, "UPDATE_COMPLETE").then(
         "ExecuteChangeSet",
-        vec![
-            "UPDATE_IN_PROGRESS",
-            "UPDATE_ROLLBACK_IN_PROGRESS",
-            "UPDATE_ROLLBACK_COMPLETE",
-        ],
+        vec!["UPDATE_ROLLBACK_COMPLETE"],
         vec![
             // First poll: the update starts.
             vec![
@@ -701,11 +712,34 @@ async fn a_failed_update_rolled_back_cleanly_exits_4_and_names_the_first_causal_
     );
     assert_eq!(fake.create_change_set.num_calls(), 1);
     assert_eq!(fake.execute_change_set.num_calls(), 1);
-    // It waited for the end of the rollback: every status was read.
-    assert!(
-        log.count(&format!("DescribeStacks {DEST}")) >= 4,
-        "{:?}",
-        log.entries()
+    // It waited for the end of the rollback through the events (three
+    // polls, the third with the stack's own UPDATE_ROLLBACK_COMPLETE), and
+    // read the stack once, after that: the plan's listing gave its status
+    // before, so nothing was read again before the change.
+    let entries = log.entries();
+    let execute = entries
+        .iter()
+        .position(|e| e.starts_with("ExecuteChangeSet"))
+        .unwrap();
+    let after: Vec<&str> = entries[execute + 1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|e| e.starts_with("DescribeStack"))
+        .collect();
+    assert_eq!(
+        after,
+        [
+            format!("DescribeStackEvents {DEST}"),
+            format!("DescribeStackEvents {DEST}"),
+            format!("DescribeStackEvents {DEST}"),
+            format!("DescribeStacks {DEST}"),
+        ],
+        "{entries:?}"
+    );
+    assert_eq!(
+        log.count(&format!("DescribeStacks {DEST}")),
+        1,
+        "{entries:?}"
     );
     assert_eq!(
         log.only(&["CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet"]),
@@ -749,9 +783,12 @@ async fn recover_stuck_continues_a_failed_rollback() {
         empty_change_set(DEST),
     );
     let aws = aws_with(fake.client(), None);
-    let names: BTreeSet<String> = [DEST.to_owned(), FLOW.to_owned()].into();
+    let stacks = [
+        listed(DEST, "UPDATE_ROLLBACK_FAILED"),
+        listed(FLOW, "UPDATE_COMPLETE"),
+    ];
 
-    let notes = recover_stuck(&aws, &names, &quiet_progress())
+    let (notes, recovered) = recover_stuck(&aws, &stacks, &quiet_progress())
         .await
         .unwrap();
 
@@ -762,7 +799,20 @@ async fn recover_stuck_continues_a_failed_rollback() {
         log.only(&["ContinueUpdateRollback", "RollbackStack"]),
         [format!("ContinueUpdateRollback {DEST}")]
     );
-    // Polled through UPDATE_ROLLBACK_IN_PROGRESS to the end.
+    // The healthy stack, as listed, costs no request at all.
+    assert!(
+        log.entries().iter().all(|e| !e.contains(FLOW)),
+        "{:?}",
+        log.entries()
+    );
+    // The recovered stack comes back as read once it settled.
+    assert_eq!(recovered.len(), 1, "{recovered:?}");
+    assert_eq!(
+        (recovered[0].name.as_str(), recovered[0].status.as_str()),
+        (DEST, "UPDATE_ROLLBACK_COMPLETE")
+    );
+    // The events said it settled at once; DescribeStacks lagged behind
+    // (UPDATE_ROLLBACK_IN_PROGRESS twice) and was asked until it agreed.
     let after = log
         .entries()
         .into_iter()
@@ -785,19 +835,21 @@ async fn recover_stuck_rolls_back_a_failed_update() {
     let log = Log::default();
     let stuck = FakeStack::at(DEST, "UPDATE_FAILED").then(
         "RollbackStack",
-        vec!["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"],
-        vec![vec![stack_event(
-            DEST,
-            10,
-            "UPDATE_ROLLBACK_IN_PROGRESS",
-            Some("Rollback requested by user"),
-        )]],
+        vec!["UPDATE_ROLLBACK_COMPLETE"],
+        vec![
+            vec![stack_event(
+                DEST,
+                10,
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                Some("Rollback requested by user"),
+            )],
+            vec![stack_event(DEST, 20, "UPDATE_ROLLBACK_COMPLETE", None)],
+        ],
     );
     let fake = FakeCfn::new(&log, vec![(DEST, stuck)], empty_change_set(DEST));
     let aws = aws_with(fake.client(), None);
-    let names: BTreeSet<String> = [DEST.to_owned()].into();
 
-    let notes = recover_stuck(&aws, &names, &quiet_progress())
+    let (notes, _) = recover_stuck(&aws, &[listed(DEST, "UPDATE_FAILED")], &quiet_progress())
         .await
         .unwrap();
 
@@ -821,16 +873,27 @@ async fn recover_stuck_reports_a_rollback_that_fails_again() {
     let log = Log::default();
     let stuck = FakeStack::at(DEST, "UPDATE_ROLLBACK_FAILED").then(
         "ContinueUpdateRollback",
-        vec!["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED"],
-        Vec::new(),
+        vec!["UPDATE_ROLLBACK_FAILED"],
+        vec![
+            vec![stack_event(DEST, 10, "UPDATE_ROLLBACK_IN_PROGRESS", None)],
+            vec![stack_event(
+                DEST,
+                20,
+                "UPDATE_ROLLBACK_FAILED",
+                Some("Resource handler returned message: \"Access denied\""),
+            )],
+        ],
     );
     let fake = FakeCfn::new(&log, vec![(DEST, stuck)], empty_change_set(DEST));
     let aws = aws_with(fake.client(), None);
-    let names: BTreeSet<String> = [DEST.to_owned()].into();
 
-    let err = recover_stuck(&aws, &names, &quiet_progress())
-        .await
-        .expect_err("a rollback that fails again is not a recovery");
+    let err = recover_stuck(
+        &aws,
+        &[listed(DEST, "UPDATE_ROLLBACK_FAILED")],
+        &quiet_progress(),
+    )
+    .await
+    .expect_err("a rollback that fails again is not a recovery");
 
     assert_eq!(fake.continue_update_rollback.num_calls(), 1);
     let message = format!("{err:#}");
@@ -863,6 +926,7 @@ async fn run_job_refuses_a_stuck_stack_and_makes_no_change_set() {
         let aws = aws_with(fake.client(), Some(medialive.client()));
         let mut job = update_job(DEST, dest_template(6_000_000));
         job.restart_channel = Some(CHANNEL_ID.to_owned());
+        job.live = Some(listed(DEST, status));
 
         let outcome = run_job(aws, job, stack_progress(DEST)).await;
 
@@ -1503,10 +1567,13 @@ async fn recover_stuck_gives_up_at_the_wait_deadline() {
     let mut aws = aws_with(fake.client(), None);
     aws.timeouts.wait = Some(SHORT_WAIT);
 
-    let names: BTreeSet<String> = [DEST.to_owned()].into();
-    let err = recover_stuck(&aws, &names, &quiet_progress())
-        .await
-        .expect_err("a rollback that never ends is an error");
+    let err = recover_stuck(
+        &aws,
+        &[listed(DEST, "UPDATE_ROLLBACK_FAILED")],
+        &quiet_progress(),
+    )
+    .await
+    .expect_err("a rollback that never ends is an error");
     let timed_out = lunora::aws::TimedOut::find(&err).expect("a TimedOut error");
     assert_eq!(timed_out.after, SHORT_WAIT);
     assert!(

@@ -59,9 +59,35 @@ pub async fn describe(aws: &Aws, name: &str) -> anyhow::Result<Option<StackInfo>
                 .with_context(|| format!("cannot read stack `{name}`"))
         }
     };
-    let Some(stack) = out.stacks().first() else {
-        return Ok(None);
-    };
+    Ok(out.stacks().first().map(stack_info))
+}
+
+/// Every stack of the account in the Region (deleted ones excluded), from
+/// DescribeStacks without a stack name, page by page: each stack's status,
+/// parameters and outputs in one request per page, instead of one
+/// DescribeStacks per stack plus a ListStacks to find the stacks lunora
+/// does not know the name of. AWS documents that this form needs
+/// `cloudformation:DescribeStacks` and `cloudformation:ListStacks`, on
+/// every stack (`*`):
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html>
+pub async fn describe_all(aws: &Aws) -> anyhow::Result<Vec<StackInfo>> {
+    let mut stacks = Vec::new();
+    let mut pages = aws.cloudformation.describe_stacks().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(|e| sdk_error("cloudformation:DescribeStacks", e))
+            .context("cannot list the stacks (DescribeStacks without a stack name; hint: it needs cloudformation:DescribeStacks and cloudformation:ListStacks on every stack, `*`)")?;
+        stacks.extend(page.stacks().iter().map(stack_info));
+    }
+    // Deleted stacks are not listed by AWS; a stack id seen twice (pages
+    // that moved under a concurrent change) is kept once.
+    stacks.retain(|s| s.status != StackStatus::DeleteComplete.as_str());
+    stacks.sort_by(|a, b| a.name.cmp(&b.name));
+    stacks.dedup_by(|a, b| a.stack_id == b.stack_id);
+    Ok(stacks)
+}
+
+fn stack_info(stack: &aws_sdk_cloudformation::types::Stack) -> StackInfo {
     let parameters = stack
         .parameters()
         .iter()
@@ -86,8 +112,8 @@ pub async fn describe(aws: &Aws, name: &str) -> anyhow::Result<Option<StackInfo>
         .last_updated_time()
         .or(stack.creation_time())
         .map(ToString::to_string);
-    Ok(Some(StackInfo {
-        name: name.to_owned(),
+    StackInfo {
+        name: stack.stack_name().unwrap_or_default().to_owned(),
         stack_id: stack.stack_id().unwrap_or_default().to_owned(),
         status: stack
             .stack_status()
@@ -97,7 +123,7 @@ pub async fn describe(aws: &Aws, name: &str) -> anyhow::Result<Option<StackInfo>
         last_updated,
         parameters,
         outputs,
-    }))
+    }
 }
 
 /// The deployed template, canonicalised the way lunora renders, so that
@@ -117,26 +143,6 @@ pub async fn template(aws: &Aws, name: &str) -> anyhow::Result<String> {
         Ok(value) => crate::render::canonical_json(&value),
         Err(_) => body.to_owned(),
     })
-}
-
-/// Names of the live (not deleted) stacks whose name starts with `prefix`.
-pub async fn stacks_with_prefix(aws: &Aws, prefix: &str) -> anyhow::Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut pages = aws.cloudformation.list_stacks().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| sdk_error("cloudformation:ListStacks", e))?;
-        for s in page.stack_summaries() {
-            let deleted = s.stack_status() == Some(&StackStatus::DeleteComplete);
-            if let Some(name) = s.stack_name() {
-                if !deleted && name.starts_with(prefix) {
-                    names.push(name.to_owned());
-                }
-            }
-        }
-    }
-    names.sort();
-    names.dedup();
-    Ok(names)
 }
 
 fn parameters(p: &BTreeMap<String, String>) -> Vec<Parameter> {
@@ -495,11 +501,10 @@ pub async fn new_events(
 }
 
 /// The ids of the events a stack has now (to report only later ones).
+/// Only for a stack that exists (`stack`: its name, or its id).
 pub async fn event_ids(aws: &Aws, stack: &str) -> anyhow::Result<BTreeSet<String>> {
     let mut seen = BTreeSet::new();
-    if describe(aws, stack).await?.is_some() {
-        new_events(aws, stack, &mut seen).await?;
-    }
+    new_events(aws, stack, &mut seen).await?;
     Ok(seen)
 }
 

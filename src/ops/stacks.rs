@@ -5,9 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use tokio::task::JoinSet;
-
-use crate::aws::cfn;
+use crate::aws::cfn::{self, StackInfo};
 use crate::aws::Aws;
 use crate::config::{Deployment, StackId};
 
@@ -44,78 +42,79 @@ impl Stacks {
     }
 }
 
-async fn outputs_of(aws: &Aws, stack: &str) -> anyhow::Result<Option<BTreeMap<String, String>>> {
-    Ok(cfn::describe(aws, stack)
-        .await?
-        .filter(|i| i.is_deployed() && i.status != "ROLLBACK_COMPLETE")
-        .map(|i| i.outputs))
+/// The live stacks of one deployment (`{project}-{environment}-*`), as
+/// one DescribeStacks listing read them: what plan, deploy and rollback
+/// know of each stack's state, parameters and outputs, read once per
+/// command instead of once per stack and again at every step.
+#[derive(Debug, Clone, Default)]
+pub struct LiveStacks {
+    by_name: BTreeMap<String, StackInfo>,
 }
 
-enum Read {
-    List(Vec<String>),
-    Stack(String, Option<BTreeMap<String, String>>),
+impl LiveStacks {
+    /// Lists the account's stacks (one request per page of the listing,
+    /// [`cfn::describe_all`]) and keeps the deployment's.
+    pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Self> {
+        let prefix = format!("{}-", deployment.prefix());
+        Ok(Self {
+            by_name: cfn::describe_all(aws)
+                .await?
+                .into_iter()
+                .filter(|s| s.name.starts_with(&prefix))
+                .map(|s| (s.name.clone(), s))
+                .collect(),
+        })
+    }
+
+    /// A stack by name, if it exists (in any status but deleted).
+    pub fn get(&self, name: &str) -> Option<&StackInfo> {
+        self.by_name.get(name)
+    }
+
+    /// The stacks whose name starts with `prefix`, by name.
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a StackInfo> {
+        self.by_name
+            .values()
+            .filter(move |s| s.name.starts_with(prefix))
+    }
+
+    /// Every stack, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &StackInfo> {
+        self.by_name.values()
+    }
+
+    /// Replaces what is known of a stack (read again after it changed).
+    pub fn insert(&mut self, info: StackInfo) {
+        self.by_name.insert(info.name.clone(), info);
+    }
+
+    /// Forgets a stack (deleted).
+    pub fn remove(&mut self, name: &str) {
+        self.by_name.remove(name);
+    }
 }
 
-/// Reads the flow stack, every destination stack of the config and every
-/// `{prefix}-dest-*` stack, concurrently.
+/// The outputs of a stack that has something deployed.
+fn outputs_of(info: &StackInfo) -> Option<BTreeMap<String, String>> {
+    (info.is_deployed() && info.status != "ROLLBACK_COMPLETE").then(|| info.outputs.clone())
+}
+
+/// Reads the flow stack and every destination stack (`{prefix}-dest-*`,
+/// in the config or not) with one DescribeStacks listing.
 pub async fn read_stacks(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Stacks> {
     let flow_stack = deployment.stack_name(&StackId::Flow);
     let dest_prefix = format!("{}-dest-", deployment.prefix());
-    let mut set: JoinSet<anyhow::Result<Read>> = JoinSet::new();
-    {
-        let aws = aws.clone();
-        let prefix = dest_prefix.clone();
-        set.spawn(async move { Ok(Read::List(cfn::stacks_with_prefix(&aws, &prefix).await?)) });
-    }
-    let mut wanted: Vec<String> = vec![flow_stack.clone()];
-    wanted.extend(
-        deployment
-            .destinations
-            .iter()
-            .map(|d| deployment.stack_name(&StackId::Destination(d.destination.id.clone()))),
-    );
-    for name in wanted.clone() {
-        let aws = aws.clone();
-        set.spawn(async move {
-            let outputs = outputs_of(&aws, &name).await?;
-            Ok(Read::Stack(name, outputs))
-        });
-    }
-    let mut listed = Vec::new();
-    let mut read: BTreeMap<String, Option<BTreeMap<String, String>>> = BTreeMap::new();
-    while let Some(joined) = set.join_next().await {
-        match joined?? {
-            Read::List(names) => listed = names,
-            Read::Stack(name, outputs) => {
-                read.insert(name, outputs);
-            }
-        }
-    }
-    // Destination stacks no longer in the config.
-    for name in listed {
-        if !read.contains_key(&name) {
-            let aws = aws.clone();
-            set.spawn(async move {
-                let outputs = outputs_of(&aws, &name).await?;
-                Ok(Read::Stack(name, outputs))
-            });
-        }
-    }
-    while let Some(joined) = set.join_next().await {
-        if let Read::Stack(name, outputs) = joined?? {
-            read.insert(name, outputs);
-        }
-    }
-    let flow = read.remove(&flow_stack).flatten();
-    let dests = read
-        .into_iter()
-        .filter_map(|(stack, outputs)| {
-            let id = stack.strip_prefix(&dest_prefix)?.to_owned();
+    let live = LiveStacks::read(aws, deployment).await?;
+    let flow = live.get(&flow_stack).and_then(outputs_of);
+    let dests = live
+        .with_prefix(&dest_prefix)
+        .filter_map(|info| {
+            let id = info.name.strip_prefix(&dest_prefix)?.to_owned();
             Some((
                 id,
                 DeployedDest {
-                    stack,
-                    outputs: outputs?,
+                    stack: info.name.clone(),
+                    outputs: outputs_of(info)?,
                 },
             ))
         })
