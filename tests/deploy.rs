@@ -865,6 +865,24 @@ async fn deploy_executes_the_one_change_set_it_showed() {
     assert_eq!(count("DeleteChangeSet"), 0, "{requests:?}");
     // The account is asked once per run, not once per check.
     assert_eq!(count("GetCallerIdentity"), 1, "{requests:?}");
+    // The stacks are listed once and the changed one read once more when
+    // it settled; its events before the change and until it settled; only
+    // its channel's state is read, and the flow's preferred source.
+    assert_requests(
+        "one-stack deploy",
+        &env,
+        &[
+            ("GetCallerIdentity", 1),
+            ("DescribeStacks", 2),
+            ("GetTemplate", 7),
+            ("DescribeFlow", 1),
+            ("DescribeChannel", 1),
+            ("CreateChangeSet", 1),
+            ("DescribeChangeSet", 1),
+            ("ExecuteChangeSet", 1),
+            ("DescribeStackEvents", 2),
+        ],
+    );
     assert!(env
         .template("lunora-player-prod-dest-youtube")
         .await

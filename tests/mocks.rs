@@ -1061,6 +1061,152 @@ async fn lunoras_retry_config_outlasts_the_sdk_default() {
     assert_eq!(rule.num_calls(), 3);
 }
 
+// ------------------------------------------- the one stack listing
+
+fn stack_named(name: &str, status: StackStatus) -> Stack {
+    Stack::builder()
+        .stack_name(name)
+        .stack_id(stack_id(name))
+        .creation_time(DateTime::from_secs(1_767_225_600))
+        .stack_status(status)
+        .build()
+}
+
+/// The listing (DescribeStacks without a stack name) follows NextToken to
+/// the last page, drops deleted stacks, and asks for no stack by name.
+#[tokio::test]
+async fn the_stack_listing_reads_every_page() {
+    let rule = mock!(Cfn::describe_stacks)
+        .sequence()
+        .output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(stack_named(FLOW, StackStatus::UpdateComplete))
+                .next_token("page-2")
+                .build()
+        })
+        .output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(stack_named(DEST, StackStatus::CreateComplete))
+                .stacks(stack_named(
+                    "lunora-prod-dest-gone",
+                    StackStatus::DeleteComplete,
+                ))
+                .build()
+        })
+        .build();
+    let aws = aws_with(
+        mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&rule]),
+        None,
+    );
+
+    let stacks = cfn::describe_all(&aws).await.unwrap();
+
+    let got: Vec<(&str, &str)> = stacks
+        .iter()
+        .map(|s| (s.name.as_str(), s.status.as_str()))
+        .collect();
+    assert_eq!(got, [(DEST, "CREATE_COMPLETE"), (FLOW, "UPDATE_COMPLETE")]);
+    assert_eq!(rule.num_calls(), 2, "one request per page");
+}
+
+/// A policy that allows DescribeStacks only on named stacks refuses the
+/// listing: the error says which permissions it needs.
+#[tokio::test]
+async fn a_refused_stack_listing_names_the_permissions_it_needs() {
+    let denied = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/ci is not authorized to perform: cloudformation:DescribeStacks on resource: arn:aws:cloudformation:us-east-1:123456789012:stack/*/*</Message></Error>
+  <RequestId>8d2f4c1e-0f5b-4a7e-9d8b-3c1f2e6a7b91</RequestId>
+</ErrorResponse>"#;
+    let rule = mock!(Cfn::describe_stacks)
+        .sequence()
+        .http_status(403, Some(denied.to_owned()))
+        .build();
+    let aws = aws_with(
+        mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&rule]),
+        None,
+    );
+
+    let err = cfn::describe_all(&aws).await.expect_err("access denied");
+
+    let message = format!("{err:#}");
+    assert!(
+        message.starts_with(
+            "cannot list the stacks: cloudformation:DescribeStacks failed: AccessDenied"
+        ) && message.contains("cloudformation:ListStacks on every stack")
+            && !message.contains('\n'),
+        "{message}"
+    );
+}
+
+/// A wait whose events cannot be read (refused after the update began)
+/// falls back to DescribeStacks at every poll, and still ends when the
+/// stack settles.
+#[tokio::test]
+async fn a_wait_whose_events_cannot_be_read_follows_describe_stacks() {
+    let log = Log::default();
+    let stack = FakeStack::at(DEST, "UPDATE_COMPLETE").then(
+        "ExecuteChangeSet",
+        vec![
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE",
+        ],
+        vec![],
+    );
+    let fake = FakeCfn::new(
+        &log,
+        vec![(DEST, stack)],
+        change_set(
+            DEST,
+            &[(
+                "Channel",
+                "AWS::MediaLive::Channel",
+                ChangeAction::Modify,
+                Some(Replacement::False),
+            )],
+        ),
+    );
+    let denied = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: cloudformation:DescribeStackEvents</Message></Error>
+  <RequestId>8d2f4c1e-0f5b-4a7e-9d8b-3c1f2e6a7b92</RequestId>
+</ErrorResponse>"#;
+    // The events before the update are read; every later read is refused.
+    let events = mock!(Cfn::describe_stack_events)
+        .sequence()
+        .output(|| DescribeStackEventsOutput::builder().build())
+        .http_status(403, Some(denied.to_owned()))
+        .repeatedly()
+        .build();
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [
+            &fake.describe_stacks,
+            &events,
+            &fake.create_change_set,
+            &fake.describe_change_set,
+            &fake.execute_change_set,
+        ]
+    );
+    let aws = aws_with(client, None);
+
+    let outcome = run_job(
+        aws,
+        update_job(DEST, dest_template(6_000_000)),
+        stack_progress(DEST),
+    )
+    .await;
+
+    assert_eq!(outcome.result, "deployed", "{outcome:?}");
+    assert_eq!(events.num_calls(), 4, "one read before, three polls");
+    assert_eq!(
+        log.count(&format!("DescribeStacks {DEST}")),
+        3,
+        "{:?}",
+        log.entries()
+    );
+}
+
 // ---------------------------------------------------- 5. replacements
 
 /// 5a. A change set that says `Replacement: True` for the flow makes the

@@ -74,9 +74,18 @@ pub async fn describe_all(aws: &Aws) -> anyhow::Result<Vec<StackInfo>> {
     let mut stacks = Vec::new();
     let mut pages = aws.cloudformation.describe_stacks().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(|e| sdk_error("cloudformation:DescribeStacks", e))
-            .context("cannot list the stacks (DescribeStacks without a stack name; hint: it needs cloudformation:DescribeStacks and cloudformation:ListStacks on every stack, `*`)")?;
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                let denied = error_code(&e).is_some_and(|c| c.starts_with("AccessDenied"));
+                let err = sdk_error("cloudformation:DescribeStacks", e);
+                return Err(if denied {
+                    anyhow::anyhow!("cannot list the stacks: {err:#} (hint: listing them, DescribeStacks without a stack name, needs cloudformation:DescribeStacks and cloudformation:ListStacks on every stack, `*`)")
+                } else {
+                    err.context("cannot list the stacks")
+                });
+            }
+        };
         stacks.extend(page.stacks().iter().map(stack_info));
     }
     // Deleted stacks are not listed by AWS; a stack id seen twice (pages

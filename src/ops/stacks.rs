@@ -1,7 +1,10 @@
 //! The deployed stacks of a deployment and their outputs: where every
 //! operation (status, start, stop, failover, outputs) finds the resources
-//! it acts on. Resources are found from the stacks' outputs, never by
-//! name.
+//! it acts on, and what plan, deploy and rollback know of each stack
+//! before they change it. Resources are found from the stacks' outputs,
+//! never by name. All of it comes from one DescribeStacks listing per
+//! command ([`LiveStacks`]): CloudFormation throttles DescribeStacks, and
+//! every round trip costs tens of milliseconds.
 
 use std::collections::BTreeMap;
 
