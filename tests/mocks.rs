@@ -24,25 +24,31 @@ use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOut
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
+use aws_sdk_cloudformation::operation::list_stacks::ListStacksOutput;
 use aws_sdk_cloudformation::operation::rollback_stack::RollbackStackOutput;
 use aws_sdk_cloudformation::primitives::DateTime;
 use aws_sdk_cloudformation::types::{
     Change, ChangeAction, ChangeSetStatus, ChangeType, ExecutionStatus, Replacement,
-    ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus,
+    ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus, StackSummary,
 };
 use aws_sdk_medialive::operation::describe_channel::DescribeChannelOutput;
 use aws_sdk_medialive::operation::start_channel::StartChannelOutput;
 use aws_sdk_medialive::operation::stop_channel::StopChannelOutput;
 use aws_sdk_medialive::types::ChannelState;
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 use aws_smithy_mocks::{
     create_mock_http_client, mock, mock_client, MockResponseInterceptor, Rule, RuleMode,
 };
-use lunora::aws::{cfn, Aws, AwsSettings};
+use lunora::aws::{cfn, Aws, AwsSettings, Notes};
 use lunora::cli::{ColorChoice, OutputFormat};
 use lunora::commands::deploy::{
     blocked, run_job, run_stage, verdict, DeployOptions, StackJob, StackOutcome,
 };
+use lunora::commands::plan as plan_cmd;
 use lunora::commands::rollback::recover_stuck;
+use lunora::config::Deployment;
+use lunora::ops::stacks::LiveStacks;
 use lunora::output::{Console, ExitStatus};
 use lunora::plan::{
     plan_stack, ChangeSetChange, DesiredStack, LiveStack, ResourceAction, RiskKind, Severity,
@@ -1099,7 +1105,7 @@ async fn the_stack_listing_reads_every_page() {
         None,
     );
 
-    let stacks = cfn::describe_all(&aws).await.unwrap();
+    let stacks = cfn::describe_all(&aws).await.unwrap().unwrap();
 
     let got: Vec<(&str, &str)> = stacks
         .iter()
@@ -1109,30 +1115,326 @@ async fn the_stack_listing_reads_every_page() {
     assert_eq!(rule.num_calls(), 2, "one request per page");
 }
 
-/// A policy that allows DescribeStacks only on named stacks refuses the
-/// listing: the error says which permissions it needs.
-#[tokio::test]
-async fn a_refused_stack_listing_names_the_permissions_it_needs() {
-    let denied = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-  <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/ci is not authorized to perform: cloudformation:DescribeStacks on resource: arn:aws:cloudformation:us-east-1:123456789012:stack/*/*</Message></Error>
+fn access_denied(action: &str, resource: &str) -> String {
+    format!(
+        r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/ci is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy</Message></Error>
   <RequestId>8d2f4c1e-0f5b-4a7e-9d8b-3c1f2e6a7b91</RequestId>
-</ErrorResponse>"#;
+</ErrorResponse>"#
+    )
+}
+
+/// A policy that allows DescribeStacks only on named stacks (AWS's own
+/// example: Deny DescribeStacks with `NotResource:
+/// arn:aws:cloudformation:*:*:stack/*/*`) refuses the listing: it is
+/// reported as refused, not as an error, for the caller to read the
+/// stacks by name.
+#[tokio::test]
+async fn a_refused_stack_listing_is_told_apart_from_a_failed_one() {
     let rule = mock!(Cfn::describe_stacks)
         .sequence()
-        .http_status(403, Some(denied.to_owned()))
+        .http_status(
+            403,
+            Some(access_denied(
+                "cloudformation:DescribeStacks",
+                "arn:aws:cloudformation:us-east-1:123456789012:stack/*/*",
+            )),
+        )
         .build();
     let aws = aws_with(
         mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&rule]),
         None,
     );
+    assert!(cfn::describe_all(&aws).await.unwrap().is_none());
 
-    let err = cfn::describe_all(&aws).await.expect_err("access denied");
+    let broken = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Sender</Type><Code>ValidationError</Code><Message>Invalid NextToken</Message></Error>
+  <RequestId>8d2f4c1e-0f5b-4a7e-9d8b-3c1f2e6a7b93</RequestId>
+</ErrorResponse>"#;
+    let rule = mock!(Cfn::describe_stacks)
+        .sequence()
+        .http_status(400, Some(broken.to_owned()))
+        .build();
+    let aws = aws_with(
+        mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&rule]),
+        None,
+    );
+    let message = format!("{:#}", cfn::describe_all(&aws).await.unwrap_err());
+    assert!(
+        message.starts_with(
+            "cannot list the stacks: cloudformation:DescribeStacks failed: ValidationError"
+        ),
+        "{message}"
+    );
+}
+
+/// The example's account as a fake CloudFormation: every stack of the
+/// config deployed with the template lunora renders (a no-change plan),
+/// the stack of a removed destination, a deleted stack and another
+/// deployment's stack. `listing` says whether DescribeStacks without a
+/// stack name is allowed, `list_stacks` whether ListStacks is.
+struct Account {
+    log: Log,
+    listing: Rule,
+    named: Rule,
+    list_stacks: Rule,
+    get_template: Rule,
+    caller: Rule,
+}
+
+const REMOVED: &str = "lunora-player-prod-dest-gone";
+
+impl Account {
+    fn new(desired: &[DesiredStack], listing: bool, list_stacks: bool) -> Self {
+        let log = Log::default();
+        let mut templates: BTreeMap<String, String> = desired
+            .iter()
+            .map(|d| (d.name.clone(), d.template.clone()))
+            .collect();
+        templates.insert(REMOVED.to_owned(), dest_template(6_000_000));
+        let templates = Arc::new(templates);
+        let live: Vec<Stack> = templates
+            .keys()
+            .map(|n| stack_named(n, StackStatus::UpdateComplete))
+            .chain([
+                stack_named("lunora-player-prod-dest-old", StackStatus::DeleteComplete),
+                stack_named("other-prod-flow", StackStatus::CreateComplete),
+            ])
+            .collect();
+        let listing = if listing {
+            let (log, live) = (log.clone(), live.clone());
+            mock!(Cfn::describe_stacks)
+                .match_requests(|r| r.stack_name().is_none())
+                .then_compute_output(move |_| {
+                    log.record("DescribeStacks *".to_owned());
+                    DescribeStacksOutput::builder()
+                        .set_stacks(Some(live.clone()))
+                        .build()
+                })
+        } else {
+            mock!(Cfn::describe_stacks)
+                .match_requests(|r| r.stack_name().is_none())
+                .sequence()
+                .http_status(
+                    403,
+                    Some(access_denied(
+                        "cloudformation:DescribeStacks",
+                        "arn:aws:cloudformation:us-east-1:123456789012:stack/*/*",
+                    )),
+                )
+                .repeatedly()
+                .build()
+        };
+        let named = {
+            let (log, templates) = (log.clone(), templates.clone());
+            mock!(Cfn::describe_stacks)
+                .match_requests(|r| r.stack_name().is_some())
+                .then_compute_output(move |req| {
+                    let name = req.stack_name().unwrap_or_default();
+                    log.record(format!("DescribeStacks {name}"));
+                    assert!(
+                        templates.contains_key(name),
+                        "DescribeStacks of `{name}`, not a live stack of the deployment"
+                    );
+                    DescribeStacksOutput::builder()
+                        .stacks(stack_named(name, StackStatus::UpdateComplete))
+                        .build()
+                })
+        };
+        let list_stacks = if list_stacks {
+            let (log, live) = (log.clone(), live.clone());
+            mock!(Cfn::list_stacks).then_compute_output(move |_| {
+                log.record("ListStacks".to_owned());
+                let summaries = live.iter().map(|s| {
+                    StackSummary::builder()
+                        .stack_name(s.stack_name().unwrap())
+                        .stack_id(s.stack_id().unwrap())
+                        .creation_time(DateTime::from_secs(1_767_225_600))
+                        .stack_status(s.stack_status().unwrap().clone())
+                        .build()
+                });
+                ListStacksOutput::builder()
+                    .set_stack_summaries(Some(summaries.collect()))
+                    .build()
+            })
+        } else {
+            mock!(Cfn::list_stacks)
+                .sequence()
+                .http_status(
+                    403,
+                    Some(access_denied(
+                        "cloudformation:ListStacks",
+                        "arn:aws:cloudformation:us-east-1:123456789012:stack/*/*",
+                    )),
+                )
+                .repeatedly()
+                .build()
+        };
+        let get_template = {
+            let (log, templates) = (log.clone(), templates.clone());
+            mock!(Cfn::get_template).then_compute_output(move |req| {
+                let name = req.stack_name().unwrap_or_default();
+                log.record(format!("GetTemplate {name}"));
+                GetTemplateOutput::builder()
+                    .template_body(templates.get(name).expect("GetTemplate of a live stack"))
+                    .build()
+            })
+        };
+        let caller = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+            GetCallerIdentityOutput::builder()
+                .account("123456789012")
+                .arn("arn:aws:iam::123456789012:user/ci")
+                .build()
+        });
+        Self {
+            log,
+            listing,
+            named,
+            list_stacks,
+            get_template,
+            caller,
+        }
+    }
+
+    fn aws(&self) -> Aws {
+        let none: [&Rule; 0] = [];
+        Aws::from_clients(
+            sdk(),
+            mock_client!(
+                aws_sdk_cloudformation,
+                RuleMode::MatchAny,
+                [
+                    &self.listing,
+                    &self.named,
+                    &self.list_stacks,
+                    &self.get_template
+                ]
+            ),
+            mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&self.caller]),
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, none),
+            mock_client!(aws_sdk_medialive, RuleMode::MatchAny, none),
+        )
+    }
+}
+
+fn example() -> Deployment {
+    lunora::config::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lunora.yaml"),
+    )
+    .unwrap()
+}
+
+fn recorded_notes(aws: &mut Aws) -> Arc<Mutex<Vec<String>>> {
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let sink = notes.clone();
+    aws.notes = Notes::new(move |text| sink.lock().unwrap().push(text.to_owned()));
+    notes
+}
+
+/// With the listing refused (AWS's suggested Deny on DescribeStacks
+/// without a stack name), plan reads each stack of the config by name
+/// and finds the removed destination's stack with ListStacks: the same
+/// plan as with the listing, one note saying why, and a later read in
+/// the same command does not ask for the listing again.
+#[tokio::test]
+async fn a_refused_stack_listing_is_read_stack_by_stack_and_plans_the_same() {
+    let deployment = example();
+    let desired = plan_cmd::desired_stacks(&deployment).unwrap();
+    let console = Console::new(OutputFormat::Text, ColorChoice::Never, true, 0);
+
+    let open = Account::new(&desired, true, true);
+    let mut aws = open.aws();
+    let open_notes = recorded_notes(&mut aws);
+    let (with_listing, _) = plan_cmd::build(&deployment, &aws, true, &console)
+        .await
+        .unwrap();
+    assert_eq!(
+        open.log.only(&["DescribeStacks", "ListStacks"]),
+        ["DescribeStacks *"]
+    );
+    assert!(open_notes.lock().unwrap().is_empty());
+
+    let locked = Account::new(&desired, false, true);
+    let mut aws = locked.aws();
+    let notes = recorded_notes(&mut aws);
+    let (by_name, _) = plan_cmd::build(&deployment, &aws, true, &console)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        serde_json::to_value(&by_name).unwrap(),
+        serde_json::to_value(&with_listing).unwrap()
+    );
+    let deleted: Vec<&str> = by_name
+        .stacks
+        .iter()
+        .filter(|s| s.action == StackAction::Delete)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(deleted, [REMOVED], "the removed destination is still found");
+    assert_eq!(
+        by_name
+            .stacks
+            .iter()
+            .filter(|s| s.action == StackAction::NoChange)
+            .count(),
+        desired.len(),
+        "every stack of the config is found, unchanged"
+    );
+    assert_eq!(locked.listing.num_calls(), 1);
+    assert_eq!(locked.log.count("ListStacks"), 1);
+    let mut described: Vec<String> = locked.log.only(&["DescribeStacks"]);
+    described.sort();
+    let mut expected: Vec<String> = desired
+        .iter()
+        .map(|d| d.name.as_str())
+        .chain([REMOVED])
+        .map(|n| format!("DescribeStacks {n}"))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        described, expected,
+        "each live stack of the deployment once"
+    );
+    assert_eq!(
+        locked.log.only(&["GetTemplate"]).len(),
+        open.log.only(&["GetTemplate"]).len()
+    );
+    let said = notes.lock().unwrap().clone();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("listing the stacks was refused")
+            && said[0].contains("reading each stack by name"),
+        "{said:?}"
+    );
+
+    // The same command reads again: straight by name, no second note.
+    let again = LiveStacks::read(&aws, &deployment).await.unwrap();
+    assert!(again.get(REMOVED).is_some());
+    assert_eq!(locked.listing.num_calls(), 1, "the refusal is remembered");
+    assert_eq!(notes.lock().unwrap().len(), 1);
+}
+
+/// With ListStacks refused as well, the stacks of removed destinations
+/// cannot be found: the command fails on one line naming the permission,
+/// rather than plan a deploy that would leave them (and their channels)
+/// behind.
+#[tokio::test]
+async fn a_refused_listing_and_list_stacks_fail_naming_the_permission() {
+    let deployment = example();
+    let desired = plan_cmd::desired_stacks(&deployment).unwrap();
+    let console = Console::new(OutputFormat::Text, ColorChoice::Never, true, 0);
+    let locked = Account::new(&desired, false, false);
+    let aws = locked.aws();
+
+    let err = plan_cmd::build(&deployment, &aws, true, &console)
+        .await
+        .expect_err("ListStacks refused");
 
     let message = format!("{err:#}");
     assert!(
-        message.starts_with(
-            "cannot list the stacks: cloudformation:DescribeStacks failed: AccessDenied"
-        ) && message.contains("cloudformation:ListStacks on every stack")
+        message.starts_with("cannot find the stacks of destinations removed from the config: cloudformation:ListStacks failed: AccessDenied")
+            && message.contains("(hint: allow cloudformation:ListStacks")
             && !message.contains('\n'),
         "{message}"
     );

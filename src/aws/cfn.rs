@@ -68,22 +68,28 @@ pub async fn describe(aws: &Aws, name: &str) -> anyhow::Result<Option<StackInfo>
 /// DescribeStacks per stack plus a ListStacks to find the stacks lunora
 /// does not know the name of. AWS documents that this form needs
 /// `cloudformation:DescribeStacks` and `cloudformation:ListStacks`, on
-/// every stack (`*`):
-/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html>
-pub async fn describe_all(aws: &Aws) -> anyhow::Result<Vec<StackInfo>> {
+/// every stack (`*`), and suggests a Deny on DescribeStacks with
+/// `NotResource: arn:aws:cloudformation:*:*:stack/*/*` to refuse it:
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html>.
+/// `None` when IAM refuses the listing (the caller then reads the stacks
+/// by name, [`describe`] and [`stack_names`]).
+pub async fn describe_all(aws: &Aws) -> anyhow::Result<Option<Vec<StackInfo>>> {
     let mut stacks = Vec::new();
     let mut pages = aws.cloudformation.describe_stacks().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
+            Err(e)
+                if super::is_access_denied(
+                    error_code(&e),
+                    aws_sdk_cloudformation::error::ProvideErrorMetadata::message(&e),
+                ) =>
+            {
+                return Ok(None)
+            }
             Err(e) => {
-                let denied = error_code(&e).is_some_and(|c| c.starts_with("AccessDenied"));
-                let err = sdk_error("cloudformation:DescribeStacks", e);
-                return Err(if denied {
-                    anyhow::anyhow!("cannot list the stacks: {err:#} (hint: listing them, DescribeStacks without a stack name, needs cloudformation:DescribeStacks and cloudformation:ListStacks on every stack, `*`)")
-                } else {
-                    err.context("cannot list the stacks")
-                });
+                return Err(sdk_error("cloudformation:DescribeStacks", e))
+                    .context("cannot list the stacks")
             }
         };
         stacks.extend(page.stacks().iter().map(stack_info));
@@ -93,7 +99,45 @@ pub async fn describe_all(aws: &Aws) -> anyhow::Result<Vec<StackInfo>> {
     stacks.retain(|s| s.status != StackStatus::DeleteComplete.as_str());
     stacks.sort_by(|a, b| a.name.cmp(&b.name));
     stacks.dedup_by(|a, b| a.stack_id == b.stack_id);
-    Ok(stacks)
+    Ok(Some(stacks))
+}
+
+/// Names of the live (not deleted) stacks whose name starts with
+/// `prefix`, from ListStacks, page by page
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html>;
+/// it lists deleted stacks too, for 90 days). IAM action
+/// `cloudformation:ListStacks`.
+pub async fn stack_names(aws: &Aws, prefix: &str) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut pages = aws.cloudformation.list_stacks().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                let denied = super::is_access_denied(
+                    error_code(&e),
+                    aws_sdk_cloudformation::error::ProvideErrorMetadata::message(&e),
+                );
+                let err = sdk_error("cloudformation:ListStacks", e);
+                return Err(if denied {
+                    anyhow::anyhow!("{err:#} (hint: allow cloudformation:ListStacks, or DescribeStacks without a stack name: lunora needs one of them to find the stacks the config no longer names)")
+                } else {
+                    err
+                });
+            }
+        };
+        for s in page.stack_summaries() {
+            let deleted = s.stack_status() == Some(&StackStatus::DeleteComplete);
+            if let Some(name) = s.stack_name().filter(|n| n.starts_with(prefix)) {
+                if !deleted {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
 }
 
 fn stack_info(stack: &aws_sdk_cloudformation::types::Stack) -> StackInfo {

@@ -4,9 +4,13 @@
 //! before they change it. Resources are found from the stacks' outputs,
 //! never by name. All of it comes from one DescribeStacks listing per
 //! command ([`LiveStacks`]): CloudFormation throttles DescribeStacks, and
-//! every round trip costs tens of milliseconds.
+//! every round trip costs tens of milliseconds. Where IAM refuses the
+//! listing, the stacks are read by name instead, with the same result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context;
+use tokio::task::JoinSet;
 
 use crate::aws::cfn::{self, StackInfo};
 use crate::aws::Aws;
@@ -56,17 +60,62 @@ pub struct LiveStacks {
 
 impl LiveStacks {
     /// Lists the account's stacks (one request per page of the listing,
-    /// [`cfn::describe_all`]) and keeps the deployment's.
+    /// [`cfn::describe_all`]) and keeps the deployment's. When IAM refuses
+    /// the listing (a policy that allows DescribeStacks only on named
+    /// stacks), reads the stacks by name instead, as lunora did before the
+    /// listing: see [`Self::read_by_name`].
     pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Self> {
         let prefix = format!("{}-", deployment.prefix());
+        let listed = if aws.stack_listing_refused() {
+            None
+        } else {
+            cfn::describe_all(aws).await?
+        };
+        let stacks = match listed {
+            Some(stacks) => stacks,
+            None => {
+                if aws.refuse_stack_listing() {
+                    aws.notes.note(
+                        "listing the stacks was refused (cloudformation:DescribeStacks without a stack name is denied): reading each stack by name instead, one request per stack plus ListStacks",
+                    );
+                }
+                Self::read_by_name(aws, deployment).await?
+            }
+        };
         Ok(Self {
-            by_name: cfn::describe_all(aws)
-                .await?
+            by_name: stacks
                 .into_iter()
                 .filter(|s| s.name.starts_with(&prefix))
                 .map(|s| (s.name.clone(), s))
                 .collect(),
         })
+    }
+
+    /// The deployment's stacks without the listing: DescribeStacks for
+    /// every stack of the config, concurrently with one ListStacks that
+    /// finds the others (a removed destination's stack), then
+    /// DescribeStacks for those. Needs `cloudformation:DescribeStacks` on
+    /// the deployment's stacks and `cloudformation:ListStacks`
+    /// (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html>).
+    /// A refused ListStacks is an error: without it, a plan could not show
+    /// (nor a deploy delete) the stack of a destination removed from the
+    /// config, whose channel may still be running.
+    async fn read_by_name(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Vec<StackInfo>> {
+        let prefix = format!("{}-", deployment.prefix());
+        let wanted: BTreeSet<String> = deployment
+            .stacks()
+            .map(|id| deployment.stack_name(id))
+            .collect();
+        let (names, stacks) = tokio::join!(
+            cfn::stack_names(aws, &prefix),
+            describe_each(aws, wanted.iter().cloned())
+        );
+        let names =
+            names.context("cannot find the stacks of destinations removed from the config")?;
+        let mut stacks = stacks?;
+        stacks.extend(describe_each(aws, names.into_iter().filter(|n| !wanted.contains(n))).await?);
+        stacks.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(stacks)
     }
 
     /// A stack by name, if it exists (in any status but deleted).
@@ -95,6 +144,28 @@ impl LiveStacks {
     pub fn remove(&mut self, name: &str) {
         self.by_name.remove(name);
     }
+}
+
+/// DescribeStacks for each of `names`, concurrently: the stacks that
+/// exist (deleted ones are not found by name).
+async fn describe_each(
+    aws: &Aws,
+    names: impl IntoIterator<Item = String>,
+) -> anyhow::Result<Vec<StackInfo>> {
+    let mut reads = JoinSet::new();
+    for name in names {
+        let aws = aws.clone();
+        reads.spawn(async move { cfn::describe(&aws, &name).await });
+    }
+    let mut stacks = Vec::new();
+    while let Some(joined) = reads.join_next().await {
+        if let Some(info) = joined.context("a stack read task failed")?? {
+            if info.status != "DELETE_COMPLETE" {
+                stacks.push(info);
+            }
+        }
+    }
+    Ok(stacks)
 }
 
 /// The outputs of a stack that has something deployed.
