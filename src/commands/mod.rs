@@ -161,6 +161,12 @@ pub(crate) async fn aws_for(
     let region = &deployment.config.region;
     let mut aws = crate::aws::Aws::connect(settings, region).await?;
     aws.template_bucket = Some(template_bucket(deployment));
+    // Notes from the AWS layer (e.g. a refused stack listing read stack
+    // by stack instead) change no result: shown at -v only.
+    let console = *console;
+    if console.verbose > 0 {
+        aws.notes = crate::aws::Notes::new(move |text| console.note(&text));
+    }
     for w in crate::aws::credentials::region_warnings(region, settings.profile.as_deref()).await {
         console.warn(&w);
     }
