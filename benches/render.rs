@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use lunora::cli::{ColorChoice, OutputFormat, RenderArgs};
+use lunora::cli::{ColorChoice, OutputFormat};
 use lunora::output::Console;
 
 fn root() -> PathBuf {
@@ -44,29 +44,25 @@ fn config_with(n: usize) -> String {
 fn whole_render(c: &mut Criterion) {
     let console = Console::new(OutputFormat::Text, ColorChoice::Never, true, 0);
     let out = tempfile::tempdir().unwrap();
-    let args = RenderArgs {
-        out: out.path().to_path_buf(),
-        check: false,
-    };
     let example = root().join("examples/lunora.yaml");
     c.bench_function("render/example (file to stacks/)", |b| {
-        b.iter(|| lunora::commands::render::run(&example, &args, &console).unwrap());
+        b.iter(|| {
+            lunora::commands::render::run(&example, Some(out.path()), false, &console).unwrap()
+        });
     });
     let mut group = c.benchmark_group("render/destinations");
     for n in [1, 10, 25, 50] {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("lunora.yaml");
         std::fs::write(&config, config_with(n)).unwrap();
-        let args = RenderArgs {
-            out: dir.path().join("stacks"),
-            check: false,
-        };
+        let stacks = dir.path().join("stacks");
         group.bench_with_input(
             BenchmarkId::from_parameter(n),
             &config,
             |b, config: &PathBuf| {
                 b.iter(|| {
-                    lunora::commands::render::run(Path::new(config), &args, &console).unwrap()
+                    lunora::commands::render::run(Path::new(config), Some(&stacks), false, &console)
+                        .unwrap()
                 });
             },
         );

@@ -3,10 +3,9 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::OutputFormat;
-use crate::cli::{Cli, Command, PresetsCommand};
+use crate::cli::{Cli, Command, GlobalArgs, OutputFormat, PresetsCommand};
 use crate::commands;
 use crate::diagnostic::{Diagnostics, DiagnosticsReport};
 use crate::output::{Console, ExitStatus, Report};
@@ -14,8 +13,11 @@ use crate::output::{Console, ExitStatus, Report};
 /// Runs lunora with the process's arguments.
 pub fn main() -> ExitCode {
     clear_empty_endpoint_vars();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    if let Some(completed) = crate::completion::complete_if_asked(Cli::command) {
+        return print_completion(completed);
+    }
+    let (cli, g) = match parse() {
+        Ok(parsed) => parsed,
         Err(e) => {
             let code = if e.use_stderr() {
                 ExitStatus::Failure
@@ -27,14 +29,40 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
-    let g = &cli.global;
     let console = Console::new(g.output, g.color, g.quiet, g.verbose);
-    let status = match run(&cli, &console) {
+    let status = match run(&cli, &g, &console) {
         Ok(status) => status,
         Err(err) => {
             report_error(&console, &err);
             emit_diagnostics(&cli, &console, &err);
             exit_status_of(&err)
+        }
+    };
+    ExitCode::from(status as u8)
+}
+
+/// The command line, and the shared options as the command sees them.
+fn parse() -> Result<(Cli, GlobalArgs), clap::Error> {
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    Ok((cli, GlobalArgs::from_matches(&matches)))
+}
+
+/// Prints what the shell asked for in completion mode; a failure is one
+/// line on stderr and exit 1 (the shell then offers nothing).
+fn print_completion(completed: anyhow::Result<String>) -> ExitCode {
+    let console = Console::new(
+        crate::cli::OutputFormat::Text,
+        crate::cli::ColorChoice::Never,
+        false,
+        0,
+    );
+    let status = match completed.and_then(|text| Ok(console.emit(&commands::RawText(text))?)) {
+        Ok(()) => ExitStatus::Success,
+        Err(err) => {
+            report_error(&console, &err);
+            ExitStatus::Failure
         }
     };
     ExitCode::from(status as u8)
@@ -105,23 +133,23 @@ fn emit<R: Report>(console: &Console, report: &R) -> anyhow::Result<ExitStatus> 
     Ok(report.status())
 }
 
-fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
-    let g = &cli.global;
+fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatus> {
     match &cli.command {
-        Command::Validate => {
+        Command::Validate(_) => {
             let report = commands::validate::run(&g.config, console)?;
             emit(console, &report)
         }
         Command::Render(args) => {
-            let report = commands::render::run(&g.config, args, console)?;
+            let report =
+                commands::render::run(&g.config, args.out.as_deref(), args.check, console)?;
             emit(console, &report)
         }
-        Command::Presets(PresetsCommand::List) => {
+        Command::Presets(PresetsCommand::List(_)) => {
             let report = commands::presets::list(&g.config, console)?;
             emit(console, &report)
         }
-        Command::Presets(PresetsCommand::Show { id }) => {
-            let report = commands::presets::show(&g.config, id, console)?;
+        Command::Presets(PresetsCommand::Show(args)) => {
+            let report = commands::presets::show(&g.config, &args.id, console)?;
             emit(console, &report)
         }
         Command::Schema(args) => {
@@ -129,20 +157,20 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
         Command::Completions(args) => {
-            let mut cmd = Cli::command();
-            let mut out = Vec::new();
-            clap_complete::generate(args.shell, &mut cmd, "lunora", &mut out);
-            console.emit(&commands::RawText(
-                String::from_utf8_lossy(&out).into_owned(),
-            ))?;
+            let script = crate::completion::script(args.shell)?;
+            console.emit(&commands::RawText(script))?;
             Ok(ExitStatus::Success)
+        }
+        Command::Man(args) => {
+            let report = commands::man::run(Cli::command(), args.dir.as_deref())?;
+            emit(console, &report)
         }
         Command::Plan(args) => {
             let report = runtime()?.block_on(commands::plan::run(
                 &g.config,
                 args.detailed_exitcode,
                 args.out.as_ref(),
-                &aws_settings(cli),
+                &aws_settings(g),
                 console,
             ))?;
             emit(console, &report)
@@ -152,7 +180,7 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
             let report = runtime()?.block_on(commands::deploy::run(
                 &g.config,
                 &options,
-                &aws_settings(cli),
+                &aws_settings(g),
                 console,
             ))?;
             emit(console, &report)
@@ -163,15 +191,15 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
                 &g.config,
                 args.to.as_deref(),
                 &options,
-                &aws_settings(cli),
+                &aws_settings(g),
                 console,
             ))?;
             emit(console, &report)
         }
-        Command::Releases => {
+        Command::Releases(_) => {
             let report = runtime()?.block_on(async {
                 let deployment = commands::load(&g.config, console)?;
-                let aws = commands::aws_for(&deployment, &aws_settings(cli), console).await?;
+                let aws = commands::aws_for(&deployment, &aws_settings(g), console).await?;
                 let online = aws.has_credentials().await;
                 let store = commands::open_store(&deployment, online.then_some(&aws))?;
                 commands::releases::run(&store).await
@@ -187,7 +215,7 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
                     check: args.check,
                     wide: args.wide,
                 },
-                &aws_settings(cli),
+                &aws_settings(g),
                 console,
             ))?;
             emit(console, &report)
@@ -197,7 +225,7 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
                 &g.config,
                 &args.destinations,
                 args.all,
-                &aws_settings(cli),
+                &aws_settings(g),
                 console,
             ))?;
             emit(console, &report)
@@ -208,7 +236,7 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
                 &args.destinations,
                 args.all,
                 args.keep_flow,
-                &aws_settings(cli),
+                &aws_settings(g),
                 console,
             ))?;
             emit(console, &report)
@@ -217,7 +245,7 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
             let report = runtime()?.block_on(commands::failover::run(
                 &g.config,
                 args.to,
-                &aws_settings(cli),
+                &aws_settings(g),
                 console,
             ))?;
             emit(console, &report)
@@ -226,7 +254,7 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
             let report = runtime()?.block_on(commands::thumbnail::run(
                 &g.config,
                 args,
-                &aws_settings(cli),
+                &aws_settings(g),
                 console,
             ))?;
             emit(console, &report)
@@ -239,7 +267,7 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
             let report = runtime()?.block_on(commands::outputs::run(
                 &g.config,
                 args.format,
-                &aws_settings(cli),
+                &aws_settings(g),
                 console,
             ))?;
             emit(console, &report)
@@ -253,13 +281,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn aws_settings(cli: &Cli) -> crate::aws::AwsSettings {
+fn aws_settings(g: &GlobalArgs) -> crate::aws::AwsSettings {
     crate::aws::AwsSettings {
-        profile: cli.global.profile.clone(),
-        region: cli.global.region.clone(),
-        endpoint_url: cli.global.endpoint_url.clone(),
-        call_timeout: cli.global.aws_timeout,
-        wait_timeout: cli.global.wait_timeout,
+        profile: g.profile.clone(),
+        region: g.region.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+        call_timeout: g.aws_timeout,
+        wait_timeout: g.wait_timeout,
     }
 }
 

@@ -1,10 +1,20 @@
-//! The command line: clap derive structs only. The doc comments are the
+//! The command line: clap derive structs, and the assembly of the shared
+//! options a command receives ([`GlobalArgs`]). The doc comments are the
 //! `--help` text; the command names are the product contract.
+//!
+//! Each command lists, and accepts after its name, only the shared options
+//! it uses (`schema` takes no `-c`, `cost` no AWS option). Before the
+//! command every shared option is accepted, as `lunora -c FILE plan` has
+//! always been written; a command ignores the ones there it does not use.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum, ValueHint};
+use clap_complete::engine::ArgValueCompleter;
+
+use crate::completion;
 
 /// Plan, deploy and operate SRT -> MediaConnect -> MediaLive live-streaming
 /// stacks on AWS.
@@ -17,46 +27,101 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "lunora",
     version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("LUNORA_COMMIT"), ")"),
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = "Global and AWS options go before or after the command; `lunora COMMAND --help` \
+                  lists the ones a command uses (given before a command that does not use them, \
+                  they are ignored)."
 )]
 pub struct Cli {
+    /// The shared options, given before the command (`lunora -c FILE plan`).
+    /// Each command reads only those it lists in its own `--help`; see
+    /// [`GlobalArgs::from_matches`].
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub leading: LeadingArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Every shared option, accepted before the command so that a wrapper or an
+/// alias can always pass, say, `--profile`; the commands that take no such
+/// option ignore it there (after the command, clap refuses it).
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub struct LeadingArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub output: OutputArg,
+    #[command(flatten)]
+    pub ui: UiArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The `--help` heading of the options many commands share.
+const GLOBAL: &str = "Global options";
+/// The `--help` heading of the AWS connection options.
+const AWS: &str = "AWS options";
+
+/// `-c/--config`, for the commands that read lunora.yaml.
+#[derive(Debug, Args)]
+pub struct ConfigArg {
     /// The deployment file.
     #[arg(
         short,
         long,
-        global = true,
+        help_heading = GLOBAL,
         value_name = "PATH",
         default_value = "lunora.yaml",
         env = "LUNORA_CONFIG"
     )]
     pub config: PathBuf,
+}
+
+/// `--output`, for the commands whose result has a text, JSON and
+/// markdown form.
+#[derive(Debug, Args)]
+pub struct OutputArg {
+    /// Output format of the command's result on stdout.
+    #[arg(long, help_heading = GLOBAL, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Colour and verbosity of the messages on stderr, for the commands that
+/// print any.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// When to colour messages.
+    #[arg(long, help_heading = GLOBAL, value_enum, default_value_t = ColorChoice::Auto, env = "LUNORA_COLOR")]
+    pub color: ColorChoice,
+    /// Print only errors on stderr.
+    #[arg(short, long, help_heading = GLOBAL)]
+    pub quiet: bool,
+    /// Print more on stderr.
+    #[arg(short, long, help_heading = GLOBAL, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The AWS connection, for the commands that call AWS.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
     /// AWS profile from the shared config files (or AWS_PROFILE); a profile
     /// that is not defined there is an error.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, help_heading = AWS, value_name = "NAME", add = ArgValueCompleter::new(completion::profiles))]
     pub profile: Option<String>,
     /// AWS Region, as a guard: it must match the config's `region:` or the
     /// command refuses. lunora always calls the config's Region (a
     /// different AWS_REGION or profile region is not used).
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, help_heading = AWS, value_name = "REGION", add = ArgValueCompleter::new(completion::region))]
     pub region: Option<String>,
     /// Send AWS API calls to this endpoint (an emulator, for example): an
     /// http:// or https:// URL. An empty AWS_ENDPOINT_URL counts as unset.
-    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    #[arg(long, help_heading = AWS, value_name = "URL", env = "AWS_ENDPOINT_URL", value_hint = ValueHint::Url)]
     pub endpoint_url: Option<String>,
     /// The longest one AWS call may take, retries included, in seconds
     /// (default 60; each attempt gets a third, connecting at most 5 s).
     #[arg(
         long,
-        global = true,
+        help_heading = AWS,
         value_name = "SECS",
         env = "LUNORA_AWS_TIMEOUT",
         value_parser = parse_seconds
@@ -67,24 +132,104 @@ pub struct GlobalArgs {
     /// 900 for a channel or flow).
     #[arg(
         long,
-        global = true,
+        help_heading = AWS,
         value_name = "SECS",
         env = "LUNORA_WAIT_TIMEOUT",
         value_parser = parse_seconds
     )]
     pub wait_timeout: Option<Duration>,
-    /// Output format of the command's result on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+}
+
+/// The shared options of the offline commands that read the config:
+/// `-c`, `--output`, `--color`, `-q`, `-v`.
+#[derive(Debug, Args)]
+pub struct OfflineArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub output: OutputArg,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+/// The shared options of the commands that call AWS: [`OfflineArgs`] and
+/// the AWS options.
+#[derive(Debug, Args)]
+pub struct OnlineArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub output: OutputArg,
+    #[command(flatten)]
+    pub ui: UiArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The shared options as one command sees them, assembled from those given
+/// before the command and those given after it. The commands receive this.
+#[derive(Debug, Clone)]
+pub struct GlobalArgs {
+    pub config: PathBuf,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub aws_timeout: Option<Duration>,
+    pub wait_timeout: Option<Duration>,
     pub output: OutputFormat,
-    /// When to colour messages.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "LUNORA_COLOR")]
     pub color: ColorChoice,
-    /// Print only errors on stderr.
-    #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Print more on stderr.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+impl GlobalArgs {
+    /// The shared options of the command `matches` selects. An option the
+    /// command does not take keeps its default, even if given before the
+    /// command. Otherwise the value given last on the command line wins
+    /// (after the command over before it), then the environment, then the
+    /// default.
+    pub fn from_matches(matches: &ArgMatches) -> Self {
+        let chain: Vec<&ArgMatches> =
+            std::iter::successors(Some(matches), |m| m.subcommand().map(|(_, sub)| sub)).collect();
+        let leaf = chain.last().copied().unwrap_or(matches);
+        Self {
+            config: pick(&chain, leaf, "config").unwrap_or_else(|| PathBuf::from("lunora.yaml")),
+            profile: pick(&chain, leaf, "profile"),
+            region: pick(&chain, leaf, "region"),
+            endpoint_url: pick(&chain, leaf, "endpoint_url"),
+            aws_timeout: pick(&chain, leaf, "aws_timeout"),
+            wait_timeout: pick(&chain, leaf, "wait_timeout"),
+            output: pick(&chain, leaf, "output").unwrap_or(OutputFormat::Text),
+            color: pick(&chain, leaf, "color").unwrap_or(ColorChoice::Auto),
+            quiet: pick(&chain, leaf, "quiet").unwrap_or(false),
+            verbose: pick(&chain, leaf, "verbose").unwrap_or(0),
+        }
+    }
+}
+
+/// The value of the option `id` for the command `leaf` (the last of
+/// `chain`, the matches from `lunora` down to it): `None` when `leaf` does
+/// not take it.
+fn pick<T: Clone + Send + Sync + 'static>(
+    chain: &[&ArgMatches],
+    leaf: &ArgMatches,
+    id: &str,
+) -> Option<T> {
+    if leaf.try_contains_id(id).is_err() {
+        return None;
+    }
+    let value = |m: &&ArgMatches| m.try_get_one::<T>(id).ok().flatten().cloned();
+    let given = |m: &&&ArgMatches| m.value_source(id) == Some(ValueSource::CommandLine);
+    // Only the levels that define `id`: `try_contains_id` is false there.
+    let defined: Vec<&ArgMatches> = chain
+        .iter()
+        .copied()
+        .filter(|m| m.try_contains_id(id).is_ok())
+        .collect();
+    if let Some(m) = defined.iter().rev().find(given) {
+        return value(m);
+    }
+    value(&leaf)
 }
 
 /// A number of seconds, more than 0 and at most a day (`2`, `0.5`).
@@ -124,7 +269,7 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the config and the presets it uses; print a summary.
-    Validate,
+    Validate(ValidateArgs),
     /// Render one CloudFormation template per stack.
     Render(RenderArgs),
     /// Compare the rendered stacks with the live ones (or, without AWS
@@ -135,7 +280,7 @@ pub enum Command {
     /// Redeploy a recorded release (default: the one before the latest).
     Rollback(RollbackArgs),
     /// List the recorded releases.
-    Releases,
+    Releases(ReleasesArgs),
     /// Show the flow and every destination: the streaming dashboard.
     Status(StatusArgs),
     /// Start destinations (the flow first when it is in standby).
@@ -156,15 +301,33 @@ pub enum Command {
     Presets(PresetsCommand),
     /// Print the JSON Schema of lunora.yaml (or of a preset or platform file).
     Schema(SchemaArgs),
-    /// Print a shell completion script.
+    /// Print the shell script that completes lunora's commands, options,
+    /// destination ids and stage names.
     Completions(CompletionsArgs),
+    /// Print lunora's manual page (roff), or write one page per command.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub shared: OfflineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    #[command(flatten)]
+    pub shared: OnlineArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Directory to write the templates to.
-    #[arg(long, value_name = "DIR", default_value = "stacks")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub shared: OfflineArgs,
+    /// Directory to write the templates to (default: `stacks/` next to the
+    /// config file; a DIR given here is relative to the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Write nothing; exit 1 and name the files if DIR differs from a fresh render.
     #[arg(long)]
     pub check: bool,
@@ -172,6 +335,8 @@ pub struct RenderArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    #[command(flatten)]
+    pub shared: OnlineArgs,
     /// Exit 0 when nothing changes, 2 when something does, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -184,7 +349,7 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct GateArgs {
     /// Only this stage (earlier stages must be deployed).
-    #[arg(long, value_name = "STAGE")]
+    #[arg(long, value_name = "STAGE", add = ArgValueCompleter::new(completion::stages))]
     pub stage: Option<String>,
     /// Do not ask; required when stdin is not a terminal or CI=true.
     #[arg(long, short = 'y')]
@@ -206,6 +371,8 @@ pub struct GateArgs {
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
+    pub shared: OnlineArgs,
+    #[command(flatten)]
     pub gates: GateArgs,
     /// Execute exactly this saved plan (`plan --out`); refuse if a stack moved since.
     #[arg(long, value_name = "PLANFILE")]
@@ -215,6 +382,8 @@ pub struct DeployArgs {
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     #[command(flatten)]
+    pub shared: OnlineArgs,
+    #[command(flatten)]
     pub gates: GateArgs,
     /// The release to restore (`lunora releases`); default: the one before the latest.
     #[arg(long, value_name = "RELEASE")]
@@ -223,6 +392,8 @@ pub struct RollbackArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    #[command(flatten)]
+    pub shared: OnlineArgs,
     /// Redraw on the terminal's alternate screen every `--interval`
     /// seconds and on resize; Ctrl-C stops.
     #[arg(long, conflicts_with = "check")]
@@ -243,8 +414,10 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 #[command(override_usage = "lunora start [OPTIONS] <DEST>...\n       lunora start [OPTIONS] --all")]
 pub struct StartArgs {
+    #[command(flatten)]
+    pub shared: OnlineArgs,
     /// Destination ids.
-    #[arg(value_name = "DEST", required_unless_present = "all")]
+    #[arg(value_name = "DEST", required_unless_present = "all", add = ArgValueCompleter::new(completion::destinations))]
     pub destinations: Vec<String>,
     /// Every destination.
     #[arg(long, conflicts_with = "destinations")]
@@ -254,8 +427,10 @@ pub struct StartArgs {
 #[derive(Debug, Args)]
 #[command(override_usage = "lunora stop [OPTIONS] <DEST>...\n       lunora stop [OPTIONS] --all")]
 pub struct StopArgs {
+    #[command(flatten)]
+    pub shared: OnlineArgs,
     /// Destination ids.
-    #[arg(value_name = "DEST", required_unless_present = "all")]
+    #[arg(value_name = "DEST", required_unless_present = "all", add = ArgValueCompleter::new(completion::destinations))]
     pub destinations: Vec<String>,
     /// Every destination.
     #[arg(long, conflicts_with = "destinations")]
@@ -274,6 +449,8 @@ pub enum FailoverTarget {
 
 #[derive(Debug, Args)]
 pub struct FailoverArgs {
+    #[command(flatten)]
+    pub shared: OnlineArgs,
     /// The source to prefer.
     #[arg(long, value_enum)]
     pub to: FailoverTarget,
@@ -281,9 +458,12 @@ pub struct FailoverArgs {
 
 #[derive(Debug, Args)]
 pub struct ThumbnailArgs {
+    #[command(flatten)]
+    pub shared: OnlineArgs,
     /// The destination whose channel's thumbnail to save.
     #[arg(
         value_name = "DEST",
+        add = ArgValueCompleter::new(completion::destinations),
         required_unless_present = "source",
         conflicts_with = "source"
     )]
@@ -300,6 +480,8 @@ pub struct ThumbnailArgs {
 
 #[derive(Debug, Args)]
 pub struct CostArgs {
+    #[command(flatten)]
+    pub shared: OfflineArgs,
     /// Streaming hours per month (0 to 744, the hours of the longest month).
     #[arg(
         long,
@@ -309,7 +491,7 @@ pub struct CostArgs {
     )]
     pub hours: f64,
     /// Only these destinations (default: all).
-    #[arg(long, value_name = "DEST", value_delimiter = ',')]
+    #[arg(long, value_name = "DEST", value_delimiter = ',', add = ArgValueCompleter::new(completion::destinations))]
     pub destinations: Vec<String>,
     /// A rates file replacing the built-in one.
     #[arg(long, value_name = "FILE")]
@@ -327,6 +509,12 @@ pub enum OutputsFormat {
 
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub ui: UiArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// How to print the ids.
     #[arg(long, value_enum, default_value_t = OutputsFormat::Env)]
     pub format: OutputsFormat,
@@ -335,12 +523,24 @@ pub struct OutputsArgs {
 #[derive(Debug, Subcommand)]
 pub enum PresetsCommand {
     /// List every preset and platform.
-    List,
+    List(PresetsListArgs),
     /// Show one preset, its platform's limits and any rule it breaks.
-    Show {
-        /// Preset id.
-        id: String,
-    },
+    Show(PresetsShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PresetsListArgs {
+    #[command(flatten)]
+    pub shared: OfflineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PresetsShowArgs {
+    #[command(flatten)]
+    pub shared: OfflineArgs,
+    /// Preset id.
+    #[arg(add = ArgValueCompleter::new(completion::presets))]
+    pub id: String,
 }
 
 #[derive(Debug, Args)]
@@ -366,4 +566,70 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `lunora.1` and one page per command (`lunora-plan.1`, ...)
+    /// into this directory instead of printing `lunora.1`.
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn global(args: &[&str]) -> GlobalArgs {
+        let matches = Cli::command()
+            .try_get_matches_from(args)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        GlobalArgs::from_matches(&matches)
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_option_after_the_command_beats_one_before_it() {
+        assert_eq!(
+            global(&["lunora", "-c", "a", "validate"]).config,
+            Path::new("a")
+        );
+        assert_eq!(
+            global(&["lunora", "validate", "-c", "b"]).config,
+            Path::new("b")
+        );
+        assert_eq!(
+            global(&["lunora", "-c", "a", "plan", "-c", "b"]).config,
+            Path::new("b")
+        );
+        let g = global(&["lunora", "--profile", "p", "-q", "presets", "list"]);
+        assert!(g.quiet);
+        assert_eq!(g.profile, None, "presets takes no --profile");
+        let g = global(&["lunora", "--profile", "p", "status", "--region", "r"]);
+        assert_eq!(
+            (g.profile.as_deref(), g.region.as_deref()),
+            (Some("p"), Some("r"))
+        );
+    }
+
+    #[test]
+    fn an_option_the_command_does_not_take_keeps_its_default() {
+        let g = global(&["lunora", "--output", "json", "-c", "x", "outputs"]);
+        assert_eq!(g.output, OutputFormat::Text);
+        assert_eq!(g.config, Path::new("x"));
+        let g = global(&["lunora", "--output", "json", "-v", "schema"]);
+        assert_eq!((g.output, g.verbose), (OutputFormat::Text, 0));
+        assert_eq!(
+            global(&["lunora", "--aws-timeout", "2", "cost"]).aws_timeout,
+            None
+        );
+    }
 }

@@ -13,6 +13,7 @@ pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod config;
 pub mod contract;
 pub mod cost;

@@ -187,7 +187,9 @@ fn unknown_destination_is_a_clear_error() {
         .code(1)
         .stdout("")
         .stderr(predicate::str::contains("unknown destination `tiktok`"))
-        .stderr(predicate::str::contains("`twitch`"));
+        .stderr(predicate::str::contains(
+            "the config defines primary, youtube, twitch, linkedin, custom",
+        ));
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //! so an unexpected AWS call fails the test.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,25 +24,31 @@ use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOut
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
+use aws_sdk_cloudformation::operation::list_stacks::ListStacksOutput;
 use aws_sdk_cloudformation::operation::rollback_stack::RollbackStackOutput;
 use aws_sdk_cloudformation::primitives::DateTime;
 use aws_sdk_cloudformation::types::{
     Change, ChangeAction, ChangeSetStatus, ChangeType, ExecutionStatus, Replacement,
-    ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus,
+    ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus, StackSummary,
 };
 use aws_sdk_medialive::operation::describe_channel::DescribeChannelOutput;
 use aws_sdk_medialive::operation::start_channel::StartChannelOutput;
 use aws_sdk_medialive::operation::stop_channel::StopChannelOutput;
 use aws_sdk_medialive::types::ChannelState;
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 use aws_smithy_mocks::{
     create_mock_http_client, mock, mock_client, MockResponseInterceptor, Rule, RuleMode,
 };
-use lunora::aws::{cfn, Aws, AwsSettings};
+use lunora::aws::{cfn, Aws, AwsSettings, Notes};
 use lunora::cli::{ColorChoice, OutputFormat};
 use lunora::commands::deploy::{
     blocked, run_job, run_stage, verdict, DeployOptions, StackJob, StackOutcome,
 };
+use lunora::commands::plan as plan_cmd;
 use lunora::commands::rollback::recover_stuck;
+use lunora::config::Deployment;
+use lunora::ops::stacks::LiveStacks;
 use lunora::output::{Console, ExitStatus};
 use lunora::plan::{
     plan_stack, ChangeSetChange, DesiredStack, LiveStack, ResourceAction, RiskKind, Severity,
@@ -577,6 +583,19 @@ fn desired(name: &str, stage: &str, template: String) -> DesiredStack {
     }
 }
 
+/// A stack as the plan's DescribeStacks listing read it.
+fn listed(name: &str, status: &str) -> cfn::StackInfo {
+    cfn::StackInfo {
+        name: name.to_owned(),
+        stack_id: stack_id(name),
+        status: status.to_owned(),
+        status_reason: None,
+        last_updated: Some("2026-01-01T00:00:00Z".to_owned()),
+        parameters: BTreeMap::new(),
+        outputs: BTreeMap::new(),
+    }
+}
+
 fn update_job(name: &str, template: String) -> StackJob {
     StackJob {
         desired: desired(name, "platforms", template),
@@ -584,7 +603,8 @@ fn update_job(name: &str, template: String) -> StackJob {
         restart_channel: None,
         is_flow: false,
         allow_replace: Vec::new(),
-        flow_stack: None,
+        live: Some(listed(name, "UPDATE_COMPLETE")),
+        flow_arn: None,
         restore_primary_source: None,
         change_set: None,
     }
@@ -621,13 +641,10 @@ async fn a_failed_update_rolled_back_cleanly_exits_4_and_names_the_first_causal_
         [channel.encoderSettings.videoDescriptions[0].codecSettings.h264Settings.bitrate] \
         must be <= 8000000\" (HandlerErrorCode: InvalidRequest)";
     let ml = "AWS::MediaLive::Channel";
+    // DescribeStacks, once the events say the stack settled, says so too.
     let stack = FakeStack::at(DEST, "UPDATE_COMPLETE").then(
         "ExecuteChangeSet",
-        vec![
-            "UPDATE_IN_PROGRESS",
-            "UPDATE_ROLLBACK_IN_PROGRESS",
-            "UPDATE_ROLLBACK_COMPLETE",
-        ],
+        vec!["UPDATE_ROLLBACK_COMPLETE"],
         vec![
             // First poll: the update starts.
             vec![
@@ -701,11 +718,34 @@ async fn a_failed_update_rolled_back_cleanly_exits_4_and_names_the_first_causal_
     );
     assert_eq!(fake.create_change_set.num_calls(), 1);
     assert_eq!(fake.execute_change_set.num_calls(), 1);
-    // It waited for the end of the rollback: every status was read.
-    assert!(
-        log.count(&format!("DescribeStacks {DEST}")) >= 4,
-        "{:?}",
-        log.entries()
+    // It waited for the end of the rollback through the events (three
+    // polls, the third with the stack's own UPDATE_ROLLBACK_COMPLETE), and
+    // read the stack once, after that: the plan's listing gave its status
+    // before, so nothing was read again before the change.
+    let entries = log.entries();
+    let execute = entries
+        .iter()
+        .position(|e| e.starts_with("ExecuteChangeSet"))
+        .unwrap();
+    let after: Vec<&str> = entries[execute + 1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|e| e.starts_with("DescribeStack"))
+        .collect();
+    assert_eq!(
+        after,
+        [
+            format!("DescribeStackEvents {DEST}"),
+            format!("DescribeStackEvents {DEST}"),
+            format!("DescribeStackEvents {DEST}"),
+            format!("DescribeStacks {DEST}"),
+        ],
+        "{entries:?}"
+    );
+    assert_eq!(
+        log.count(&format!("DescribeStacks {DEST}")),
+        1,
+        "{entries:?}"
     );
     assert_eq!(
         log.only(&["CreateChangeSet", "DescribeChangeSet", "ExecuteChangeSet"]),
@@ -749,9 +789,12 @@ async fn recover_stuck_continues_a_failed_rollback() {
         empty_change_set(DEST),
     );
     let aws = aws_with(fake.client(), None);
-    let names: BTreeSet<String> = [DEST.to_owned(), FLOW.to_owned()].into();
+    let stacks = [
+        listed(DEST, "UPDATE_ROLLBACK_FAILED"),
+        listed(FLOW, "UPDATE_COMPLETE"),
+    ];
 
-    let notes = recover_stuck(&aws, &names, &quiet_progress())
+    let (notes, recovered) = recover_stuck(&aws, &stacks, &quiet_progress())
         .await
         .unwrap();
 
@@ -762,7 +805,20 @@ async fn recover_stuck_continues_a_failed_rollback() {
         log.only(&["ContinueUpdateRollback", "RollbackStack"]),
         [format!("ContinueUpdateRollback {DEST}")]
     );
-    // Polled through UPDATE_ROLLBACK_IN_PROGRESS to the end.
+    // The healthy stack, as listed, costs no request at all.
+    assert!(
+        log.entries().iter().all(|e| !e.contains(FLOW)),
+        "{:?}",
+        log.entries()
+    );
+    // The recovered stack comes back as read once it settled.
+    assert_eq!(recovered.len(), 1, "{recovered:?}");
+    assert_eq!(
+        (recovered[0].name.as_str(), recovered[0].status.as_str()),
+        (DEST, "UPDATE_ROLLBACK_COMPLETE")
+    );
+    // The events said it settled at once; DescribeStacks lagged behind
+    // (UPDATE_ROLLBACK_IN_PROGRESS twice) and was asked until it agreed.
     let after = log
         .entries()
         .into_iter()
@@ -785,19 +841,21 @@ async fn recover_stuck_rolls_back_a_failed_update() {
     let log = Log::default();
     let stuck = FakeStack::at(DEST, "UPDATE_FAILED").then(
         "RollbackStack",
-        vec!["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"],
-        vec![vec![stack_event(
-            DEST,
-            10,
-            "UPDATE_ROLLBACK_IN_PROGRESS",
-            Some("Rollback requested by user"),
-        )]],
+        vec!["UPDATE_ROLLBACK_COMPLETE"],
+        vec![
+            vec![stack_event(
+                DEST,
+                10,
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                Some("Rollback requested by user"),
+            )],
+            vec![stack_event(DEST, 20, "UPDATE_ROLLBACK_COMPLETE", None)],
+        ],
     );
     let fake = FakeCfn::new(&log, vec![(DEST, stuck)], empty_change_set(DEST));
     let aws = aws_with(fake.client(), None);
-    let names: BTreeSet<String> = [DEST.to_owned()].into();
 
-    let notes = recover_stuck(&aws, &names, &quiet_progress())
+    let (notes, _) = recover_stuck(&aws, &[listed(DEST, "UPDATE_FAILED")], &quiet_progress())
         .await
         .unwrap();
 
@@ -821,16 +879,27 @@ async fn recover_stuck_reports_a_rollback_that_fails_again() {
     let log = Log::default();
     let stuck = FakeStack::at(DEST, "UPDATE_ROLLBACK_FAILED").then(
         "ContinueUpdateRollback",
-        vec!["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED"],
-        Vec::new(),
+        vec!["UPDATE_ROLLBACK_FAILED"],
+        vec![
+            vec![stack_event(DEST, 10, "UPDATE_ROLLBACK_IN_PROGRESS", None)],
+            vec![stack_event(
+                DEST,
+                20,
+                "UPDATE_ROLLBACK_FAILED",
+                Some("Resource handler returned message: \"Access denied\""),
+            )],
+        ],
     );
     let fake = FakeCfn::new(&log, vec![(DEST, stuck)], empty_change_set(DEST));
     let aws = aws_with(fake.client(), None);
-    let names: BTreeSet<String> = [DEST.to_owned()].into();
 
-    let err = recover_stuck(&aws, &names, &quiet_progress())
-        .await
-        .expect_err("a rollback that fails again is not a recovery");
+    let err = recover_stuck(
+        &aws,
+        &[listed(DEST, "UPDATE_ROLLBACK_FAILED")],
+        &quiet_progress(),
+    )
+    .await
+    .expect_err("a rollback that fails again is not a recovery");
 
     assert_eq!(fake.continue_update_rollback.num_calls(), 1);
     let message = format!("{err:#}");
@@ -863,6 +932,7 @@ async fn run_job_refuses_a_stuck_stack_and_makes_no_change_set() {
         let aws = aws_with(fake.client(), Some(medialive.client()));
         let mut job = update_job(DEST, dest_template(6_000_000));
         job.restart_channel = Some(CHANNEL_ID.to_owned());
+        job.live = Some(listed(DEST, status));
 
         let outcome = run_job(aws, job, stack_progress(DEST)).await;
 
@@ -995,6 +1065,448 @@ async fn lunoras_retry_config_outlasts_the_sdk_default() {
         .expect_err("the SDK default gives up after three attempts");
     assert!(format!("{err:#}").contains("Throttling"), "{err:#}");
     assert_eq!(rule.num_calls(), 3);
+}
+
+// ------------------------------------------- the one stack listing
+
+fn stack_named(name: &str, status: StackStatus) -> Stack {
+    Stack::builder()
+        .stack_name(name)
+        .stack_id(stack_id(name))
+        .creation_time(DateTime::from_secs(1_767_225_600))
+        .stack_status(status)
+        .build()
+}
+
+/// The listing (DescribeStacks without a stack name) follows NextToken to
+/// the last page, drops deleted stacks, and asks for no stack by name.
+#[tokio::test]
+async fn the_stack_listing_reads_every_page() {
+    let rule = mock!(Cfn::describe_stacks)
+        .sequence()
+        .output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(stack_named(FLOW, StackStatus::UpdateComplete))
+                .next_token("page-2")
+                .build()
+        })
+        .output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(stack_named(DEST, StackStatus::CreateComplete))
+                .stacks(stack_named(
+                    "lunora-prod-dest-gone",
+                    StackStatus::DeleteComplete,
+                ))
+                .build()
+        })
+        .build();
+    let aws = aws_with(
+        mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&rule]),
+        None,
+    );
+
+    let stacks = cfn::describe_all(&aws).await.unwrap().unwrap();
+
+    let got: Vec<(&str, &str)> = stacks
+        .iter()
+        .map(|s| (s.name.as_str(), s.status.as_str()))
+        .collect();
+    assert_eq!(got, [(DEST, "CREATE_COMPLETE"), (FLOW, "UPDATE_COMPLETE")]);
+    assert_eq!(rule.num_calls(), 2, "one request per page");
+}
+
+fn access_denied(action: &str, resource: &str) -> String {
+    format!(
+        r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/ci is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy</Message></Error>
+  <RequestId>8d2f4c1e-0f5b-4a7e-9d8b-3c1f2e6a7b91</RequestId>
+</ErrorResponse>"#
+    )
+}
+
+/// A policy that allows DescribeStacks only on named stacks (AWS's own
+/// example: Deny DescribeStacks with `NotResource:
+/// arn:aws:cloudformation:*:*:stack/*/*`) refuses the listing: it is
+/// reported as refused, not as an error, for the caller to read the
+/// stacks by name.
+#[tokio::test]
+async fn a_refused_stack_listing_is_told_apart_from_a_failed_one() {
+    let rule = mock!(Cfn::describe_stacks)
+        .sequence()
+        .http_status(
+            403,
+            Some(access_denied(
+                "cloudformation:DescribeStacks",
+                "arn:aws:cloudformation:us-east-1:123456789012:stack/*/*",
+            )),
+        )
+        .build();
+    let aws = aws_with(
+        mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&rule]),
+        None,
+    );
+    assert!(cfn::describe_all(&aws).await.unwrap().is_none());
+
+    let broken = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Sender</Type><Code>ValidationError</Code><Message>Invalid NextToken</Message></Error>
+  <RequestId>8d2f4c1e-0f5b-4a7e-9d8b-3c1f2e6a7b93</RequestId>
+</ErrorResponse>"#;
+    let rule = mock!(Cfn::describe_stacks)
+        .sequence()
+        .http_status(400, Some(broken.to_owned()))
+        .build();
+    let aws = aws_with(
+        mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&rule]),
+        None,
+    );
+    let message = format!("{:#}", cfn::describe_all(&aws).await.unwrap_err());
+    assert!(
+        message.starts_with(
+            "cannot list the stacks: cloudformation:DescribeStacks failed: ValidationError"
+        ),
+        "{message}"
+    );
+}
+
+/// The example's account as a fake CloudFormation: every stack of the
+/// config deployed with the template lunora renders (a no-change plan),
+/// the stack of a removed destination, a deleted stack and another
+/// deployment's stack. `listing` says whether DescribeStacks without a
+/// stack name is allowed, `list_stacks` whether ListStacks is.
+struct Account {
+    log: Log,
+    listing: Rule,
+    named: Rule,
+    list_stacks: Rule,
+    get_template: Rule,
+    caller: Rule,
+}
+
+const REMOVED: &str = "lunora-player-prod-dest-gone";
+
+impl Account {
+    fn new(desired: &[DesiredStack], listing: bool, list_stacks: bool) -> Self {
+        let log = Log::default();
+        let mut templates: BTreeMap<String, String> = desired
+            .iter()
+            .map(|d| (d.name.clone(), d.template.clone()))
+            .collect();
+        templates.insert(REMOVED.to_owned(), dest_template(6_000_000));
+        let templates = Arc::new(templates);
+        let live: Vec<Stack> = templates
+            .keys()
+            .map(|n| stack_named(n, StackStatus::UpdateComplete))
+            .chain([
+                stack_named("lunora-player-prod-dest-old", StackStatus::DeleteComplete),
+                stack_named("other-prod-flow", StackStatus::CreateComplete),
+            ])
+            .collect();
+        let listing = if listing {
+            let (log, live) = (log.clone(), live.clone());
+            mock!(Cfn::describe_stacks)
+                .match_requests(|r| r.stack_name().is_none())
+                .then_compute_output(move |_| {
+                    log.record("DescribeStacks *".to_owned());
+                    DescribeStacksOutput::builder()
+                        .set_stacks(Some(live.clone()))
+                        .build()
+                })
+        } else {
+            mock!(Cfn::describe_stacks)
+                .match_requests(|r| r.stack_name().is_none())
+                .sequence()
+                .http_status(
+                    403,
+                    Some(access_denied(
+                        "cloudformation:DescribeStacks",
+                        "arn:aws:cloudformation:us-east-1:123456789012:stack/*/*",
+                    )),
+                )
+                .repeatedly()
+                .build()
+        };
+        let named = {
+            let (log, templates) = (log.clone(), templates.clone());
+            mock!(Cfn::describe_stacks)
+                .match_requests(|r| r.stack_name().is_some())
+                .then_compute_output(move |req| {
+                    let name = req.stack_name().unwrap_or_default();
+                    log.record(format!("DescribeStacks {name}"));
+                    assert!(
+                        templates.contains_key(name),
+                        "DescribeStacks of `{name}`, not a live stack of the deployment"
+                    );
+                    DescribeStacksOutput::builder()
+                        .stacks(stack_named(name, StackStatus::UpdateComplete))
+                        .build()
+                })
+        };
+        let list_stacks = if list_stacks {
+            let (log, live) = (log.clone(), live.clone());
+            mock!(Cfn::list_stacks).then_compute_output(move |_| {
+                log.record("ListStacks".to_owned());
+                let summaries = live.iter().map(|s| {
+                    StackSummary::builder()
+                        .stack_name(s.stack_name().unwrap())
+                        .stack_id(s.stack_id().unwrap())
+                        .creation_time(DateTime::from_secs(1_767_225_600))
+                        .stack_status(s.stack_status().unwrap().clone())
+                        .build()
+                });
+                ListStacksOutput::builder()
+                    .set_stack_summaries(Some(summaries.collect()))
+                    .build()
+            })
+        } else {
+            mock!(Cfn::list_stacks)
+                .sequence()
+                .http_status(
+                    403,
+                    Some(access_denied(
+                        "cloudformation:ListStacks",
+                        "arn:aws:cloudformation:us-east-1:123456789012:stack/*/*",
+                    )),
+                )
+                .repeatedly()
+                .build()
+        };
+        let get_template = {
+            let (log, templates) = (log.clone(), templates.clone());
+            mock!(Cfn::get_template).then_compute_output(move |req| {
+                let name = req.stack_name().unwrap_or_default();
+                log.record(format!("GetTemplate {name}"));
+                GetTemplateOutput::builder()
+                    .template_body(templates.get(name).expect("GetTemplate of a live stack"))
+                    .build()
+            })
+        };
+        let caller = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+            GetCallerIdentityOutput::builder()
+                .account("123456789012")
+                .arn("arn:aws:iam::123456789012:user/ci")
+                .build()
+        });
+        Self {
+            log,
+            listing,
+            named,
+            list_stacks,
+            get_template,
+            caller,
+        }
+    }
+
+    fn aws(&self) -> Aws {
+        let none: [&Rule; 0] = [];
+        Aws::from_clients(
+            sdk(),
+            mock_client!(
+                aws_sdk_cloudformation,
+                RuleMode::MatchAny,
+                [
+                    &self.listing,
+                    &self.named,
+                    &self.list_stacks,
+                    &self.get_template
+                ]
+            ),
+            mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&self.caller]),
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, none),
+            mock_client!(aws_sdk_medialive, RuleMode::MatchAny, none),
+        )
+    }
+}
+
+fn example() -> Deployment {
+    lunora::config::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lunora.yaml"),
+    )
+    .unwrap()
+}
+
+fn recorded_notes(aws: &mut Aws) -> Arc<Mutex<Vec<String>>> {
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let sink = notes.clone();
+    aws.notes = Notes::new(move |text| sink.lock().unwrap().push(text.to_owned()));
+    notes
+}
+
+/// With the listing refused (AWS's suggested Deny on DescribeStacks
+/// without a stack name), plan reads each stack of the config by name
+/// and finds the removed destination's stack with ListStacks: the same
+/// plan as with the listing, one note saying why, and a later read in
+/// the same command does not ask for the listing again.
+#[tokio::test]
+async fn a_refused_stack_listing_is_read_stack_by_stack_and_plans_the_same() {
+    let deployment = example();
+    let desired = plan_cmd::desired_stacks(&deployment).unwrap();
+    let console = Console::new(OutputFormat::Text, ColorChoice::Never, true, 0);
+
+    let open = Account::new(&desired, true, true);
+    let mut aws = open.aws();
+    let open_notes = recorded_notes(&mut aws);
+    let (with_listing, _) = plan_cmd::build(&deployment, &aws, true, &console)
+        .await
+        .unwrap();
+    assert_eq!(
+        open.log.only(&["DescribeStacks", "ListStacks"]),
+        ["DescribeStacks *"]
+    );
+    assert!(open_notes.lock().unwrap().is_empty());
+
+    let locked = Account::new(&desired, false, true);
+    let mut aws = locked.aws();
+    let notes = recorded_notes(&mut aws);
+    let (by_name, _) = plan_cmd::build(&deployment, &aws, true, &console)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        serde_json::to_value(&by_name).unwrap(),
+        serde_json::to_value(&with_listing).unwrap()
+    );
+    let deleted: Vec<&str> = by_name
+        .stacks
+        .iter()
+        .filter(|s| s.action == StackAction::Delete)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(deleted, [REMOVED], "the removed destination is still found");
+    assert_eq!(
+        by_name
+            .stacks
+            .iter()
+            .filter(|s| s.action == StackAction::NoChange)
+            .count(),
+        desired.len(),
+        "every stack of the config is found, unchanged"
+    );
+    assert_eq!(locked.listing.num_calls(), 1);
+    assert_eq!(locked.log.count("ListStacks"), 1);
+    let mut described: Vec<String> = locked.log.only(&["DescribeStacks"]);
+    described.sort();
+    let mut expected: Vec<String> = desired
+        .iter()
+        .map(|d| d.name.as_str())
+        .chain([REMOVED])
+        .map(|n| format!("DescribeStacks {n}"))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        described, expected,
+        "each live stack of the deployment once"
+    );
+    assert_eq!(
+        locked.log.only(&["GetTemplate"]).len(),
+        open.log.only(&["GetTemplate"]).len()
+    );
+    let said = notes.lock().unwrap().clone();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("listing the stacks was refused")
+            && said[0].contains("reading each stack by name"),
+        "{said:?}"
+    );
+
+    // The same command reads again: straight by name, no second note.
+    let again = LiveStacks::read(&aws, &deployment).await.unwrap();
+    assert!(again.get(REMOVED).is_some());
+    assert_eq!(locked.listing.num_calls(), 1, "the refusal is remembered");
+    assert_eq!(notes.lock().unwrap().len(), 1);
+}
+
+/// With ListStacks refused as well, the stacks of removed destinations
+/// cannot be found: the command fails on one line naming the permission,
+/// rather than plan a deploy that would leave them (and their channels)
+/// behind.
+#[tokio::test]
+async fn a_refused_listing_and_list_stacks_fail_naming_the_permission() {
+    let deployment = example();
+    let desired = plan_cmd::desired_stacks(&deployment).unwrap();
+    let console = Console::new(OutputFormat::Text, ColorChoice::Never, true, 0);
+    let locked = Account::new(&desired, false, false);
+    let aws = locked.aws();
+
+    let err = plan_cmd::build(&deployment, &aws, true, &console)
+        .await
+        .expect_err("ListStacks refused");
+
+    let message = format!("{err:#}");
+    assert!(
+        message.starts_with("cannot find the stacks of destinations removed from the config: cloudformation:ListStacks failed: AccessDenied")
+            && message.contains("(hint: allow cloudformation:ListStacks")
+            && !message.contains('\n'),
+        "{message}"
+    );
+}
+
+/// A wait whose events cannot be read (refused after the update began)
+/// falls back to DescribeStacks at every poll, and still ends when the
+/// stack settles.
+#[tokio::test]
+async fn a_wait_whose_events_cannot_be_read_follows_describe_stacks() {
+    let log = Log::default();
+    let stack = FakeStack::at(DEST, "UPDATE_COMPLETE").then(
+        "ExecuteChangeSet",
+        vec![
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE",
+        ],
+        vec![],
+    );
+    let fake = FakeCfn::new(
+        &log,
+        vec![(DEST, stack)],
+        change_set(
+            DEST,
+            &[(
+                "Channel",
+                "AWS::MediaLive::Channel",
+                ChangeAction::Modify,
+                Some(Replacement::False),
+            )],
+        ),
+    );
+    let denied = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+  <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: cloudformation:DescribeStackEvents</Message></Error>
+  <RequestId>8d2f4c1e-0f5b-4a7e-9d8b-3c1f2e6a7b92</RequestId>
+</ErrorResponse>"#;
+    // The events before the update are read; every later read is refused.
+    let events = mock!(Cfn::describe_stack_events)
+        .sequence()
+        .output(|| DescribeStackEventsOutput::builder().build())
+        .http_status(403, Some(denied.to_owned()))
+        .repeatedly()
+        .build();
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [
+            &fake.describe_stacks,
+            &events,
+            &fake.create_change_set,
+            &fake.describe_change_set,
+            &fake.execute_change_set,
+        ]
+    );
+    let aws = aws_with(client, None);
+
+    let outcome = run_job(
+        aws,
+        update_job(DEST, dest_template(6_000_000)),
+        stack_progress(DEST),
+    )
+    .await;
+
+    assert_eq!(outcome.result, "deployed", "{outcome:?}");
+    assert_eq!(events.num_calls(), 4, "one read before, three polls");
+    assert_eq!(
+        log.count(&format!("DescribeStacks {DEST}")),
+        3,
+        "{:?}",
+        log.entries()
+    );
 }
 
 // ---------------------------------------------------- 5. replacements
@@ -1503,10 +2015,13 @@ async fn recover_stuck_gives_up_at_the_wait_deadline() {
     let mut aws = aws_with(fake.client(), None);
     aws.timeouts.wait = Some(SHORT_WAIT);
 
-    let names: BTreeSet<String> = [DEST.to_owned()].into();
-    let err = recover_stuck(&aws, &names, &quiet_progress())
-        .await
-        .expect_err("a rollback that never ends is an error");
+    let err = recover_stuck(
+        &aws,
+        &[listed(DEST, "UPDATE_ROLLBACK_FAILED")],
+        &quiet_progress(),
+    )
+    .await
+    .expect_err("a rollback that never ends is an error");
     let timed_out = lunora::aws::TimedOut::find(&err).expect("a TimedOut error");
     assert_eq!(timed_out.after, SHORT_WAIT);
     assert!(

@@ -59,9 +59,88 @@ pub async fn describe(aws: &Aws, name: &str) -> anyhow::Result<Option<StackInfo>
                 .with_context(|| format!("cannot read stack `{name}`"))
         }
     };
-    let Some(stack) = out.stacks().first() else {
-        return Ok(None);
-    };
+    Ok(out.stacks().first().map(stack_info))
+}
+
+/// Every stack of the account in the Region (deleted ones excluded), from
+/// DescribeStacks without a stack name, page by page: each stack's status,
+/// parameters and outputs in one request per page, instead of one
+/// DescribeStacks per stack plus a ListStacks to find the stacks lunora
+/// does not know the name of. AWS documents that this form needs
+/// `cloudformation:DescribeStacks` and `cloudformation:ListStacks`, on
+/// every stack (`*`), and suggests a Deny on DescribeStacks with
+/// `NotResource: arn:aws:cloudformation:*:*:stack/*/*` to refuse it:
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html>.
+/// `None` when IAM refuses the listing (the caller then reads the stacks
+/// by name, [`describe`] and [`stack_names`]).
+pub async fn describe_all(aws: &Aws) -> anyhow::Result<Option<Vec<StackInfo>>> {
+    let mut stacks = Vec::new();
+    let mut pages = aws.cloudformation.describe_stacks().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(e)
+                if super::is_access_denied(
+                    error_code(&e),
+                    aws_sdk_cloudformation::error::ProvideErrorMetadata::message(&e),
+                ) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => {
+                return Err(sdk_error("cloudformation:DescribeStacks", e))
+                    .context("cannot list the stacks")
+            }
+        };
+        stacks.extend(page.stacks().iter().map(stack_info));
+    }
+    // Deleted stacks are not listed by AWS; a stack id seen twice (pages
+    // that moved under a concurrent change) is kept once.
+    stacks.retain(|s| s.status != StackStatus::DeleteComplete.as_str());
+    stacks.sort_by(|a, b| a.name.cmp(&b.name));
+    stacks.dedup_by(|a, b| a.stack_id == b.stack_id);
+    Ok(Some(stacks))
+}
+
+/// Names of the live (not deleted) stacks whose name starts with
+/// `prefix`, from ListStacks, page by page
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html>;
+/// it lists deleted stacks too, for 90 days). IAM action
+/// `cloudformation:ListStacks`.
+pub async fn stack_names(aws: &Aws, prefix: &str) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut pages = aws.cloudformation.list_stacks().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                let denied = super::is_access_denied(
+                    error_code(&e),
+                    aws_sdk_cloudformation::error::ProvideErrorMetadata::message(&e),
+                );
+                let err = sdk_error("cloudformation:ListStacks", e);
+                return Err(if denied {
+                    anyhow::anyhow!("{err:#} (hint: allow cloudformation:ListStacks, or DescribeStacks without a stack name: lunora needs one of them to find the stacks the config no longer names)")
+                } else {
+                    err
+                });
+            }
+        };
+        for s in page.stack_summaries() {
+            let deleted = s.stack_status() == Some(&StackStatus::DeleteComplete);
+            if let Some(name) = s.stack_name().filter(|n| n.starts_with(prefix)) {
+                if !deleted {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+fn stack_info(stack: &aws_sdk_cloudformation::types::Stack) -> StackInfo {
     let parameters = stack
         .parameters()
         .iter()
@@ -86,8 +165,8 @@ pub async fn describe(aws: &Aws, name: &str) -> anyhow::Result<Option<StackInfo>
         .last_updated_time()
         .or(stack.creation_time())
         .map(ToString::to_string);
-    Ok(Some(StackInfo {
-        name: name.to_owned(),
+    StackInfo {
+        name: stack.stack_name().unwrap_or_default().to_owned(),
         stack_id: stack.stack_id().unwrap_or_default().to_owned(),
         status: stack
             .stack_status()
@@ -97,7 +176,7 @@ pub async fn describe(aws: &Aws, name: &str) -> anyhow::Result<Option<StackInfo>
         last_updated,
         parameters,
         outputs,
-    }))
+    }
 }
 
 /// The deployed template, canonicalised the way lunora renders, so that
@@ -117,26 +196,6 @@ pub async fn template(aws: &Aws, name: &str) -> anyhow::Result<String> {
         Ok(value) => crate::render::canonical_json(&value),
         Err(_) => body.to_owned(),
     })
-}
-
-/// Names of the live (not deleted) stacks whose name starts with `prefix`.
-pub async fn stacks_with_prefix(aws: &Aws, prefix: &str) -> anyhow::Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut pages = aws.cloudformation.list_stacks().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| sdk_error("cloudformation:ListStacks", e))?;
-        for s in page.stack_summaries() {
-            let deleted = s.stack_status() == Some(&StackStatus::DeleteComplete);
-            if let Some(name) = s.stack_name() {
-                if !deleted && name.starts_with(prefix) {
-                    names.push(name.to_owned());
-                }
-            }
-        }
-    }
-    names.sort();
-    names.dedup();
-    Ok(names)
 }
 
 fn parameters(p: &BTreeMap<String, String>) -> Vec<Parameter> {
@@ -498,11 +557,10 @@ pub async fn new_events(
 }
 
 /// The ids of the events a stack has now (to report only later ones).
+/// Only for a stack that exists (`stack`: its name, or its id).
 pub async fn event_ids(aws: &Aws, stack: &str) -> anyhow::Result<BTreeSet<String>> {
     let mut seen = BTreeSet::new();
-    if describe(aws, stack).await?.is_some() {
-        new_events(aws, stack, &mut seen).await?;
-    }
+    new_events(aws, stack, &mut seen).await?;
     Ok(seen)
 }
 

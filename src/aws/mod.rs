@@ -17,7 +17,8 @@ pub mod credentials;
 pub mod media;
 pub mod quota;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -201,6 +202,42 @@ pub struct Aws {
     pub timeouts: Timeouts,
     /// Who the credentials belong to, once asked.
     caller: std::sync::Arc<tokio::sync::OnceCell<Caller>>,
+    /// Where notes for the user go (the command decides how to show them).
+    pub notes: Notes,
+    /// Set once DescribeStacks without a stack name has been refused: the
+    /// rest of the command reads stacks by name without asking again.
+    stack_listing_refused: Arc<AtomicBool>,
+}
+
+/// A sink for what the AWS layer and the operations have to tell the
+/// user on the side (never data): the command installs one that prints
+/// through its console, tests one that records. Without one, notes are
+/// dropped.
+#[derive(Clone, Default)]
+pub struct Notes(Option<Arc<NoteSink>>);
+
+type NoteSink = dyn Fn(&str) + Send + Sync;
+
+impl Notes {
+    pub fn new(sink: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(sink)))
+    }
+
+    pub fn note(&self, text: &str) {
+        if let Some(sink) = &self.0 {
+            sink(text);
+        }
+    }
+}
+
+impl std::fmt::Debug for Notes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Notes(sink)"
+        } else {
+            "Notes(none)"
+        })
+    }
 }
 
 impl Aws {
@@ -266,6 +303,8 @@ impl Aws {
             pending_change_sets: cfn::PendingChangeSets::default(),
             timeouts: Timeouts::default(),
             caller: std::sync::Arc::default(),
+            notes: Notes::default(),
+            stack_listing_refused: Arc::default(),
         }
     }
 
@@ -292,6 +331,8 @@ impl Aws {
             pending_change_sets: cfn::PendingChangeSets::default(),
             timeouts: Timeouts::default(),
             caller: std::sync::Arc::default(),
+            notes: Notes::default(),
+            stack_listing_refused: Arc::default(),
         }
     }
 
@@ -306,6 +347,17 @@ impl Aws {
             tokio::time::timeout(Duration::from_secs(3), provider.provide_credentials()).await,
             Ok(Ok(_))
         )
+    }
+
+    /// True once the stack listing (DescribeStacks without a stack name)
+    /// has been refused with these clients.
+    pub fn stack_listing_refused(&self) -> bool {
+        self.stack_listing_refused.load(Ordering::Relaxed)
+    }
+
+    /// Records that the stack listing was refused; true the first time.
+    pub fn refuse_stack_listing(&self) -> bool {
+        !self.stack_listing_refused.swap(true, Ordering::Relaxed)
     }
 
     /// The caller's account id and ARN (STS GetCallerIdentity), asked once
@@ -417,6 +469,15 @@ where
         aws_sdk_cloudformation::error::SdkError::ServiceError(s) => s.err().code(),
         _ => None,
     }
+}
+
+/// True when an error says IAM refused the call: CloudFormation answers
+/// `AccessDenied` with a message saying the caller "is not authorized to
+/// perform" the action
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html>).
+pub fn is_access_denied(code: Option<&str>, message: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("AccessDenied") || c == "UnauthorizedOperation")
+        || message.is_some_and(|m| m.contains("not authorized to perform"))
 }
 
 /// A MediaLive channel's state (`IDLE`, `RUNNING`, ...); `None` when the

@@ -29,9 +29,10 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
 use super::plan::{Plan, PlanFile, Refused};
-use crate::aws::cfn::{self, StackEvent};
+use crate::aws::cfn::{self, StackEvent, StackInfo};
 use crate::aws::{Aws, AwsSettings, TimedOut};
 use crate::config::Deployment;
+use crate::ops::stacks::LiveStacks;
 use crate::output::{Console, ExitStatus, Report};
 use crate::plan::{DesiredStack, RiskKind, Severity, StackAction, StackPlan};
 use crate::progress::{Progress, StackProgress};
@@ -65,6 +66,10 @@ pub struct StackOutcome {
     /// The first causal failure event, when it failed.
     pub cause: Option<StackEvent>,
     pub message: Option<String>,
+    /// The stack's outputs as read once it settled (a later stage needs
+    /// the flow's ARN); `None` when it was not read.
+    #[serde(skip)]
+    pub outputs: Option<BTreeMap<String, String>>,
 }
 
 /// What `deploy` (or `rollback`) did.
@@ -196,10 +201,14 @@ pub struct StackJob {
     pub restart_channel: Option<String>,
     pub is_flow: bool,
     pub allow_replace: Vec<String>,
-    /// For a destination stack: the flow stack's name. A new destination's
-    /// flow output is disabled right after creation, so no data flows (and
+    /// The stack as the plan's DescribeStacks listing read it (`None`: it
+    /// does not exist): its status decides what the job does, without
+    /// reading it again.
+    pub live: Option<StackInfo>,
+    /// For a destination stack: the flow's ARN. A new destination's flow
+    /// output is disabled right after creation, so no data flows (and
     /// bills) to a channel that is not running; `lunora start` enables it.
-    pub flow_stack: Option<String>,
+    pub flow_arn: Option<String>,
     /// For the flow stack after `lunora failover`: the source the flow
     /// must prefer once the stack is updated. The config's `primary_source`
     /// with `--restore-source`; otherwise the live choice, which lunora
@@ -238,23 +247,55 @@ async fn wait_channel(aws: &Aws, channel: &str, want: &str) -> anyhow::Result<()
     }
 }
 
-/// Polls a stack until it leaves `*_IN_PROGRESS`, reporting its events.
-/// Returns the final status and the first causal failure.
-async fn wait_stack(
+/// How a stack settled: its final status, the first causal failure, and
+/// the stack as DescribeStacks read it then (`None` once deleted).
+#[derive(Debug, Clone)]
+pub(crate) struct Settled {
+    pub status: String,
+    pub cause: Option<StackEvent>,
+    pub info: Option<StackInfo>,
+}
+
+/// How many polls of the events may go by without the stack's own event
+/// saying it settled before DescribeStacks is asked anyway.
+const STATUS_EVERY: u32 = 10;
+
+/// Waits for a stack to leave `*_IN_PROGRESS`, reporting its events.
+///
+/// The events drive the wait: CloudFormation writes an event for the stack
+/// itself (its logical id is the stack's name) at every status change, and
+/// DescribeStackEvents is polled for the progress lines anyway, so no
+/// DescribeStacks is needed per poll
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackEvents.html>).
+/// Once the stack's latest own event is final, one DescribeStacks confirms
+/// the status and reads the outputs the stack settled with. When the events
+/// cannot be read, or say nothing final for [`STATUS_EVERY`] polls,
+/// DescribeStacks is asked instead: a missed event costs time, never a
+/// hang (the wait's deadline still holds). `target` is the stack's name
+/// or, for a stack being deleted, its id (AWS answers for a deleted stack
+/// by id only).
+pub(crate) async fn wait_stack(
     aws: &Aws,
     stack: &str,
+    target: &str,
     seen: &mut BTreeSet<String>,
     progress: &StackProgress,
-) -> anyhow::Result<(String, Option<StackEvent>)> {
+) -> anyhow::Result<Settled> {
     let mut delay = Duration::from_millis(150);
     // The first resource that failed for its own reason; failing that, the
     // stack's own reason for rolling back (an export in use, a hook).
     let mut cause: Option<StackEvent> = None;
     let mut stack_cause: Option<StackEvent> = None;
+    // The stack's status as its latest own event says.
+    let mut status = String::from("IN_PROGRESS");
     let limit = aws.timeouts.wait(crate::aws::Timeouts::STACK_WAIT);
     let deadline = tokio::time::Instant::now() + limit;
+    let mut polls: u32 = 0;
     loop {
-        for e in cfn::new_events(aws, stack, seen).await.unwrap_or_default() {
+        polls += 1;
+        let events = cfn::new_events(aws, target, seen).await;
+        let events_read = events.is_ok();
+        for e in events.unwrap_or_default() {
             progress.event(
                 &e.logical_id,
                 &e.resource_type,
@@ -264,6 +305,7 @@ async fn wait_stack(
             if e.logical_id == stack {
                 let rolling_back =
                     e.status.contains("ROLLBACK_IN_PROGRESS") || e.status.ends_with("_FAILED");
+                status.clone_from(&e.status);
                 if stack_cause.is_none() && rolling_back && e.reason.is_some() {
                     stack_cause = Some(e);
                 }
@@ -271,14 +313,27 @@ async fn wait_stack(
                 cause = Some(e);
             }
         }
-        let status = match cfn::describe(aws, stack).await? {
-            Some(info) => info.status,
-            None => "DELETE_COMPLETE".to_owned(),
-        };
-        if !status.ends_with("_IN_PROGRESS") {
-            return Ok((status, cause.or(stack_cause)));
+        let late = tokio::time::Instant::now() >= deadline;
+        if !status.ends_with("_IN_PROGRESS") || !events_read || polls % STATUS_EVERY == 0 || late {
+            let info = cfn::describe(aws, target).await?;
+            let now = info
+                .as_ref()
+                .map_or("DELETE_COMPLETE", |i| i.status.as_str())
+                .to_owned();
+            if !now.ends_with("_IN_PROGRESS") {
+                return Ok(Settled {
+                    status: now,
+                    cause: cause.or(stack_cause),
+                    info: info.filter(|i| i.status != "DELETE_COMPLETE"),
+                });
+            }
+            // A final event that DescribeStacks does not show yet is asked
+            // about again at the next poll.
+            if status.ends_with("_IN_PROGRESS") || late {
+                status = now;
+            }
         }
-        if tokio::time::Instant::now() >= deadline {
+        if late {
             return Err(TimedOut::wait(format!("stack `{stack}` is still {status}"), limit).into());
         }
         tokio::time::sleep(delay).await;
@@ -299,6 +354,7 @@ fn outcome(
         result: result.to_owned(),
         cause,
         message,
+        outputs: None,
     }
 }
 
@@ -326,6 +382,27 @@ pub async fn run_job(aws: Aws, job: StackJob, progress: StackProgress) -> StackO
     }
 }
 
+/// Deletes a stack and waits until it is gone, reading its events by its
+/// id (`live`, as listed), which AWS answers for a deleted stack too.
+async fn delete_and_wait(
+    aws: &Aws,
+    name: &str,
+    live: Option<&StackInfo>,
+    progress: &StackProgress,
+) -> anyhow::Result<Settled> {
+    let target = live
+        .map(|i| i.stack_id.as_str())
+        .filter(|id| !id.is_empty())
+        .unwrap_or(name);
+    let mut seen = if live.is_some() {
+        cfn::event_ids(aws, target).await?
+    } else {
+        BTreeSet::new()
+    };
+    cfn::delete_stack(aws, name).await?;
+    wait_stack(aws, name, target, &mut seen, progress).await
+}
+
 async fn run_job_inner(
     aws: &Aws,
     job: &StackJob,
@@ -334,9 +411,8 @@ async fn run_job_inner(
     let name = &job.desired.name;
     if job.action == StackAction::Delete {
         progress.step("deleting");
-        let mut seen = cfn::event_ids(aws, name).await?;
-        cfn::delete_stack(aws, name).await?;
-        let (status, cause) = wait_stack(aws, name, &mut seen, progress).await?;
+        let Settled { status, cause, .. } =
+            delete_and_wait(aws, name, job.live.as_ref(), progress).await?;
         return Ok(if status == "DELETE_COMPLETE" {
             outcome(job, "deleted", None, Some("stack deleted".into()))
         } else {
@@ -348,7 +424,7 @@ async fn run_job_inner(
             )
         });
     }
-    let mut existing = cfn::describe(aws, name).await?;
+    let mut existing = job.live.clone();
     if let Some(info) = &existing {
         if info.status.ends_with("_IN_PROGRESS") && info.status != "REVIEW_IN_PROGRESS" {
             anyhow::bail!("the stack is busy ({}); wait for it to finish", info.status);
@@ -367,9 +443,8 @@ async fn run_job_inner(
                 "deleting the failed stack ({}) before creating it again",
                 info.status
             ));
-            let mut seen = cfn::event_ids(aws, name).await?;
-            cfn::delete_stack(aws, name).await?;
-            let (status, cause) = wait_stack(aws, name, &mut seen, progress).await?;
+            let Settled { status, cause, .. } =
+                delete_and_wait(aws, name, Some(info), progress).await?;
             if status != "DELETE_COMPLETE" {
                 return Ok(outcome(
                     job,
@@ -446,9 +521,14 @@ async fn set_flow_source(
     mut outcome: StackOutcome,
     progress: &StackProgress,
 ) -> anyhow::Result<StackOutcome> {
-    let flow = cfn::describe(aws, &job.desired.name)
-        .await?
-        .and_then(|i| i.outputs.get("FlowArn").cloned());
+    // The flow's ARN as the stack settled, or as listed when the update
+    // changed nothing.
+    let flow = outcome
+        .outputs
+        .as_ref()
+        .or(job.live.as_ref().map(|i| &i.outputs))
+        .and_then(|o| o.get("FlowArn"))
+        .cloned();
     let Some(flow) = flow else {
         return Ok(outcome);
     };
@@ -490,7 +570,13 @@ async fn update_stack(
     } else {
         ChangeSetType::Create
     };
-    let mut seen = cfn::event_ids(aws, name).await?;
+    // The events it has now, to report only the ones this update adds (a
+    // new stack has none).
+    let mut seen = if exists {
+        cfn::event_ids(aws, name).await?
+    } else {
+        BTreeSet::new()
+    };
     let arn = match (&job.change_set, &kind) {
         (Some(reviewed), ChangeSetType::Update) => {
             progress.step("executing the change set shown in the plan");
@@ -520,14 +606,20 @@ async fn update_stack(
         }
     };
     cfn::execute_change_set(aws, name, &arn).await?;
-    let (status, cause) = wait_stack(aws, name, &mut seen, progress).await?;
-    let result = if TERMINAL_OK.contains(&status.as_str()) {
+    let Settled {
+        status,
+        cause,
+        info,
+    } = wait_stack(aws, name, name, &mut seen, progress).await?;
+    let outputs = info.map(|i| i.outputs);
+    let mut result = if TERMINAL_OK.contains(&status.as_str()) {
         if job.is_flow {
             cfn::set_termination_protection(aws, name, true).await?;
             cfn::set_stack_policy(aws, name, FLOW_STACK_POLICY).await?;
         }
-        if let (ChangeSetType::Create, Some(flow_stack)) = (&kind, &job.flow_stack) {
-            disable_new_output(aws, name, flow_stack, progress).await?;
+        if let (ChangeSetType::Create, Some(flow)) = (&kind, &job.flow_arn) {
+            let output = outputs.as_ref().and_then(|o| o.get("OutputArn"));
+            disable_new_output(aws, flow, output, progress).await?;
         }
         outcome(job, "deployed", None, Some(status.clone()))
     } else if ROLLED_BACK.contains(&status.as_str()) {
@@ -540,6 +632,7 @@ async fn update_stack(
     } else {
         outcome(job, "failed", cause, Some(format!("ended in {status}")))
     };
+    result.outputs = outputs;
     Ok(result)
 }
 
@@ -547,19 +640,13 @@ async fn update_stack(
 /// mode; MEDIACONNECT inputs have no output in the stack).
 async fn disable_new_output(
     aws: &Aws,
-    stack: &str,
-    flow_stack: &str,
+    flow: &str,
+    output: Option<&String>,
     progress: &StackProgress,
 ) -> anyhow::Result<()> {
-    let output = cfn::describe(aws, stack)
-        .await?
-        .and_then(|i| i.outputs.get("OutputArn").cloned());
-    let flow = cfn::describe(aws, flow_stack)
-        .await?
-        .and_then(|i| i.outputs.get("FlowArn").cloned());
-    if let (Some(output), Some(flow)) = (output, flow) {
+    if let Some(output) = output {
         progress.step("disabling the new flow output until `lunora start`");
-        crate::aws::media::set_output_enabled(aws, &flow, &output, false).await?;
+        crate::aws::media::set_output_enabled(aws, flow, output, false).await?;
     }
     Ok(())
 }
@@ -596,6 +683,7 @@ pub async fn run_stage(aws: &Aws, jobs: Vec<StackJob>, progress: &Progress) -> V
                     result: "failed".into(),
                     cause: None,
                     message: Some(format!("internal error: {e}")),
+                    outputs: None,
                 },
             )),
         }
@@ -647,21 +735,6 @@ pub struct RunLog {
     pub stages: Vec<String>,
 }
 
-/// The outputs of the live stacks among `plans` (their channel ids, for
-/// `--restart-running`).
-pub(crate) async fn live_outputs(
-    aws: &Aws,
-    plans: &[&StackPlan],
-) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
-    let mut outputs = BTreeMap::new();
-    for p in plans {
-        if let Some(info) = cfn::describe(aws, &p.name).await? {
-            outputs.insert(p.name.clone(), info.outputs);
-        }
-    }
-    Ok(outputs)
-}
-
 /// The source the flow stack's job makes the flow prefer after its update:
 /// the config's with `--restore-source`, otherwise the live one kept.
 pub(crate) fn flow_source(p: &StackPlan) -> Option<String> {
@@ -670,21 +743,75 @@ pub(crate) fn flow_source(p: &StackPlan) -> Option<String> {
         .or_else(|| p.source_drift.as_ref().map(|d| d.live.clone()))
 }
 
-/// The channel id of a destination stack that must restart, if any.
+/// The channel id of a destination stack that must restart, if any, from
+/// the outputs the listing read.
 pub(crate) fn restart_channel(
     p: &StackPlan,
-    outputs: &BTreeMap<String, BTreeMap<String, String>>,
+    listed: &LiveStacks,
     options: &DeployOptions,
 ) -> Option<String> {
     let running = p.risks.iter().any(|r| r.kind == RiskKind::RunningChannel);
     (running && options.restart_running)
         .then(|| {
-            outputs
+            listed
                 .get(&p.name)
-                .and_then(|o| o.get("ChannelId"))
+                .and_then(|i| i.outputs.get("ChannelId"))
                 .cloned()
         })
         .flatten()
+}
+
+/// A job for a stack of the plan: its desired template, what the listing
+/// read of it, and the options that apply to it.
+pub(crate) fn job_for(
+    p: &StackPlan,
+    desired: Option<&DesiredStack>,
+    listed: &LiveStacks,
+    flow_arn: Option<&String>,
+    deployment: &Deployment,
+    options: &DeployOptions,
+) -> StackJob {
+    let flow_name = deployment.stack_name(&crate::config::StackId::Flow);
+    let dest_prefix = format!("{}-dest-", deployment.prefix());
+    StackJob {
+        desired: desired.cloned().unwrap_or_else(|| DesiredStack {
+            name: p.name.clone(),
+            stage: String::new(),
+            template: String::new(),
+            parameters: BTreeMap::new(),
+        }),
+        action: p.action,
+        restart_channel: restart_channel(p, listed, options),
+        is_flow: p.name == flow_name,
+        allow_replace: options.allow_replace.clone(),
+        live: listed.get(&p.name).cloned(),
+        flow_arn: p
+            .name
+            .starts_with(&dest_prefix)
+            .then(|| flow_arn.cloned())
+            .flatten(),
+        restore_primary_source: flow_source(p),
+        change_set: p.change_set_id.clone(),
+    }
+}
+
+/// The flow's ARN: as the flow stack settled in this run, else as listed.
+pub(crate) fn flow_arn_after(
+    outcomes: &[StackOutcome],
+    listed: &LiveStacks,
+    deployment: &Deployment,
+) -> Option<String> {
+    let flow_name = deployment.stack_name(&crate::config::StackId::Flow);
+    outcomes
+        .iter()
+        .rev()
+        .filter(|o| o.stack == flow_name)
+        .find_map(|o| o.outputs.as_ref()?.get("FlowArn").cloned())
+        .or_else(|| {
+            listed
+                .get(&flow_name)
+                .and_then(|i| i.outputs.get("FlowArn").cloned())
+        })
 }
 
 /// `git rev-parse HEAD` in the config's directory, if it is a repository.
@@ -754,7 +881,7 @@ async fn deploy_locked(
     // included): a damaged store would leave a live change recorded in no
     // release.
     store.check().await?;
-    let (mut plan, desired) = super::plan::build_with(
+    let (mut plan, desired, listed) = super::plan::build_with(
         deployment,
         aws,
         true,
@@ -784,8 +911,11 @@ async fn deploy_locked(
     let selected: Vec<&str> = match &options.stage {
         Some(s) => {
             let Some(pos) = stage_names.iter().position(|n| n == s) else {
+                let guess = crate::yaml::closest(s, &stage_names)
+                    .map(|best| format!("did you mean `{best}`? "))
+                    .unwrap_or_default();
                 anyhow::bail!(
-                    "no stage is named `{s}` (hint: stages are {})",
+                    "no stage is named `{s}` (hint: {guess}stages are {})",
                     stage_names.join(", ")
                 );
             };
@@ -862,7 +992,7 @@ async fn deploy_locked(
     let progress = Progress::new(console);
     let mut run = RunLog::default();
     let result = deploy_stages(
-        deployment, aws, options, &desired, &changing, &selected, &progress, &mut run,
+        deployment, aws, options, &desired, &listed, &changing, &selected, &progress, &mut run,
     )
     .await;
     let aborted = result.is_err();
@@ -916,32 +1046,31 @@ async fn deploy_stages(
     aws: &Aws,
     options: &DeployOptions,
     desired: &[DesiredStack],
+    listed: &LiveStacks,
     changing: &[&StackPlan],
     selected: &[&str],
     progress: &Progress,
     run: &mut RunLog,
 ) -> anyhow::Result<()> {
-    let outputs = live_outputs(aws, changing).await?;
     let desired_by_name: BTreeMap<&str, &DesiredStack> =
         desired.iter().map(|d| (d.name.as_str(), d)).collect();
-    let flow_name = deployment.stack_name(&crate::config::StackId::Flow);
-    let dest_prefix = format!("{}-dest-", deployment.prefix());
     for stage in selected {
+        // A destination created in this stage needs the flow's ARN, which
+        // an earlier stage may just have created.
+        let flow_arn = flow_arn_after(&run.outcomes, listed, deployment);
         let jobs: Vec<StackJob> = changing
             .iter()
             .filter(|p| p.stage.as_deref() == Some(*stage))
             .filter_map(|p| {
                 let d = desired_by_name.get(p.name.as_str())?;
-                Some(StackJob {
-                    desired: (*d).clone(),
-                    action: p.action,
-                    restart_channel: restart_channel(p, &outputs, options),
-                    is_flow: p.name == flow_name,
-                    allow_replace: options.allow_replace.clone(),
-                    flow_stack: p.name.starts_with(&dest_prefix).then(|| flow_name.clone()),
-                    restore_primary_source: flow_source(p),
-                    change_set: p.change_set_id.clone(),
-                })
+                Some(job_for(
+                    p,
+                    Some(d),
+                    listed,
+                    flow_arn.as_ref(),
+                    deployment,
+                    options,
+                ))
             })
             .collect();
         if jobs.is_empty() {
@@ -962,21 +1091,7 @@ async fn deploy_stages(
     let deletes: Vec<StackJob> = changing
         .iter()
         .filter(|p| p.action == StackAction::Delete)
-        .map(|p| StackJob {
-            desired: DesiredStack {
-                name: p.name.clone(),
-                stage: String::new(),
-                template: String::new(),
-                parameters: BTreeMap::new(),
-            },
-            action: StackAction::Delete,
-            restart_channel: None,
-            is_flow: false,
-            allow_replace: Vec::new(),
-            flow_stack: None,
-            restore_primary_source: None,
-            change_set: None,
-        })
+        .map(|p| job_for(p, None, listed, None, deployment, options))
         .collect();
     if !deletes.is_empty() {
         progress.note(&format!(
@@ -1125,6 +1240,7 @@ mod tests {
             result: result.into(),
             cause: None,
             message: None,
+            outputs: None,
         }
     }
 

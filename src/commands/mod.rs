@@ -4,6 +4,7 @@
 pub mod cost;
 pub mod deploy;
 pub mod failover;
+pub mod man;
 pub mod operate;
 pub mod outputs;
 pub mod plan;
@@ -125,6 +126,31 @@ pub(crate) async fn connect(
     command: &str,
 ) -> anyhow::Result<(Deployment, crate::aws::Aws, crate::aws::Caller)> {
     let deployment = load(config, console)?;
+    connect_loaded(deployment, settings, console, command).await
+}
+
+/// [`connect_operating`] for the commands that take destination ids:
+/// an unknown id fails before any AWS call.
+pub(crate) async fn connect_for_destinations(
+    config: &Path,
+    ids: &[String],
+    settings: &crate::aws::AwsSettings,
+    console: &Console,
+    command: &str,
+) -> anyhow::Result<(Deployment, crate::aws::Aws)> {
+    let deployment = load(config, console)?;
+    deployment.check_destination_ids(ids)?;
+    let (deployment, aws, _) = connect_loaded(deployment, settings, console, command).await?;
+    Ok((deployment, aws))
+}
+
+/// [`connect`] with the config already loaded.
+async fn connect_loaded(
+    deployment: Deployment,
+    settings: &crate::aws::AwsSettings,
+    console: &Console,
+    command: &str,
+) -> anyhow::Result<(Deployment, crate::aws::Aws, crate::aws::Caller)> {
     let aws = aws_for(&deployment, settings, console).await?;
     anyhow::ensure!(
         aws.has_credentials().await,
@@ -144,6 +170,12 @@ pub(crate) async fn aws_for(
     let region = &deployment.config.region;
     let mut aws = crate::aws::Aws::connect(settings, region).await?;
     aws.template_bucket = Some(template_bucket(deployment));
+    // Notes from the AWS layer (e.g. a refused stack listing read stack
+    // by stack instead) change no result: shown at -v only.
+    let console = *console;
+    if console.verbose > 0 {
+        aws.notes = crate::aws::Notes::new(move |text| console.note(&text));
+    }
     for w in crate::aws::credentials::region_warnings(region, settings.profile.as_deref()).await {
         console.warn(&w);
     }

@@ -20,7 +20,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use super::connect_operating as connect;
 use crate::aws::media;
 use crate::aws::{Aws, AwsSettings};
 use crate::config::Deployment;
@@ -126,32 +125,13 @@ fn targets(
     all: bool,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Vec<Target>> {
-    let known: Vec<&str> = deployment
-        .destinations
-        .iter()
-        .map(|d| d.destination.id.as_str())
-        .collect();
+    let known = deployment.destination_ids();
     anyhow::ensure!(
         all || !ids.is_empty(),
         "name the destinations (known: {}) or pass `--all`",
         known.join(", ")
     );
-    let unknown: Vec<&str> = ids
-        .iter()
-        .map(String::as_str)
-        .filter(|id| !known.contains(id))
-        .collect();
-    anyhow::ensure!(
-        unknown.is_empty(),
-        "unknown destination{} {} (known: {}); nothing was changed",
-        if unknown.len() > 1 { "s" } else { "" },
-        unknown
-            .iter()
-            .map(|u| format!("`{u}`"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        known.join(", ")
-    );
+    deployment.check_destination_ids(ids)?;
     let wanted: Vec<&str> = if all {
         known.clone()
     } else {
@@ -314,7 +294,8 @@ pub async fn start(
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<OperateReport> {
-    let (deployment, aws) = connect(config, settings, console, "start").await?;
+    let (deployment, aws) =
+        super::connect_for_destinations(config, destinations, settings, console, "start").await?;
     let stacks = read_stacks(&aws, &deployment).await?;
     let mut notes = Vec::new();
     let targets = targets(&deployment, &stacks, destinations, all, &mut notes)?;
@@ -540,7 +521,8 @@ pub async fn stop(
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<OperateReport> {
-    let (deployment, aws) = connect(config, settings, console, "stop").await?;
+    let (deployment, aws) =
+        super::connect_for_destinations(config, destinations, settings, console, "stop").await?;
     let stacks = read_stacks(&aws, &deployment).await?;
     let mut notes = Vec::new();
     let targets = targets(&deployment, &stacks, destinations, all, &mut notes)?;

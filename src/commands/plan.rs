@@ -17,8 +17,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use crate::aws::{cfn, Aws, AwsSettings};
+use crate::aws::cfn::{self, StackInfo};
+use crate::aws::{Aws, AwsSettings};
 use crate::config::{Deployment, StackId};
+use crate::ops::stacks::LiveStacks;
 use crate::output::{Console, ExitStatus, Report};
 use crate::plan::{
     self, Counts, DesiredStack, LiveStack, ResourceAction, Severity, StackAction, StackPlan,
@@ -219,13 +221,17 @@ pub enum ChangeSets {
     Keep,
 }
 
+/// Reads one stack as it is live, from what the listing said of it
+/// (`info`): its template, a change set preview when it differs, and the
+/// state of its channel when it changes.
 async fn read_live(
     aws: Aws,
     desired: DesiredStack,
+    info: Option<StackInfo>,
     change_sets: ChangeSets,
 ) -> anyhow::Result<LiveRead> {
     let mut notes = Vec::new();
-    let Some(info) = cfn::describe(&aws, &desired.name).await? else {
+    let Some(info) = info else {
         return Ok((None, notes, None));
     };
     if !info.is_deployed() || info.status == "ROLLBACK_COMPLETE" {
@@ -291,24 +297,36 @@ async fn read_live(
     Ok((Some(live), notes, None))
 }
 
-/// The live side, read from AWS, all stacks at once, with the change sets
-/// of changed stacks kept or deleted.
+/// The live side, from one DescribeStacks listing of the deployment's
+/// stacks (`listed`): the templates of the deployed stacks read all at
+/// once, the change sets of changed stacks kept or deleted, and a plan to
+/// delete every destination stack the config no longer has.
 pub(crate) async fn live_plans_with(
     aws: &Aws,
     deployment: &Deployment,
     desired: &[DesiredStack],
+    listed: &LiveStacks,
     change_sets: ChangeSets,
 ) -> anyhow::Result<Vec<StackPlan>> {
     let mut tasks = JoinSet::new();
     for (i, d) in desired.iter().enumerate() {
         let (aws, d) = (aws.clone(), d.clone());
-        tasks.spawn(async move { (i, read_live(aws, d, change_sets).await) });
+        let info = listed.get(&d.name).cloned();
+        tasks.spawn(async move { (i, read_live(aws, d, info, change_sets).await) });
     }
+    // Destination stacks no longer in the config, with their templates
+    // (for the plan's diff) and channel states (a running channel is a
+    // risk), read concurrently with the others.
     let orphan_prefix = format!("{}-dest-", deployment.prefix());
-    let orphans = {
-        let aws = aws.clone();
-        tokio::spawn(async move { cfn::stacks_with_prefix(&aws, &orphan_prefix).await })
-    };
+    let wanted: BTreeSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();
+    let mut orphans = JoinSet::new();
+    for info in listed
+        .with_prefix(&orphan_prefix)
+        .filter(|i| !wanted.contains(i.name.as_str()))
+    {
+        let (aws, info) = (aws.clone(), info.clone());
+        orphans.spawn(async move { orphan_plan(&aws, info).await });
+    }
     let mut results: Vec<Option<LiveRead>> = vec![None; desired.len()];
     while let Some(joined) = tasks.join_next().await {
         let (i, result) = joined.context("a stack read task failed")?;
@@ -326,38 +344,39 @@ pub(crate) async fn live_plans_with(
         choose_source(&mut p, false);
         plans.push(p);
     }
-    let wanted: BTreeSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();
-    for name in orphans.await.context("the stack listing task failed")?? {
-        if wanted.contains(name.as_str()) {
-            continue;
-        }
-        let Some(info) = cfn::describe(aws, &name).await? else {
-            continue;
-        };
-        let template = cfn::template(aws, &name).await?;
-        let mut running_channels = BTreeSet::new();
-        if let Some(channel_id) = info.outputs.get("ChannelId") {
-            if crate::aws::channel_state(aws, channel_id)
-                .await?
-                .is_some_and(|s| s != "IDLE")
-            {
-                running_channels.insert("Channel".to_owned());
-            }
-        }
-        plans.push(plan::plan_delete(&LiveStack {
-            name: name.clone(),
-            status: Some(info.status),
-            template,
-            parameters: info.parameters,
-            stack_id: Some(info.stack_id),
-            last_updated: info.last_updated,
-            outputs: info.outputs,
-            change_set: None,
-            change_set_id: None,
-            running_channels,
-        }));
+    let mut deletes = Vec::new();
+    while let Some(joined) = orphans.join_next().await {
+        deletes.push(joined.context("a stack read task failed")??);
     }
+    deletes.sort_by(|a: &StackPlan, b: &StackPlan| a.name.cmp(&b.name));
+    plans.extend(deletes);
     Ok(plans)
+}
+
+/// The plan to delete a destination stack the config no longer has.
+async fn orphan_plan(aws: &Aws, info: StackInfo) -> anyhow::Result<StackPlan> {
+    let template = cfn::template(aws, &info.name).await?;
+    let mut running_channels = BTreeSet::new();
+    if let Some(channel_id) = info.outputs.get("ChannelId") {
+        if crate::aws::channel_state(aws, channel_id)
+            .await?
+            .is_some_and(|s| s != "IDLE")
+        {
+            running_channels.insert("Channel".to_owned());
+        }
+    }
+    Ok(plan::plan_delete(&LiveStack {
+        name: info.name,
+        status: Some(info.status),
+        template,
+        parameters: info.parameters,
+        stack_id: Some(info.stack_id),
+        last_updated: info.last_updated,
+        outputs: info.outputs,
+        change_set: None,
+        change_set_id: None,
+        running_channels,
+    }))
 }
 
 /// The live side from the latest recorded release (no AWS access).
@@ -386,22 +405,28 @@ pub async fn build(
     online: bool,
     console: &Console,
 ) -> anyhow::Result<(Plan, Vec<DesiredStack>)> {
-    build_with(deployment, aws, online, ChangeSets::Preview, console).await
+    let (plan, desired, _) =
+        build_with(deployment, aws, online, ChangeSets::Preview, console).await?;
+    Ok((plan, desired))
 }
 
 /// [`build`], choosing what becomes of the change sets (a deploy keeps
-/// them to execute them).
+/// them to execute them), and returning what the listing read of the live
+/// stacks (empty offline), so that a deploy reads no stack again before
+/// it changes it.
 pub async fn build_with(
     deployment: &Deployment,
     aws: &Aws,
     online: bool,
     change_sets: ChangeSets,
     console: &Console,
-) -> anyhow::Result<(Plan, Vec<DesiredStack>)> {
+) -> anyhow::Result<(Plan, Vec<DesiredStack>, LiveStacks)> {
     let desired = desired_stacks(deployment)?;
+    let mut listed = LiveStacks::default();
     let (mode, compared_with, stacks) = if online {
         account_guard(aws, deployment).await?;
-        let stacks = live_plans_with(aws, deployment, &desired, change_sets).await?;
+        listed = LiveStacks::read(aws, deployment).await?;
+        let stacks = live_plans_with(aws, deployment, &desired, &listed, change_sets).await?;
         let endpoint = aws
             .endpoint_url
             .as_deref()
@@ -473,7 +498,7 @@ pub async fn build_with(
         counts,
         quotas,
     };
-    Ok((plan, desired))
+    Ok((plan, desired, listed))
 }
 
 /// The MediaLive quota preflight for the stacks a deploy would change.

@@ -17,7 +17,7 @@ use crate::presets::{rules, Library, Origin};
 /// The library for `config`: its directories when the file exists, the
 /// built-in collection when it does not (presets can be browsed without a
 /// config).
-fn library(config: &Path) -> anyhow::Result<Library> {
+pub fn library(config: &Path) -> anyhow::Result<Library> {
     if !config.exists() {
         return Ok(Library::built_in()?);
     }

@@ -1,5 +1,7 @@
 //! `lunora render [--out DIR] [--check]`: writes one template per stack, or
-//! checks that the committed ones are current.
+//! checks that the committed ones are current. DIR defaults to `stacks/`
+//! next to the config file; a DIR given is relative to the current
+//! directory.
 //!
 //! Everything is rendered in memory first; only then is each file written
 //! through a temporary file and a rename, so an error never leaves a
@@ -13,7 +15,6 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::RenderArgs;
 use crate::config::Deployment;
 use crate::output::{Console, ExitStatus, Report};
 use crate::render::{self, RenderedStack, INLINE_TEMPLATE_LIMIT};
@@ -67,14 +68,28 @@ impl RenderReport {
     }
 }
 
-pub fn run(config: &Path, args: &RenderArgs, console: &Console) -> anyhow::Result<RenderReport> {
+/// Renders into `out` (default [`default_out`]), or with `check_only` compares
+/// with it.
+pub fn run(
+    config: &Path,
+    out: Option<&Path>,
+    check_only: bool,
+    console: &Console,
+) -> anyhow::Result<RenderReport> {
     let deployment = super::load(config, console)?;
     let stacks = render::render(&deployment)?;
-    if args.check {
-        check(&deployment, &stacks, &args.out)
+    let out = out.map_or_else(|| default_out(config), Path::to_path_buf);
+    if check_only {
+        check(&deployment, &stacks, &out)
     } else {
-        write(&deployment, &stacks, &args.out)
+        write(&deployment, &stacks, &out)
     }
+}
+
+/// `stacks/` next to the config file, as `.lunora/` and `presets/` are, so
+/// that `lunora -c DIR/lunora.yaml render` does the same from anywhere.
+pub fn default_out(config: &Path) -> PathBuf {
+    config.parent().unwrap_or(Path::new("")).join("stacks")
 }
 
 /// Files in `dir` that look like this deployment's templates.

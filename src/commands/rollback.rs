@@ -21,13 +21,16 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::Context;
+use tokio::task::JoinSet;
 
 use super::deploy::{
-    blocked, confirm, flow_source, live_outputs, record, restart_channel, run_outcome, run_stage,
-    verdict, DeployOptions, DeployReport, RunLog, StackJob,
+    blocked, confirm, flow_arn_after, job_for, record, run_outcome, run_stage, verdict, wait_stack,
+    DeployOptions, DeployReport, RunLog, Settled, StackJob,
 };
 use super::plan::{Plan, PlanMode, PlanReport};
-use crate::aws::{cfn, Aws, AwsSettings};
+use crate::aws::cfn::{self, StackInfo};
+use crate::aws::{Aws, AwsSettings};
+use crate::ops::stacks::LiveStacks;
 use crate::output::{Console, ExitStatus};
 use crate::plan::{DesiredStack, StackAction};
 use crate::progress::Progress;
@@ -48,82 +51,88 @@ pub async fn run(
     result
 }
 
-/// Recovers the stacks in `names` that a failed update left stuck:
-/// `UPDATE_ROLLBACK_FAILED` through ContinueUpdateRollback,
-/// `UPDATE_FAILED` through RollbackStack, then waits for each to settle.
-/// Other stacks (and missing ones) are left alone. Returns one note per
-/// recovered stack; a stack that does not end in `*_COMPLETE` is an error.
-/// Public so that the scripted-AWS tests (`tests/mocks.rs`) can drive it.
+/// Recovers the stacks among `stacks` (as the listing read them) that a
+/// failed update left stuck: `UPDATE_ROLLBACK_FAILED` through
+/// ContinueUpdateRollback, `UPDATE_FAILED` through RollbackStack, all at
+/// once, then waits for each to settle. Other stacks cost no request.
+/// Returns one note per recovered stack and each recovered stack as read
+/// once it settled; a stack that does not end in `*_COMPLETE` is an
+/// error. Public so that the scripted-AWS tests (`tests/mocks.rs`) can
+/// drive it.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ContinueUpdateRollback.html>
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackStack.html>
 pub async fn recover_stuck(
     aws: &Aws,
-    names: &BTreeSet<String>,
+    stacks: &[StackInfo],
     progress: &Progress,
-) -> anyhow::Result<Vec<String>> {
-    let mut notes = Vec::new();
-    for name in names {
-        let Some(info) = cfn::describe(aws, name).await? else {
+) -> anyhow::Result<(Vec<String>, Vec<StackInfo>)> {
+    let mut set = JoinSet::new();
+    for info in stacks {
+        if !matches!(
+            info.status.as_str(),
+            "UPDATE_ROLLBACK_FAILED" | "UPDATE_FAILED"
+        ) {
             continue;
-        };
-        let p = progress.stack(name);
-        let mut seen = cfn::event_ids(aws, name).await?;
-        match info.status.as_str() {
-            "UPDATE_ROLLBACK_FAILED" => {
-                p.step("stuck in UPDATE_ROLLBACK_FAILED: continuing the rollback");
-                cfn::continue_update_rollback(aws, name, &[]).await?;
-            }
-            "UPDATE_FAILED" => {
-                p.step("stuck in UPDATE_FAILED: rolling it back");
-                cfn::rollback_stack(aws, name).await?;
-            }
-            _ => continue,
         }
-        let mut delay = std::time::Duration::from_millis(150);
-        let limit = aws.timeouts.wait(crate::aws::Timeouts::STACK_WAIT);
-        let deadline = tokio::time::Instant::now() + limit;
-        let status = loop {
-            for e in cfn::new_events(aws, name, &mut seen)
-                .await
-                .unwrap_or_default()
-            {
-                p.event(
-                    &e.logical_id,
-                    &e.resource_type,
-                    &e.status,
-                    e.reason.as_deref(),
-                );
+        let (aws, info) = (aws.clone(), info.clone());
+        let p = progress.stack(&info.name);
+        set.spawn(async move {
+            let name = info.name.clone();
+            let result = recover_one(&aws, &info, &p).await;
+            match &result {
+                Ok((_, settled)) => p.finish(
+                    true,
+                    &format!("recovered from {} to {}", info.status, settled.status),
+                ),
+                Err(e) => p.finish(false, &format!("{e:#}")),
             }
-            let status = cfn::describe(aws, name)
-                .await?
-                .map(|i| i.status)
-                .unwrap_or_default();
-            if !status.ends_with("_IN_PROGRESS") {
-                break status;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(crate::aws::TimedOut::wait(
-                    format!(
-                        "stack `{name}` is still {status} (recovering from {})",
-                        info.status
-                    ),
-                    limit,
-                )
-                .into());
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 3 / 2).min(std::time::Duration::from_secs(3));
-        };
-        anyhow::ensure!(
-            status.ends_with("_COMPLETE"),
-            "stack `{name}` could not be recovered from {}: it ended in {status}",
-            info.status
-        );
-        p.finish(true, &format!("recovered from {} to {status}", info.status));
-        notes.push(format!(
-            "recovered `{name}` from {} ({status})",
-            info.status
-        ));
+            (name, result)
+        });
     }
-    Ok(notes)
+    let mut done = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        done.push(joined.context("a stack recovery task failed")?);
+    }
+    done.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut notes = Vec::new();
+    let mut recovered = Vec::new();
+    for (_, result) in done {
+        let (note, settled) = result?;
+        notes.push(note);
+        recovered.extend(settled.info);
+    }
+    Ok((notes, recovered))
+}
+
+/// Recovers one stuck stack and waits until it settles.
+async fn recover_one(
+    aws: &Aws,
+    info: &StackInfo,
+    p: &crate::progress::StackProgress,
+) -> anyhow::Result<(String, Settled)> {
+    let name = info.name.as_str();
+    let mut seen = cfn::event_ids(aws, name).await?;
+    if info.status == "UPDATE_ROLLBACK_FAILED" {
+        p.step("stuck in UPDATE_ROLLBACK_FAILED: continuing the rollback");
+        cfn::continue_update_rollback(aws, name, &[]).await?;
+    } else {
+        p.step("stuck in UPDATE_FAILED: rolling it back");
+        cfn::rollback_stack(aws, name).await?;
+    }
+    let settled = wait_stack(aws, name, name, &mut seen, p)
+        .await
+        .with_context(|| format!("recovering `{name}` from {}", info.status))?;
+    anyhow::ensure!(
+        settled.status.ends_with("_COMPLETE"),
+        "stack `{name}` could not be recovered from {}: it ended in {}",
+        info.status,
+        settled.status
+    );
+    let note = format!(
+        "recovered `{name}` from {} ({})",
+        info.status, settled.status
+    );
+    Ok((note, settled))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -162,7 +171,16 @@ async fn rollback_locked(
     let progress = Progress::new(console);
     let mut names: BTreeSet<String> = target.stacks.iter().map(|s| s.name.clone()).collect();
     names.extend(latest.stacks.iter().map(|s| s.name.clone()));
-    let mut notes = recover_stuck(aws, &names, &progress).await?;
+    // One listing of the live stacks; only the stuck ones are touched.
+    let mut listed = LiveStacks::read(aws, deployment).await?;
+    let check: Vec<StackInfo> = names
+        .iter()
+        .filter_map(|n| listed.get(n).cloned())
+        .collect();
+    let (mut notes, recovered) = recover_stuck(aws, &check, &progress).await?;
+    for info in recovered {
+        listed.insert(info);
+    }
     let desired: Vec<DesiredStack> = target
         .stacks
         .iter()
@@ -173,9 +191,14 @@ async fn rollback_locked(
             parameters: s.parameters.clone(),
         })
         .collect();
-    let mut stacks =
-        super::plan::live_plans_with(aws, deployment, &desired, super::plan::ChangeSets::Keep)
-            .await?;
+    let mut stacks = super::plan::live_plans_with(
+        aws,
+        deployment,
+        &desired,
+        &listed,
+        super::plan::ChangeSets::Keep,
+    )
+    .await?;
     for p in &mut stacks {
         super::plan::choose_source(p, options.restore_source);
     }
@@ -185,6 +208,19 @@ async fn rollback_locked(
             stages.push(s.stage.clone());
         }
     }
+    // A rollback can bring back destinations (channels, inputs) too: the
+    // same preflight as deploy, and like plan's only when it adds some.
+    let adds_media = {
+        let changing: Vec<&crate::plan::StackPlan> =
+            stacks.iter().filter(|s| s.changes()).collect();
+        crate::plan::quota::additions(&changing, &desired)
+            != crate::plan::quota::Additions::default()
+    };
+    let quotas = if adds_media {
+        Some(super::plan::quota_check(aws, deployment, &stacks, &desired).await)
+    } else {
+        None
+    };
     let plan = Plan {
         project: deployment.config.project.clone(),
         environment: deployment.config.environment.clone(),
@@ -197,9 +233,7 @@ async fn rollback_locked(
         ),
         stages: stages.clone(),
         counts: crate::plan::counts(&stacks),
-        // A rollback can bring back destinations (channels, inputs) too:
-        // the same preflight as deploy.
-        quotas: Some(super::plan::quota_check(aws, deployment, &stacks, &desired).await),
+        quotas,
         stacks,
     };
     let latest_run = if history.records.len() > 1 && to.is_none() {
@@ -264,38 +298,25 @@ async fn rollback_locked(
     )? {
         anyhow::bail!("rollback cancelled; nothing was changed");
     }
-    // The channel ids of running channels to restart (`--restart-running`),
-    // exactly as deploy finds them.
-    let outputs = live_outputs(aws, &changing).await?;
-    let flow_name = deployment.stack_name(&crate::config::StackId::Flow);
-    let job = |p: &crate::plan::StackPlan| StackJob {
-        desired: desired
-            .iter()
-            .find(|d| d.name == p.name)
-            .cloned()
-            .unwrap_or_else(|| DesiredStack {
-                name: p.name.clone(),
-                stage: String::new(),
-                template: String::new(),
-                parameters: Default::default(),
-            }),
-        action: p.action,
-        restart_channel: restart_channel(p, &outputs, options),
-        is_flow: p.name == flow_name,
-        allow_replace: options.allow_replace.clone(),
-        flow_stack: p
-            .name
-            .starts_with(&format!("{}-dest-", deployment.prefix()))
-            .then(|| flow_name.clone()),
-        restore_primary_source: flow_source(p),
-        change_set: p.change_set_id.clone(),
+    // The jobs get what the listing read (the channel ids of running
+    // channels to restart with `--restart-running` included), exactly as
+    // deploy's.
+    let job = |p: &crate::plan::StackPlan, flow_arn: Option<&String>| {
+        job_for(
+            p,
+            desired.iter().find(|d| d.name == p.name),
+            &listed,
+            flow_arn,
+            deployment,
+            options,
+        )
     };
     let mut run = RunLog::default();
     // Destinations added after the release go first: they are downstream.
     let deletes: Vec<StackJob> = changing
         .iter()
         .filter(|p| p.action == StackAction::Delete)
-        .map(|p| job(p))
+        .map(|p| job(p, None))
         .collect();
     if !deletes.is_empty() {
         progress.note(&format!(
@@ -307,12 +328,13 @@ async fn rollback_locked(
     }
     if verdict(&run.outcomes).0 == ExitStatus::Success {
         for stage in &selected {
+            let flow_arn = flow_arn_after(&run.outcomes, &listed, deployment);
             let jobs: Vec<StackJob> = changing
                 .iter()
                 .filter(|p| {
                     p.stage.as_deref() == Some(stage.as_str()) && p.action != StackAction::Delete
                 })
-                .map(|p| job(p))
+                .map(|p| job(p, flow_arn.as_ref()))
                 .collect();
             if jobs.is_empty() {
                 run.stages.push(stage.clone());

@@ -69,8 +69,9 @@ pub async fn run(
             }
         );
     }
+    let ids: Vec<String> = args.destination.iter().cloned().collect();
     let (deployment, aws) =
-        super::connect_operating(config, settings, console, "thumbnail").await?;
+        super::connect_for_destinations(config, &ids, settings, console, "thumbnail").await?;
     let (picture, default_name) = match (&args.destination, args.source) {
         (Some(id), _) => (
             crate::ops::thumbnail::of_destination(&aws, &deployment, id).await?,

@@ -85,6 +85,70 @@ impl Deployment {
     pub fn stacks(&self) -> impl Iterator<Item = &StackId> {
         self.stages.iter().flat_map(|s| s.stacks.iter())
     }
+
+    /// The destination ids, in config order.
+    pub fn destination_ids(&self) -> Vec<&str> {
+        self.destinations
+            .iter()
+            .map(|d| d.destination.id.as_str())
+            .collect()
+    }
+
+    /// Fails, naming each id the config does not define with the closest
+    /// one that it does, when any of `ids` is unknown.
+    pub fn check_destination_ids<S: AsRef<str>>(
+        &self,
+        ids: &[S],
+    ) -> Result<(), UnknownDestinations> {
+        let known = self.destination_ids();
+        let unknown: Vec<String> = ids
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|id| !known.contains(id))
+            .map(str::to_owned)
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(UnknownDestinations {
+            unknown,
+            known: known.into_iter().map(str::to_owned).collect(),
+        })
+    }
+}
+
+/// Destination ids given on the command line that the config does not
+/// define. The message names each with the closest known id ("did you
+/// mean") and lists the known ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct UnknownDestinations {
+    pub unknown: Vec<String>,
+    pub known: Vec<String>,
+}
+
+impl UnknownDestinations {
+    fn message(&self) -> String {
+        let known: Vec<&str> = self.known.iter().map(String::as_str).collect();
+        let named: Vec<String> = self
+            .unknown
+            .iter()
+            .map(|id| match yaml::closest(id, &known) {
+                Some(best) => format!("`{id}` (did you mean `{best}`?)"),
+                None => format!("`{id}`"),
+            })
+            .collect();
+        format!(
+            "unknown destination{} {}; the config defines {}",
+            if self.unknown.len() > 1 { "s" } else { "" },
+            named.join(", "),
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        )
+    }
 }
 
 /// Reads, parses and validates a config file and the presets it uses.

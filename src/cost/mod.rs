@@ -38,8 +38,8 @@ pub const MAX_USD: i64 = 10_000_000_000;
 pub enum CostError {
     #[error("--hours must be between 0 and {MAX_HOURS} (the hours in a 31-day month), not {0} (hint: the streaming hours per month, e.g. `--hours 100`)")]
     Hours(f64),
-    #[error("unknown destination `{id}` in --destinations (hint: the config defines {known})")]
-    UnknownDestination { id: String, known: String },
+    #[error("--destinations: {0}")]
+    UnknownDestinations(crate::config::UnknownDestinations),
     #[error("{what} comes to more than ${MAX_USD} a month; a rate or a quantity is out of range (hint: check the rates file's `usd:` values)")]
     OutOfRange { what: String },
     #[error("the rates file `{origin}` has no rate for MediaLive {what} (hint: add a line for it under `{section}`)")]
@@ -92,23 +92,9 @@ impl Setup {
     /// The parts of `deployment` that cost money; `only` (destination ids)
     /// narrows the channels, empty means all.
     pub fn from_deployment(deployment: &Deployment, only: &[String]) -> Result<Self, CostError> {
-        let known: Vec<&str> = deployment
-            .destinations
-            .iter()
-            .map(|d| d.destination.id.as_str())
-            .collect();
-        for id in only {
-            if !known.contains(&id.as_str()) {
-                return Err(CostError::UnknownDestination {
-                    id: id.clone(),
-                    known: known
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-        }
+        deployment
+            .check_destination_ids(only)
+            .map_err(CostError::UnknownDestinations)?;
         let feed = &deployment.config.encoder;
         Ok(Self {
             input_mode: deployment.config.input_mode,

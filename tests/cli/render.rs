@@ -39,7 +39,14 @@ fn templates_are_canonical_json() {
 #[test]
 fn committed_stacks_are_the_rendered_example() {
     lunora()
-        .args(["-c", "examples/lunora.yaml", "render", "--check"])
+        .args([
+            "-c",
+            "examples/lunora.yaml",
+            "render",
+            "--check",
+            "--out",
+            "stacks",
+        ])
         .assert()
         .success()
         .stdout(predicates::str::contains("is up to date (7 templates)"));
