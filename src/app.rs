@@ -120,6 +120,7 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
                 &g.config,
                 args.detailed_exitcode,
                 args.out.as_ref(),
+                args.wide,
                 &aws_settings(cli),
                 console,
             ))?;
@@ -146,14 +147,19 @@ fn run(cli: &Cli, console: &Console) -> anyhow::Result<ExitStatus> {
             ))?;
             emit(console, &report)
         }
-        Command::Releases => {
-            let report = runtime()?.block_on(async {
-                let deployment = commands::load(&g.config, console)?;
-                let aws = commands::aws_for(&deployment, &aws_settings(cli), console).await?;
-                let online = aws.has_credentials().await;
-                let store = commands::open_store(&deployment, online.then_some(&aws))?;
-                commands::releases::run(&store).await
-            })?;
+        Command::Releases(args) => {
+            let report = runtime()?
+                .block_on(async {
+                    let deployment = commands::load(&g.config, console)?;
+                    let aws = commands::aws_for(&deployment, &aws_settings(cli), console).await?;
+                    let online = aws.has_credentials().await;
+                    let store = commands::open_store(&deployment, online.then_some(&aws))?;
+                    commands::releases::run(&store).await
+                })
+                .map(|mut r| {
+                    r.width = crate::screen::width(args.wide, crate::screen::Stream::Stdout);
+                    r
+                })?;
             emit(console, &report)
         }
         Command::Status(args) => {

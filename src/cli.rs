@@ -135,7 +135,7 @@ pub enum Command {
     /// Redeploy a recorded release (default: the one before the latest).
     Rollback(RollbackArgs),
     /// List the recorded releases.
-    Releases,
+    Releases(ReleasesArgs),
     /// Show the flow and every destination: the streaming dashboard.
     Status(StatusArgs),
     /// Start destinations (the flow first when it is in standby).
@@ -178,6 +178,9 @@ pub struct PlanArgs {
     /// Save the plan; `deploy --plan FILE` executes exactly it.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
+    /// Every line in full, never wrapped (default: fit the terminal width).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 /// Options shared by `deploy` and `rollback`.
@@ -219,6 +222,13 @@ pub struct RollbackArgs {
     /// The release to restore (`lunora releases`); default: the one before the latest.
     #[arg(long, value_name = "RELEASE")]
     pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    /// Every column, never wrapped (default: fit the terminal width).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
@@ -300,7 +310,8 @@ pub struct ThumbnailArgs {
 
 #[derive(Debug, Args)]
 pub struct CostArgs {
-    /// Streaming hours per month (0 to 744, the hours of the longest month).
+    /// Streaming hours per month: 0 up to the hours of a month in the
+    /// rates file (730 in the built-in one).
     #[arg(
         long,
         value_name = "N",
@@ -314,6 +325,9 @@ pub struct CostArgs {
     /// A rates file replacing the built-in one.
     #[arg(long, value_name = "FILE")]
     pub rates: Option<PathBuf>,
+    /// Every column, never wrapped (default: fit the terminal width).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 /// Format of `lunora outputs`.

@@ -17,7 +17,7 @@
 //! back cleanly the exit code is 4, never success.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +31,7 @@ use super::plan::{Plan, PlanFile, Refused};
 use crate::aws::cfn::{self, StackEvent};
 use crate::aws::{Aws, AwsSettings, TimedOut};
 use crate::config::Deployment;
+use crate::ops::stacks::DeployedIds;
 use crate::output::{Console, ExitStatus, Report};
 use crate::plan::{DesiredStack, RiskKind, Severity, StackAction, StackPlan};
 use crate::progress::{Progress, StackProgress};
@@ -73,35 +74,172 @@ pub struct DeployReport {
     pub release: Option<String>,
     pub status: &'static str,
     pub notes: Vec<String>,
+    /// After a deploy that changed stacks and succeeded: the ids an
+    /// operator needs, as `lunora outputs` gives them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<DeployedIds>,
+    /// The whole run, plan and confirmation included, in seconds.
+    pub elapsed_seconds: f64,
     #[serde(skip)]
     pub exit: ExitStatus,
+    /// Colour the failures (stdout is a terminal and colour is allowed).
+    #[serde(skip)]
+    pub color: bool,
+    /// The text's width (`None`: no limit).
+    #[serde(skip)]
+    pub width: Option<usize>,
+}
+
+impl DeployReport {
+    /// A run that changed nothing.
+    pub fn unchanged(kind: &'static str, status: &'static str, notes: Vec<String>) -> Self {
+        Self {
+            kind,
+            stacks: Vec::new(),
+            release: None,
+            status,
+            notes,
+            outputs: None,
+            elapsed_seconds: 0.0,
+            exit: ExitStatus::Success,
+            color: false,
+            width: None,
+        }
+    }
+
+    /// Sets what only the end of the run knows: its duration and how the
+    /// text is drawn.
+    pub fn finish(&mut self, started: std::time::Instant, console: &Console) {
+        self.elapsed_seconds = started.elapsed().as_secs_f64();
+        self.color = console.color_stdout;
+        self.width = crate::screen::width(false, crate::screen::Stream::Stdout);
+    }
+}
+
+/// `12.3 s`, `2m 05s`.
+pub fn duration(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.1} s")
+    } else {
+        // Whole seconds of a run: far below u64::MAX.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let s = seconds.round() as u64;
+        format!("{}m {:02}s", s / 60, s % 60)
+    }
+}
+
+fn failed(s: &StackOutcome) -> bool {
+    matches!(s.result.as_str(), "failed" | "rolled-back" | "interrupted")
+}
+
+/// The ids of a deploy's end, for the operator: the SRT address the
+/// encoder calls first, then the flow and each destination's ids.
+fn outputs_text(ids: &DeployedIds, width: Option<usize>) -> String {
+    use crate::screen::Align::Left;
+    let mut out = String::new();
+    let srt = |e: &Option<String>| {
+        e.as_deref()
+            .map_or_else(|| "n/a".to_owned(), |e| format!("srt://{e}"))
+    };
+    let _ = writeln!(out, "ingest  {}", srt(&ids.ingest_endpoint));
+    if ids.backup_ingest_endpoint.is_some() {
+        let _ = writeln!(out, "backup  {}", srt(&ids.backup_ingest_endpoint));
+    }
+    let _ = writeln!(out, "flow    {}", ids.flow_arn);
+    if !ids.destinations.is_empty() {
+        let na = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+        let rows: Vec<Vec<String>> = ids
+            .destinations
+            .iter()
+            .map(|(id, d)| {
+                vec![
+                    id.clone(),
+                    na(&d.channel_id),
+                    na(&d.input_id),
+                    na(&d.output_arn),
+                ]
+            })
+            .collect();
+        out.push_str(&crate::screen::table(
+            &["DEST", "CHANNEL", "INPUT", "FLOW OUTPUT"],
+            &[Left; 4],
+            &rows,
+            width,
+            0,
+        ));
+    }
+    out
 }
 
 impl fmt::Display for DeployReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for s in &self.stacks {
-            write!(f, "{:<12} `{}`", s.result, s.stack)?;
+        let mut out = String::new();
+        // What went well first; what failed last, before the verdict.
+        let ok = self.stacks.iter().filter(|s| !failed(s));
+        for s in ok.chain(self.stacks.iter().filter(|s| failed(s))) {
+            let _ = write!(out, "{:<12} {}", s.result, s.stack);
             if let Some(m) = &s.message {
-                write!(f, ": {m}")?;
+                let _ = write!(out, ": {m}");
             }
-            writeln!(f)?;
+            out.push('\n');
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        if let Some(r) = &self.release {
+            let _ = writeln!(out, "release {r} recorded");
+        }
+        if let Some(ids) = &self.outputs {
+            out.push('\n');
+            out.push_str(&outputs_text(ids, self.width));
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let mut verdict = String::new();
+        let _ = write!(verdict, "{}", self.status);
+        if !self.stacks.is_empty() {
+            let _ = write!(
+                verdict,
+                " {} {}",
+                if self.exit == ExitStatus::Success {
+                    "in"
+                } else {
+                    "after"
+                },
+                duration(self.elapsed_seconds)
+            );
+        }
+        verdict.push('\n');
+        // The failure's cause, the first FAILED resource event of each
+        // failing stack, not the cancellations it caused.
+        for s in self.stacks.iter().filter(|s| failed(s)) {
+            let _ = writeln!(
+                verdict,
+                "  failing stack: {} ({})",
+                s.stack,
+                s.message.as_deref().unwrap_or(&s.result)
+            );
             if let Some(c) = &s.cause {
-                writeln!(
-                    f,
-                    "             first failure: {} `{}` ({}) {}",
+                let _ = writeln!(
+                    verdict,
+                    "  first failure: {} {} ({}): {}",
                     c.status,
                     c.logical_id,
                     c.resource_type,
-                    c.reason.as_deref().unwrap_or("")
-                )?;
+                    c.reason.as_deref().unwrap_or("no reason given")
+                );
             }
         }
-        for n in &self.notes {
-            writeln!(f, "note: {n}")?;
-        }
-        match &self.release {
-            Some(r) => writeln!(f, "{} ({} recorded)", self.status, r),
-            None => writeln!(f, "{}", self.status),
+        f.write_str(&crate::screen::fit(&out, self.width))?;
+        let verdict = crate::screen::fit(&verdict, self.width);
+        if self.color && self.exit != ExitStatus::Success {
+            for line in verdict.lines() {
+                writeln!(f, "\x1b[1;31m{line}\x1b[0m")?;
+            }
+            Ok(())
+        } else {
+            f.write_str(&verdict)
         }
     }
 }
@@ -114,6 +252,43 @@ impl Report for DeployReport {
     fn json_line(&self) -> bool {
         true
     }
+}
+
+/// Shows the plan a deploy or rollback is about to execute, like
+/// `terraform apply`: every stack and resource, the risks and the
+/// security changes, on stderr. Before a question it is shown even with
+/// `--quiet`: nobody is asked to approve what they cannot see.
+pub fn show_plan(plan: &Plan, console: &Console, asking: bool) {
+    let report = super::plan::PlanReport {
+        plan: plan.clone(),
+        detailed_exitcode: false,
+        color: console.color,
+        width: crate::screen::width(false, crate::screen::Stream::Stderr),
+    };
+    if asking {
+        crate::output::write_stderr(&format!("{report}\n"));
+    } else {
+        console.note(&report);
+    }
+}
+
+/// `7 stacks: 3 to create, 4 to update`.
+pub fn changes_line(changing: &[&StackPlan]) -> String {
+    let count = |a: StackAction| changing.iter().filter(|p| p.action == a).count();
+    let parts: Vec<String> = [
+        (StackAction::Create, "to create"),
+        (StackAction::Update, "to update"),
+        (StackAction::Delete, "to delete"),
+    ]
+    .into_iter()
+    .filter(|(a, _)| count(*a) > 0)
+    .map(|(a, w)| format!("{} {w}", count(a)))
+    .collect();
+    format!(
+        "{}: {}",
+        crate::progress::count(changing.len(), "stack"),
+        parts.join(", ")
+    )
 }
 
 /// Asks for consent on a terminal; refuses to block CI.
@@ -707,13 +882,49 @@ pub async fn run(
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
+    let started = std::time::Instant::now();
     let (deployment, aws, caller) = super::connect(config, settings, console, "deploy").await?;
     let store = super::open_store(&deployment, Some(&aws))?;
     let lock = super::lock(&store, &caller, "deploy", options.force_unlock, console).await?;
     let result = deploy_locked(&deployment, &aws, &store, &caller, options, console).await;
     discard_unexecuted(&aws, console).await;
     lock.release().await?;
-    result
+    let mut report = result?;
+    if report.exit == ExitStatus::Success && !report.stacks.is_empty() {
+        report.outputs = deployed_ids(&aws, &deployment, &mut report.notes).await;
+    }
+    report.finish(started, console);
+    Ok(report)
+}
+
+/// After a deploy that changed stacks: the ids an operator needs, read
+/// as `lunora outputs` reads them (DescribeStacks of the flow and of each
+/// destination stack, ListStacks for stacks no longer in the config:
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html>,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html>).
+/// None before the flow is deployed (a `--stage base` run); a read that
+/// fails is a note, never a failed deploy.
+async fn deployed_ids(
+    aws: &Aws,
+    deployment: &Deployment,
+    notes: &mut Vec<String>,
+) -> Option<DeployedIds> {
+    match crate::ops::stacks::read_stacks(aws, deployment).await {
+        Ok(stacks) if stacks.flow.is_none() => None,
+        Ok(stacks) => match stacks.ids(deployment) {
+            Ok(ids) => Some(ids),
+            Err(e) => {
+                notes.push(format!("the outputs could not be read: {e:#}"));
+                None
+            }
+        },
+        Err(e) => {
+            notes.push(format!(
+                "the outputs could not be read ({e:#}); `lunora outputs` prints them"
+            ));
+            None
+        }
+    }
 }
 
 async fn deploy_locked(
@@ -812,34 +1023,16 @@ async fn deploy_locked(
     super::plan::quota_gate(plan.quotas.as_ref(), &in_scope, &desired)?;
     let changing: Vec<&StackPlan> = in_scope.iter().copied().filter(|p| p.changes()).collect();
     if changing.is_empty() {
-        return Ok(DeployReport {
-            kind: "deploy",
-            stacks: Vec::new(),
-            release: None,
-            status: "no changes: every stack matches the config",
-            notes: source_notes(&plan),
-            exit: ExitStatus::Success,
-        });
+        return Ok(DeployReport::unchanged(
+            "deploy",
+            "no changes: every stack matches the config",
+            source_notes(&plan),
+        ));
     }
-    // Show what will run: for an update, the change set made above is the
-    // one executed.
-    console.note(&super::plan::PlanReport {
-        plan: plan.clone(),
-        detailed_exitcode: false,
-        color: console.color,
-    });
-    let summary: Vec<String> = changing
-        .iter()
-        .map(|p| format!("{} ({:?})", p.name, p.action))
-        .collect();
-    if !confirm(
-        &format!(
-            "deploy {} stack(s): {}?",
-            changing.len(),
-            summary.join(", ")
-        ),
-        options.yes,
-    )? {
+    // Show what will run, in full, before asking: for an update, the
+    // change set made above is the one executed.
+    show_plan(&plan, console, !options.yes);
+    if !confirm(&format!("deploy {}?", changes_line(&changing)), options.yes)? {
         anyhow::bail!("deploy cancelled; nothing was changed");
     }
     let progress = Progress::new(console);
@@ -871,12 +1064,11 @@ async fn deploy_locked(
     }
     let (exit, word) = verdict(&run.outcomes);
     Ok(DeployReport {
-        kind: "deploy",
         stacks: run.outcomes,
         release,
         status: word,
-        notes: source_notes(&plan),
         exit,
+        ..DeployReport::unchanged("deploy", word, source_notes(&plan))
     })
 }
 

@@ -23,10 +23,10 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::deploy::{
-    blocked, confirm, flow_source, live_outputs, record, restart_channel, run_outcome, run_stage,
-    verdict, DeployOptions, DeployReport, RunLog, StackJob,
+    blocked, changes_line, confirm, flow_source, live_outputs, record, restart_channel,
+    run_outcome, run_stage, show_plan, verdict, DeployOptions, DeployReport, RunLog, StackJob,
 };
-use super::plan::{Plan, PlanMode, PlanReport};
+use super::plan::{Plan, PlanMode};
 use crate::aws::{cfn, Aws, AwsSettings};
 use crate::output::{Console, ExitStatus};
 use crate::plan::{DesiredStack, StackAction};
@@ -39,13 +39,16 @@ pub async fn run(
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
+    let started = std::time::Instant::now();
     let (deployment, aws, caller) = super::connect(config, settings, console, "rollback").await?;
     let store = super::open_store(&deployment, Some(&aws))?;
     let lock = super::lock(&store, &caller, "rollback", options.force_unlock, console).await?;
     let result = rollback_locked(&deployment, &aws, &store, &caller, to, options, console).await;
     super::deploy::discard_unexecuted(&aws, console).await;
     lock.release().await?;
-    result
+    let mut report = result?;
+    report.finish(started, console);
+    Ok(report)
 }
 
 /// Recovers the stacks in `names` that a failed update left stuck:
@@ -214,11 +217,8 @@ async fn rollback_locked(
     };
     console.note(&format!("rollback to `{}` ({latest_run}):", target.id));
     notes.extend(super::deploy::source_notes(&plan));
-    console.note(&PlanReport {
-        plan: plan.clone(),
-        detailed_exitcode: false,
-        color: console.color,
-    });
+    // What the rollback will change, in full, before any gate or question.
+    show_plan(&plan, console, !options.yes && plan.has_changes());
     let selected: Vec<String> = match &options.stage {
         Some(s) => {
             anyhow::ensure!(
@@ -251,17 +251,14 @@ async fn rollback_locked(
     let changing: Vec<&crate::plan::StackPlan> =
         in_scope.into_iter().filter(|p| p.changes()).collect();
     if changing.is_empty() {
-        return Ok(DeployReport {
-            kind: "rollback",
-            stacks: Vec::new(),
-            release: None,
-            status: "no changes: the live stacks already match the release",
+        return Ok(DeployReport::unchanged(
+            "rollback",
+            "no changes: the live stacks already match the release",
             notes,
-            exit: ExitStatus::Success,
-        });
+        ));
     }
     if !confirm(
-        &format!("roll back {} stack(s) to `{}`?", changing.len(), target.id),
+        &format!("roll back {} to `{}`?", changes_line(&changing), target.id),
         options.yes,
     )? {
         anyhow::bail!("rollback cancelled; nothing was changed");
@@ -351,11 +348,10 @@ async fn rollback_locked(
         word
     };
     Ok(DeployReport {
-        kind: "rollback",
         stacks: run.outcomes,
         release,
         status,
-        notes,
         exit,
+        ..DeployReport::unchanged("rollback", status, notes)
     })
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::aws::cfn;
@@ -41,6 +42,61 @@ impl Stacks {
                     self.flow_stack
                 )
             })
+    }
+}
+
+/// One destination's ids, as the existing backend needs them.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationIds {
+    pub channel_id: Option<String>,
+    pub input_id: Option<String>,
+    /// The rtp-fec flow output (none in mediaconnect mode).
+    pub output_arn: Option<String>,
+}
+
+/// The ids other tools need, from the stacks' outputs only: what `lunora
+/// outputs` prints and a deploy shows at its end.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployedIds {
+    pub flow_arn: String,
+    /// `ip:port` of the primary source.
+    pub ingest_endpoint: Option<String>,
+    /// `ip:port` of the backup source, when there is one.
+    pub backup_ingest_endpoint: Option<String>,
+    /// Deployed destinations of the config, by id.
+    pub destinations: BTreeMap<String, DestinationIds>,
+}
+
+impl Stacks {
+    /// The ids of the deployed flow and of the config's deployed
+    /// destinations; an error when the flow stack is not deployed.
+    pub fn ids(&self, deployment: &Deployment) -> anyhow::Result<DeployedIds> {
+        let flow_arn = self.flow_arn()?.to_owned();
+        let flow = self.flow.clone().unwrap_or_default();
+        let endpoint =
+            |ip: &str, port: &str| Some(format!("{}:{}", flow.get(ip)?, flow.get(port)?));
+        let destinations = deployment
+            .destinations
+            .iter()
+            .filter_map(|d| {
+                let id = &d.destination.id;
+                let o = &self.dests.get(id)?.outputs;
+                Some((
+                    id.clone(),
+                    DestinationIds {
+                        channel_id: o.get("ChannelId").cloned(),
+                        input_id: o.get("InputId").cloned(),
+                        output_arn: o.get("OutputArn").cloned(),
+                    },
+                ))
+            })
+            .collect();
+        Ok(DeployedIds {
+            ingest_endpoint: endpoint("IngestIp", "IngestPort"),
+            backup_ingest_endpoint: endpoint("BackupIngestIp", "BackupIngestPort"),
+            flow_arn,
+            destinations,
+        })
     }
 }
 
