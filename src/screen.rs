@@ -113,6 +113,8 @@ pub fn wrap_line(line: &str, width: usize) -> Vec<String> {
     let options = textwrap::Options::new(width)
         .initial_indent(indent)
         .subsequent_indent(hang)
+        // Stack names, ARNs and flags stay whole: no break at hyphens.
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
         .break_words(true);
     textwrap::wrap(text, options)
         .into_iter()
@@ -120,11 +122,14 @@ pub fn wrap_line(line: &str, width: usize) -> Vec<String> {
         .collect()
 }
 
-/// How a column of a [`table`] is aligned.
+/// How a column of a [`table`] is aligned, and whether its cells may
+/// wrap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
     Left,
     Right,
+    /// Left, never wrapped: an id an operator copies (a release id).
+    Whole,
 }
 
 /// A borderless table: a header row, then the rows, columns two spaces
@@ -165,9 +170,12 @@ pub fn table(
             let right = u16::from(i + 1 < header.len() && !(i == 0 && header[0].is_empty()));
             c.set_padding((left, right));
             c.set_cell_alignment(match a {
-                Align::Left => CellAlignment::Left,
+                Align::Left | Align::Whole => CellAlignment::Left,
                 Align::Right => CellAlignment::Right,
             });
+            if *a == Align::Whole {
+                c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
         }
     }
     let pad = " ".repeat(indent);

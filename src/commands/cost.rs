@@ -236,13 +236,15 @@ impl fmt::Display for CostReport {
         );
         let _ = writeln!(
             out,
-            "{} h streaming + {} h idle of a {} h month; rates: {}, {}, {}",
+            "{} h streaming + {} h idle of a {} h month",
             quantity(s.streaming_hours),
             quantity(s.idle_hours),
             quantity(s.month_hours),
-            self.rates.file,
-            self.rates.region,
-            self.rates.currency
+        );
+        let _ = writeln!(
+            out,
+            "rates: {}, {}, {}; * marks an unverified rate",
+            self.rates.file, self.rates.region, self.rates.currency
         );
         out.push('\n');
         out.push_str(&self.headline());

@@ -133,42 +133,64 @@ fn failed(s: &StackOutcome) -> bool {
 }
 
 /// The ids of a deploy's end, for the operator: the SRT address the
-/// encoder calls first, then the flow and each destination's ids.
+/// encoder calls first, then each destination's channel, input and flow
+/// output. ARNs are shown in full when they fit the width; otherwise the
+/// flow output by its name, and `lunora outputs` gives the ARNs.
 fn outputs_text(ids: &DeployedIds, width: Option<usize>) -> String {
     use crate::screen::Align::Left;
-    let mut out = String::new();
     let srt = |e: &Option<String>| {
         e.as_deref()
             .map_or_else(|| "n/a".to_owned(), |e| format!("srt://{e}"))
     };
-    let _ = writeln!(out, "ingest  {}", srt(&ids.ingest_endpoint));
-    if ids.backup_ingest_endpoint.is_some() {
-        let _ = writeln!(out, "backup  {}", srt(&ids.backup_ingest_endpoint));
+    let draw = |full: bool| {
+        let mut out = String::new();
+        let _ = writeln!(out, "ingest  {}", srt(&ids.ingest_endpoint));
+        if ids.backup_ingest_endpoint.is_some() {
+            let _ = writeln!(out, "backup  {}", srt(&ids.backup_ingest_endpoint));
+        }
+        if full {
+            let _ = writeln!(out, "flow    {}", ids.flow_arn);
+        }
+        if !ids.destinations.is_empty() {
+            let na = |v: Option<&str>| v.unwrap_or("-").to_owned();
+            // `arn:...:output:1-...:NAME`: the name is the last part.
+            let output = |arn: Option<&str>| {
+                na(if full {
+                    arn
+                } else {
+                    arn.map(|a| a.rsplit(':').next().unwrap_or(a))
+                })
+            };
+            let rows: Vec<Vec<String>> = ids
+                .destinations
+                .iter()
+                .map(|(id, d)| {
+                    vec![
+                        id.clone(),
+                        na(d.channel_id.as_deref()),
+                        na(d.input_id.as_deref()),
+                        output(d.output_arn.as_deref()),
+                    ]
+                })
+                .collect();
+            out.push_str(&crate::screen::table(
+                &["DEST", "CHANNEL", "INPUT", "FLOW OUTPUT"],
+                &[Left; 4],
+                &rows,
+                None,
+                0,
+            ));
+        }
+        if !full {
+            let _ = writeln!(out, "(the flow and output ARNs: `lunora outputs`)");
+        }
+        out
+    };
+    let full = draw(true);
+    match width {
+        Some(w) if full.lines().any(|l| crate::screen::display_width(l) > w) => draw(false),
+        _ => full,
     }
-    let _ = writeln!(out, "flow    {}", ids.flow_arn);
-    if !ids.destinations.is_empty() {
-        let na = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-        let rows: Vec<Vec<String>> = ids
-            .destinations
-            .iter()
-            .map(|(id, d)| {
-                vec![
-                    id.clone(),
-                    na(&d.channel_id),
-                    na(&d.input_id),
-                    na(&d.output_arn),
-                ]
-            })
-            .collect();
-        out.push_str(&crate::screen::table(
-            &["DEST", "CHANNEL", "INPUT", "FLOW OUTPUT"],
-            &[Left; 4],
-            &rows,
-            width,
-            0,
-        ));
-    }
-    out
 }
 
 impl fmt::Display for DeployReport {
@@ -216,7 +238,7 @@ impl fmt::Display for DeployReport {
         for s in self.stacks.iter().filter(|s| failed(s)) {
             let _ = writeln!(
                 verdict,
-                "  failing stack: {} ({})",
+                "  failing stack: {}: {}",
                 s.stack,
                 s.message.as_deref().unwrap_or(&s.result)
             );

@@ -185,27 +185,32 @@ fn short_caller(arn: &str) -> &str {
 
 impl fmt::Display for ReleasesReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::screen::Align::Left;
+        use crate::screen::Align::{Left, Whole};
         if self.releases.is_empty() {
             return writeln!(f, "no releases recorded in {}", self.store);
         }
         let mut out = String::new();
         let valid: Vec<&ReleaseSummary> = self.valid().collect();
         if !valid.is_empty() {
-            // At a width: the columns an operator picks a rollback target
-            // by (the id holds the time); `--wide`: every column.
+            // At a width: what an operator picks a rollback target by (the
+            // id holds the time) and who ran it; `--wide`: every column.
             let table = match self.width {
+                // Who ran it on a line of its own under what it did.
                 Some(_) => crate::screen::table(
-                    &["RELEASE", "OUTCOME", "WHAT", "CALLER"],
-                    &[Left; 4],
+                    &["RELEASE", "OUTCOME", "WHAT"],
+                    &[Whole, Whole, Left],
                     &valid
                         .iter()
                         .map(|s| {
                             vec![
                                 s.id.clone(),
                                 s.outcome().to_owned(),
-                                format!("{}{}", s.what(), s.grouped()),
-                                short_caller(&s.caller_arn).to_owned(),
+                                format!(
+                                    "{}{}\nby {}",
+                                    s.what(),
+                                    s.grouped(),
+                                    short_caller(&s.caller_arn)
+                                ),
                             ]
                         })
                         .collect::<Vec<_>>(),
