@@ -1478,4 +1478,22 @@ async fn every_screen_fits_80_columns() {
         report.lines().last().unwrap().starts_with("\x1b[1;31m"),
         "{report:?}"
     );
+
+    // A rollback shows what it will change, fitted, before it asks (here
+    // it cannot ask: stdin is not a terminal).
+    let first = env.releases()[0]["id"].as_str().unwrap().to_owned();
+    let out = env.at_80(&["rollback", "--to", &first]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let plan_at = err
+        .find("lunora plan: ")
+        .expect("the rollback shows its plan");
+    let plan_end = plan_at + err[plan_at..].find("\nplan: ").unwrap();
+    fits_80("the plan rollback shows", &err[plan_at..plan_end]);
+    assert!(
+        flat(&err).contains(&format!(
+            "roll back to `{first}` (1 stack: 1 to update)? needs `--yes`"
+        )),
+        "{err}"
+    );
 }

@@ -258,7 +258,11 @@ async fn rollback_locked(
         ));
     }
     if !confirm(
-        &format!("roll back {} to `{}`?", changes_line(&changing), target.id),
+        &format!(
+            "roll back to `{}` ({})?",
+            target.id,
+            changes_line(&changing)
+        ),
         options.yes,
     )? {
         anyhow::bail!("rollback cancelled; nothing was changed");
