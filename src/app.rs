@@ -170,6 +170,7 @@ fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatu
                 &g.config,
                 args.detailed_exitcode,
                 args.out.as_ref(),
+                args.wide,
                 &aws_settings(g),
                 console,
             ))?;
@@ -196,14 +197,19 @@ fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatu
             ))?;
             emit(console, &report)
         }
-        Command::Releases(_) => {
-            let report = runtime()?.block_on(async {
-                let deployment = commands::load(&g.config, console)?;
-                let aws = commands::aws_for(&deployment, &aws_settings(g), console).await?;
-                let online = aws.has_credentials().await;
-                let store = commands::open_store(&deployment, online.then_some(&aws))?;
-                commands::releases::run(&store).await
-            })?;
+        Command::Releases(args) => {
+            let report = runtime()?
+                .block_on(async {
+                    let deployment = commands::load(&g.config, console)?;
+                    let aws = commands::aws_for(&deployment, &aws_settings(g), console).await?;
+                    let online = aws.has_credentials().await;
+                    let store = commands::open_store(&deployment, online.then_some(&aws))?;
+                    commands::releases::run(&store).await
+                })
+                .map(|mut r| {
+                    r.width = crate::screen::width(args.wide, crate::screen::Stream::Stdout);
+                    r
+                })?;
             emit(console, &report)
         }
         Command::Status(args) => {

@@ -318,6 +318,9 @@ pub struct ValidateArgs {
 pub struct ReleasesArgs {
     #[command(flatten)]
     pub shared: OnlineArgs,
+    /// Every column, never wrapped (default: fit the terminal width).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
@@ -343,6 +346,9 @@ pub struct PlanArgs {
     /// Save the plan; `deploy --plan FILE` executes exactly it.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
+    /// Every line in full, never wrapped (default: fit the terminal width).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 /// Options shared by `deploy` and `rollback`.
@@ -482,7 +488,8 @@ pub struct ThumbnailArgs {
 pub struct CostArgs {
     #[command(flatten)]
     pub shared: OfflineArgs,
-    /// Streaming hours per month (0 to 744, the hours of the longest month).
+    /// Streaming hours per month: 0 up to the hours of a month in the
+    /// rates file (730 in the built-in one).
     #[arg(
         long,
         value_name = "N",
@@ -496,6 +503,9 @@ pub struct CostArgs {
     /// A rates file replacing the built-in one.
     #[arg(long, value_name = "FILE")]
     pub rates: Option<PathBuf>,
+    /// Every column, never wrapped (default: fit the terminal width).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 /// Format of `lunora outputs`.
@@ -510,12 +520,8 @@ pub enum OutputsFormat {
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
     #[command(flatten)]
-    pub config: ConfigArg,
-    #[command(flatten)]
-    pub ui: UiArgs,
-    #[command(flatten)]
-    pub aws: AwsArgs,
-    /// How to print the ids.
+    pub shared: OnlineArgs,
+    /// How to print the ids (`--output json` prints the JSON document too).
     #[arg(long, value_enum, default_value_t = OutputsFormat::Env)]
     pub format: OutputsFormat,
 }

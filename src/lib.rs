@@ -27,4 +27,5 @@ pub mod presets;
 pub mod progress;
 pub mod release;
 pub mod render;
+pub mod screen;
 pub mod yaml;

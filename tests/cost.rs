@@ -52,17 +52,52 @@ fn item<'a>(estimate: &'a Value, prefix: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no item `{prefix}` in {estimate:#}"))
 }
 
+/// Displayed width: characters, ANSI colour codes excluded.
+fn width(line: &str) -> usize {
+    let mut n = 0;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn text(extra: &[&str], columns: &str) -> String {
+    let out = cost(extra)
+        .env("COLUMNS", columns)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn text_is_an_itemised_table_with_totals_and_unverified_marks() {
-    let out = cost(&[]).assert().success().get_output().stdout.clone();
-    let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("100 h streaming + 630 h idle"), "{text}");
-    assert!(text.contains("(a) with lunora's stop behaviour"), "{text}");
-    assert!(text.contains("(b) without it"), "{text}");
+    let text = text(&[], "80");
+    // The three totals come first, where a manager looks.
+    let head: Vec<&str> = text.lines().skip(4).take(4).collect();
+    assert!(head[0].trim_start().starts_with("ESTIMATE"), "{text}");
     assert!(
-        text.contains("lunora's stop behaviour saves $441.00/month"),
+        head[1].contains("(a) with lunora's stop behaviour"),
         "{text}"
     );
+    assert!(head[1].contains(" 654.46  441.00 less than (b)"), "{text}");
+    assert!(head[2].contains("(b) without it") && head[2].contains(" 1095.46"));
+    assert!(head[3].contains("(c) the original plan") && head[3].contains(" 355.80"));
+    assert!(head[3].ends_with("leaves out 3 charges"), "{text}");
+    assert!(text.contains("100 h streaming + 630 h idle"), "{text}");
+    assert!(text.contains("(a) with lunora's stop behaviour:"), "{text}");
+    assert!(text.contains("(b) without it:"), "{text}");
     assert!(text.contains("(c) the original plan's figure"), "{text}");
     // The flow line is marked unverified and aligned with the others.
     let flow = text
@@ -78,19 +113,60 @@ fn text_is_an_itemised_table_with_totals_and_unverified_marks() {
     assert!(totals[0].trim_end().ends_with("654.46"), "{totals:?}");
     assert!(totals[2].trim_end().ends_with("355.80"), "{totals:?}");
     assert!(text.contains("left out"), "{text}");
-    // Every item line of a table ends in the same column.
-    let widths: Vec<usize> = text
+    // Every amount of a table ends in the same column; long item names
+    // wrap under their column.
+    let table: Vec<&str> = text
         .lines()
         .skip_while(|l| !l.starts_with("(a)"))
-        .skip(2)
+        .skip_while(|l| !l.trim_start().starts_with("ITEM"))
         .take_while(|l| !l.trim().is_empty())
-        .map(|l| l.trim_end().len())
         .collect();
-    assert!(widths.len() > 5, "{text}");
+    let amounts: Vec<usize> = table
+        .iter()
+        .filter(|l| l.starts_with("  * ") || l.trim_start().starts_with("total"))
+        .map(|l| width(l))
+        .collect();
+    assert!(amounts.len() > 5, "{text}");
     assert!(
-        widths.windows(2).all(|w| w[0] == w[1]),
-        "{widths:?}\n{text}"
+        amounts.windows(2).all(|w| w[0] == w[1]),
+        "{amounts:?}\n{text}"
     );
+    assert!(
+        table
+            .iter()
+            .any(|l| l.trim_start().starts_with("(12 Mbit/s feed")),
+        "the transfer line wraps in its column:\n{text}"
+    );
+    // Nothing points at files a user does not have.
+    for gone in ["mission/", "shared/", "reference/", "seed-request"] {
+        assert!(!text.contains(gone), "{gone}: {text}");
+    }
+}
+
+#[test]
+fn every_view_fits_80_columns_and_wide_keeps_lines_whole() {
+    for args in [&[][..], &["--hours", "730"], &["--destinations", "youtube"]] {
+        let text = text(args, "80");
+        for line in text.lines() {
+            assert!(width(line) <= 80, "{} columns: {line:?}", width(line));
+        }
+    }
+    let wide = text(&["--wide"], "80");
+    assert!(wide.lines().any(|l| width(l) > 80), "{wide}");
+    let transfer = wide
+        .lines()
+        .find(|l| l.contains("MediaConnect -> MediaLive transfer"))
+        .unwrap();
+    assert!(
+        transfer.contains("(12 Mbit/s feed x 5 flow output(s))"),
+        "{transfer}"
+    );
+    assert!(transfer.trim_end().ends_with("54.00"), "{transfer}");
+    // Without COLUMNS and not on a terminal: 80.
+    let out = cost(&[]).env_remove("COLUMNS").output().unwrap();
+    let piped = String::from_utf8(out.stdout).unwrap();
+    assert!(piped.lines().all(|l| width(l) <= 80), "{piped}");
+    assert_eq!(piped, text(&[], "80"));
 }
 
 #[test]
@@ -195,15 +271,26 @@ fn unknown_destination_is_a_clear_error() {
 #[test]
 fn bad_hours_exit_1() {
     // `--hours=-1`: clap reads `--hours -1` as an unknown flag (also exit 1).
-    for hours in ["--hours=-1", "--hours=745", "--hours=NaN"] {
-        cost(&[hours])
-            .assert()
-            .code(1)
-            .stdout("")
-            .stderr(predicate::str::contains(
-                "--hours must be between 0 and 744",
-            ));
+    // The built-in rates' month has 730 hours: 744 (31 days) is refused.
+    for hours in ["--hours=-1", "--hours=731", "--hours=744", "--hours=NaN"] {
+        let out = cost(&[hours]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{hours}");
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.starts_with("error: --hours must be between 0 and 730 (the hours of a month in the rates file data/pricing.yaml (built in))"),
+            "{stderr}"
+        );
     }
+    cost(&["--hours=730"]).assert().success();
+    // The help gives the range and the default once.
+    let help = lunora().args(["cost", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let hours = &help[help.find("--hours <N>").unwrap()..help.find("--destinations").unwrap()];
+    assert_eq!(hours.matches("default").count(), 1, "{hours}");
+    assert!(hours.contains("[default: 100]"), "{hours}");
+    assert!(hours.contains("730 in the"), "{hours}");
 }
 
 #[test]
@@ -326,6 +413,10 @@ fn extreme_hours() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains(" 0 h streaming + 730 h idle"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("0 h streaming + 730 h idle")),
+        "{text}"
+    );
     assert!(!text.contains(" -0"), "{text}");
 }

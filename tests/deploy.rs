@@ -136,6 +136,17 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// stdout with its lines joined: a phrase that a screen wrapped at 80
+/// columns (or its table spread over columns) reads as one line.
+fn said(out: &Output) -> String {
+    flat(&stdout(out))
+}
+
+/// `text` with every run of spaces and newlines as one space.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -950,7 +961,7 @@ async fn a_failover_is_kept_by_deploy_and_rollback_unless_restore_source() {
     let out = env.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code(&out), Some(0), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains(
+        said(&out).contains(
             "the flow prefers `backup` (set by `lunora failover` or by hand), the config `primary`: deploy and rollback keep `backup` (pass --restore-source to switch back to `primary`)"
         ),
         "{}",
@@ -973,7 +984,7 @@ async fn a_failover_is_kept_by_deploy_and_rollback_unless_restore_source() {
     let out = env.run(&["rollback", "--yes"]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("deploy and rollback keep `backup`"),
+        flat(&stderr(&out)).contains("deploy and rollback keep `backup`"),
         "{}",
         stderr(&out)
     );
@@ -988,7 +999,7 @@ async fn a_failover_is_kept_by_deploy_and_rollback_unless_restore_source() {
     // ...and deploy, even when nothing else changes.
     assert_eq!(code(&env.run(&["failover", "--to", "backup"])), Some(0));
     let out = env.run(&["plan"]);
-    assert!(stdout(&out).contains("keep `backup`"), "{}", stdout(&out));
+    assert!(said(&out).contains("keep `backup`"), "{}", stdout(&out));
     let out = env.run(&["deploy", "--yes", "--restore-source"]);
     assert_eq!(code(&out), Some(0), "{}", stderr(&out));
     assert_eq!(env.preferred_source().await.as_deref(), Some("primary"));
@@ -1039,8 +1050,10 @@ async fn one_deploy_run_is_one_release_and_a_rollback_undoes_all_of_it() {
     assert_eq!(list[2]["type"], "rollback");
     assert_eq!(list[2]["to"], list[0]["id"]);
     assert_eq!(list[2]["outcome"], "completed");
-    let text = stdout(&env.run(&["releases"]));
-    let second = text.lines().nth(1).unwrap();
+    // `--wide`: one line per release, under a header.
+    let text = stdout(&env.run(&["releases", "--wide"]));
+    assert!(text.starts_with("RELEASE "), "{text}");
+    let second = text.lines().nth(2).unwrap();
     assert!(
         second.contains("deploy of flow, platforms") && second.contains(" completed "),
         "{text}"
@@ -1346,7 +1359,7 @@ async fn a_deploy_whose_wait_hits_its_deadline_is_recorded_as_interrupted_and_un
         started.elapsed() < std::time::Duration::from_secs(60),
         "the deadline must end the run"
     );
-    let report = stdout(&out);
+    let report = said(&out);
     assert!(
         report.contains("interrupted") && report.contains("lunora-player-prod-dest-youtube"),
         "{report}"
@@ -1364,4 +1377,245 @@ async fn a_deploy_whose_wait_hits_its_deadline_is_recorded_as_interrupted_and_un
         .path()
         .join(".lunora/lunora-player-prod/lock.json")
         .exists());
+}
+
+/// Displayed width: characters, ANSI colour codes excluded.
+fn columns(line: &str) -> usize {
+    let mut n = 0;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn fits_80(what: &str, text: &str) {
+    for line in text.lines() {
+        assert!(
+            columns(line) <= 80,
+            "{what}: {} columns: {line:?}\n{text}",
+            columns(line)
+        );
+    }
+}
+
+impl Env {
+    /// The binary at `COLUMNS=80`.
+    fn at_80(&self, args: &[&str]) -> Output {
+        let out = self
+            .lunora()
+            .env("COLUMNS", "80")
+            .args(args)
+            .output()
+            .unwrap();
+        eprintln!(
+            "$ COLUMNS=80 lunora {}\n-- exit {:?}\n{}{}",
+            args.join(" "),
+            out.status.code(),
+            stdout(&out),
+            stderr(&out)
+        );
+        out
+    }
+}
+
+/// Every screen an operator reads fits 80 columns (`COLUMNS=80`): the
+/// plan shown before the deploy, the deploy's summary with the outputs
+/// and the elapsed time, releases, status, a plan with a template diff,
+/// and a failed deploy, whose cause comes last.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_screen_fits_80_columns() {
+    let env = Env::new(&example()).await;
+
+    let out = env.at_80(&["deploy", "--yes"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let summary = stdout(&out);
+    fits_80("deploy", &summary);
+    // The plan it executed was shown first, fitted too.
+    let shown = stderr(&out);
+    let plan_at = shown.find("lunora plan: ").expect("the plan is shown");
+    let plan_end = plan_at + shown[plan_at..].find("\nplan: ").unwrap();
+    fits_80("the plan deploy shows", &shown[plan_at..plan_end]);
+    assert!(shown[plan_at..].contains("security changes:"), "{shown}");
+    // The outputs, the SRT ingest first, as `lunora outputs` gives them.
+    let env_lines = stdout(&env.run(&["outputs"]));
+    let value = |key: &str| {
+        env_lines
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in {env_lines}"))
+            .to_owned()
+    };
+    let ingest = summary
+        .lines()
+        .position(|l| l.starts_with("ingest  srt://"))
+        .unwrap_or_else(|| panic!("no ingest line:\n{summary}"));
+    assert_eq!(
+        summary.lines().nth(ingest).unwrap(),
+        format!("ingest  srt://{}", value("LUNORA_INGEST_ENDPOINT"))
+    );
+    assert!(
+        summary.contains(&format!(
+            "backup  srt://{}",
+            value("LUNORA_BACKUP_INGEST_ENDPOINT")
+        )),
+        "{summary}"
+    );
+    let flat_summary = flat(&summary);
+    for dest in ["primary", "youtube", "twitch", "linkedin", "custom"] {
+        let key = dest.to_uppercase();
+        let row = summary
+            .lines()
+            .find(|l| l.starts_with(&format!("{dest} ")))
+            .unwrap_or_else(|| panic!("no row for {dest}:\n{summary}"));
+        assert!(
+            row.contains(&value(&format!("LUNORA_{key}_CHANNEL_ID"))),
+            "{row}"
+        );
+        assert!(
+            row.contains(&value(&format!("LUNORA_{key}_INPUT_ID"))),
+            "{row}"
+        );
+        // At 80 columns the flow output by its name (its ARN is longer
+        // than the line); `lunora outputs` has the ARN.
+        let arn = value(&format!("LUNORA_{key}_OUTPUT_ARN"));
+        assert!(
+            row.ends_with(&format!("  {}", arn.rsplit(':').next().unwrap())),
+            "{row}"
+        );
+    }
+    assert!(flat_summary.contains("ARNs: `lunora outputs`"), "{summary}");
+    let last = summary.lines().last().unwrap();
+    assert!(
+        last.starts_with("deploy complete in ") && last.ends_with(" s"),
+        "the run's time comes last: {last:?}"
+    );
+    assert!(flat_summary.contains("release r000001-"), "{summary}");
+    let releases = env.at_80(&["releases"]);
+    assert_eq!(code(&releases), Some(0));
+    fits_80("releases", &stdout(&releases));
+    assert!(
+        stdout(&releases).starts_with("RELEASE "),
+        "{}",
+        stdout(&releases)
+    );
+    let wide = stdout(&env.at_80(&["releases", "--wide"]));
+    assert!(wide.contains("arn:aws:"), "the full caller ARN: {wide}");
+    assert!(wide.contains(" 7 stacks"), "{wide}");
+
+    let status = env.at_80(&["status"]);
+    assert_eq!(code(&status), Some(0), "{}", stderr(&status));
+    fits_80("status", &stdout(&status));
+
+    // A plan with a template diff and a resource change.
+    std::fs::write(env.config(), flow_changed()).unwrap();
+    let out = env.at_80(&["plan"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    fits_80("plan", &stdout(&out));
+    assert!(said(&out).contains("~ `lunora-player-prod-flow`: update"));
+    let wide = stdout(&env.at_80(&["plan", "--wide"]));
+    assert!(
+        wide.lines().any(|l| columns(l) > 80),
+        "--wide keeps lines whole: {wide}"
+    );
+    // Deployed on a wide terminal: the ARNs in full.
+    let out = env
+        .lunora()
+        .env("COLUMNS", "200")
+        .args(["deploy", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(
+        summary.contains(&format!("flow    {}", value("LUNORA_FLOW_ARN"))),
+        "{summary}"
+    );
+    let arn = value("LUNORA_TWITCH_OUTPUT_ARN");
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.starts_with("twitch ") && l.ends_with(&arn)),
+        "{summary}"
+    );
+
+    // A failed deploy: the verdict, the failing stack and the first
+    // FAILED resource event's reason come last.
+    let moved = example().replace(
+        "availability_zone: us-east-1a",
+        "availability_zone: us-east-1b",
+    );
+    std::fs::write(env.config(), moved).unwrap();
+    let out = env.at_80(&["deploy", "--yes", "--allow-replace", "Flow"]);
+    assert_eq!(code(&out), Some(4), "{}", stdout(&out));
+    let report = stdout(&out);
+    fits_80("a failed deploy", &report);
+    let tail: Vec<&str> = report
+        .lines()
+        .skip_while(|l| !l.starts_with("deploy failed and was rolled back cleanly after "))
+        .collect();
+    assert!(!tail.is_empty(), "the verdict: {report}");
+    let tail = flat(&tail.join("\n"));
+    assert!(
+        tail.contains("failing stack: lunora-player-prod-flow"),
+        "{tail}"
+    );
+    assert!(tail.contains("first failure: "), "{tail}");
+    assert!(
+        !tail.contains("cancelled"),
+        "the cause, not a cascade: {tail}"
+    );
+    assert!(
+        report.find("rolled-back  lunora-player-prod-flow").unwrap()
+            < report.find("deploy failed and was rolled back").unwrap(),
+        "{report}"
+    );
+    // In colour, the verdict is red.
+    let out = env
+        .lunora()
+        .env("COLUMNS", "80")
+        .env_remove("NO_COLOR")
+        .args([
+            "--color",
+            "always",
+            "deploy",
+            "--yes",
+            "--allow-replace",
+            "Flow",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(4), "{}", stdout(&out));
+    let report = stdout(&out);
+    fits_80("a failed deploy in colour", &report);
+    assert!(
+        report.lines().last().unwrap().starts_with("\x1b[1;31m"),
+        "{report:?}"
+    );
+
+    // A rollback shows what it will change, fitted, before it asks (here
+    // it cannot ask: stdin is not a terminal).
+    let first = env.releases()[0]["id"].as_str().unwrap().to_owned();
+    let out = env.at_80(&["rollback", "--to", &first]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let plan_at = err
+        .find("lunora plan: ")
+        .expect("the rollback shows its plan");
+    let plan_end = plan_at + err[plan_at..].find("\nplan: ").unwrap();
+    fits_80("the plan rollback shows", &err[plan_at..plan_end]);
+    assert!(
+        flat(&err).contains(&format!(
+            "roll back to `{first}` (1 stack: 1 to update)? needs `--yes`"
+        )),
+        "{err}"
+    );
 }

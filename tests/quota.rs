@@ -46,6 +46,12 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A screen's text with its lines joined: a phrase that wrapped at 80
+/// columns reads as one line.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deploy_over_the_channel_quota_is_refused_until_the_quota_is_raised() {
     let env = Env::new(&example()).await;
@@ -54,7 +60,7 @@ async fn a_deploy_over_the_channel_quota_is_refused_until_the_quota_is_raised() 
     // plan shows the check: 1 channel in use + 5 to add = 6 of 5.
     let out = env.run(&["plan"]);
     assert_eq!(out.status.code(), Some(0));
-    let plan = text(&out.stdout);
+    let plan = flat(&text(&out.stdout));
     assert!(plan.contains("MediaLive quotas in us-east-1"), "{plan}");
     assert!(
         plan.contains("channels: 1 in use + 5 to add = 6 of 5 (Service Quotas (AWS default)): EXCEEDS the quota"),
@@ -119,7 +125,7 @@ async fn a_deploy_over_the_channel_quota_is_refused_until_the_quota_is_raised() 
         .await
         .unwrap();
     let out = env.run(&["plan"]);
-    let plan = text(&out.stdout);
+    let plan = flat(&text(&out.stdout));
     assert!(
         plan.contains(
             "channels: 1 in use + 5 to add = 6 of 6 (Service Quotas (applied to the account))"
@@ -138,7 +144,7 @@ async fn a_deploy_over_the_channel_quota_is_refused_until_the_quota_is_raised() 
     env.emulator.clear_requests();
     let out = env.run(&["plan"]);
     assert_eq!(out.status.code(), Some(0));
-    let plan = text(&out.stdout);
+    let plan = flat(&text(&out.stdout));
     assert!(!plan.contains("MediaLive quotas"), "{plan}");
     for call in ["ListChannels", "ListInputs", "ListServiceQuotas"] {
         assert_eq!(env.emulator.count(call), 0, "{call}");
@@ -149,7 +155,7 @@ async fn a_deploy_over_the_channel_quota_is_refused_until_the_quota_is_raised() 
 async fn a_deploy_within_the_quotas_passes_the_check() {
     let env = Env::new(&example()).await;
     let out = env.run(&["plan"]);
-    let plan = text(&out.stdout);
+    let plan = flat(&text(&out.stdout));
     assert!(
         plan.contains("channels: 0 in use + 5 to add = 5 of 5"),
         "{plan}"

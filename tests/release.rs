@@ -880,31 +880,58 @@ async fn releases_command_lists_text_and_json_with_corrupt_entries() {
     let bytes = raw.read(&file_of(&r2)).await;
     raw.write(&file_of(&r2), bytes[..10].to_vec()).await;
 
-    let report = releases::run(&store).await.unwrap();
+    let mut report = releases::run(&store).await.unwrap();
+    // Without a width (`--wide`): every column, one line per release.
     let text = report.to_string();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
-    let expected_first = format!(
-        "{}  deploy of base, flow{}  completed    2026-11-24T05:01:00Z  arn:aws:sts::123456789012:assumed-role/Deployer/ci  0123456  2 stacks",
-        r1.id,
-        " ".repeat(format!("rollback to {} (flow)", r1.id).len() - "deploy of base, flow".len()),
-    );
-    assert_eq!(lines[0], expected_first, "{text}");
+    assert_eq!(lines.len(), 4, "{text}");
     assert!(
-        lines[1].starts_with(&format!(
-            "CORRUPT {}: not a valid release record",
-            raw.display(&file_of(&r2))
-        )),
+        lines[0].starts_with("RELEASE  ") && lines[0].ends_with("  STACKS"),
         "{text}"
     );
+    let what = format!("rollback to {} (flow)", r1.id).len();
+    let expected_first = format!(
+        "{}  completed  {:<what$}  2026-11-24T05:01:00Z  arn:aws:sts::123456789012:assumed-role/Deployer/ci  0123456  2 stacks",
+        r1.id, "deploy of base, flow",
+    );
+    assert_eq!(lines[1], expected_first, "{text}");
     assert!(
         lines[2].starts_with(&format!(
-            "{}  rollback to {} (flow)  completed    2026-11-24T05:03:00Z",
+            "{}  completed  rollback to {} (flow)  2026-11-24T05:03:00Z",
             r3.id, r1.id
         )),
         "{text}"
     );
     assert!(lines[2].ends_with("0123456  2 stacks"), "{text}");
+    // A corrupt record is listed after them, never hidden.
+    assert!(
+        lines[3].starts_with(&format!(
+            "CORRUPT {}: not a valid release record",
+            raw.display(&file_of(&r2))
+        )),
+        "{text}"
+    );
+    // At 80 columns: the release, its outcome, what it did and who, the
+    // caller without the account's common prefix.
+    report.width = Some(80);
+    let narrow = report.to_string();
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80), "{narrow}");
+    assert!(
+        narrow
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .eq(["RELEASE", "OUTCOME", "WHAT"]),
+        "{narrow}"
+    );
+    assert!(narrow.contains("by assumed-role/Deployer/ci"), "{narrow}");
+    assert!(
+        narrow.contains(&format!("{}  completed", r3.id)),
+        "{narrow}"
+    );
+    assert!(!narrow.contains("arn:aws:sts"), "{narrow}");
+    assert!(narrow.contains("\nCORRUPT"), "{narrow}");
 
     let json: serde_json::Value =
         serde_json::from_str(&lunora::output::json_document(&report, false).unwrap()).unwrap();

@@ -43,12 +43,15 @@ pub struct CostReport {
     pub summary: Summary,
     /// What the estimate leaves out or assumes.
     pub notes: Vec<String>,
+    /// The text's width (`None`: `--wide`, no limit).
+    #[serde(skip)]
+    pub width: Option<usize>,
 }
 
 /// Runs `lunora cost`.
 pub fn run(config: &Path, args: &CostArgs, console: &Console) -> anyhow::Result<CostReport> {
-    cost::check_hours(args.hours)?;
     let rates = load_rates(args.rates.as_deref())?;
+    cost::check_hours(args.hours, &rates)?;
     let d = super::load(config, console)?;
     let setup = Setup::from_deployment(&d, &args.destinations)?;
     let summary = cost::summarize(&setup, &rates, args.hours)?;
@@ -84,6 +87,7 @@ pub fn run(config: &Path, args: &CostArgs, console: &Console) -> anyhow::Result<
         },
         summary,
         notes,
+        width: crate::screen::width(args.wide, crate::screen::Stream::Stdout),
     })
 }
 
@@ -110,140 +114,169 @@ fn money(usd: f64) -> String {
     format!("{usd:.2}")
 }
 
-/// Writes one estimate as an aligned table with its total.
-fn table(f: &mut fmt::Formatter<'_>, e: &Estimate) -> fmt::Result {
-    let what = e
+/// One estimate as a table: `*` marks an unverified rate; the total and
+/// the part on unverified rates close it.
+fn table(e: &Estimate, width: Option<usize>) -> String {
+    use crate::screen::Align::{Left, Right};
+    let mut rows: Vec<Vec<String>> = e
         .items
         .iter()
-        .map(|i| i.what.len())
-        .chain(["item".len(), "of which on unverified rates".len()])
-        .max()
-        .unwrap_or(0);
-    let qty = e
-        .items
-        .iter()
-        .map(|i| quantity(i.quantity).len())
-        .chain(["quantity".len()])
-        .max()
-        .unwrap_or(0);
-    let unit = e
-        .items
-        .iter()
-        .map(|i| i.unit.len())
-        .chain(["unit".len()])
-        .max()
-        .unwrap_or(0);
-    let total = money(e.total_usd).len().max("monthly $".len());
-    writeln!(
-        f,
-        "    {:<what$}  {:>qty$}  {:<unit$}  {:>9}  {:>total$}",
-        "item", "quantity", "unit", "rate $", "monthly $"
-    )?;
-    for i in &e.items {
-        writeln!(
-            f,
-            "  {} {:<what$}  {:>qty$}  {:<unit$}  {:>9.4}  {:>total$}",
-            if i.verified { ' ' } else { '*' },
-            i.what,
-            quantity(i.quantity),
-            i.unit,
-            i.rate_usd,
-            money(i.monthly_usd),
-        )?;
-    }
-    let pad = what + qty + unit + 9 + 6;
-    writeln!(f, "    {:<pad$}  {:>total$}", "total", money(e.total_usd))?;
+        .map(|i| {
+            vec![
+                if i.verified { " " } else { "*" }.to_owned(),
+                i.what.clone(),
+                quantity(i.quantity),
+                i.unit.clone(),
+                format!("{:.4}", i.rate_usd),
+                money(i.monthly_usd),
+            ]
+        })
+        .collect();
+    let closing = |what: &str, usd: f64| {
+        vec![
+            String::new(),
+            what.to_owned(),
+            String::new(),
+            String::new(),
+            String::new(),
+            money(usd),
+        ]
+    };
+    rows.push(closing("total", e.total_usd));
     if e.unverified_usd > 0.0 {
-        writeln!(
-            f,
-            "    {:<pad$}  {:>total$}",
-            "of which on unverified rates",
-            money(e.unverified_usd)
-        )?;
+        rows.push(closing("of which on unverified rates", e.unverified_usd));
     }
-    Ok(())
+    crate::screen::table(
+        &["", "ITEM", "QTY", "UNIT", "RATE $", "$/MONTH"],
+        &[Left, Left, Right, Left, Right, Right],
+        &rows,
+        width,
+        2,
+    )
+}
+
+impl CostReport {
+    /// The three totals first: what a manager reads.
+    fn headline(&self) -> String {
+        use crate::screen::Align::{Left, Right};
+        let s = &self.summary;
+        let left_out = s.comparison.iter().filter(|r| r.left_out).count();
+        let rows = vec![
+            vec![
+                "(a) with lunora's stop behaviour".to_owned(),
+                money(s.with_stop.total_usd),
+                format!("{} less than (b)", money(s.stop_saves_usd)),
+            ],
+            vec![
+                "(b) without it (flow and outputs on 24/7)".to_owned(),
+                money(s.without_stop.total_usd),
+                String::new(),
+            ],
+            vec![
+                "(c) the original plan".to_owned(),
+                money(s.original.total_usd),
+                if left_out == 0 {
+                    String::new()
+                } else {
+                    format!("leaves out {}", crate::progress::count(left_out, "charge"))
+                },
+            ],
+        ];
+        crate::screen::table(
+            &["ESTIMATE", "$/MONTH", ""],
+            &[Left, Right, Left],
+            &rows,
+            self.width,
+            2,
+        )
+    }
+
+    /// The original plan's figure beside (a), by kind of charge.
+    fn comparison(&self) -> String {
+        use crate::screen::Align::{Left, Right};
+        let s = &self.summary;
+        let mut rows: Vec<Vec<String>> = s
+            .comparison
+            .iter()
+            .map(|r| {
+                vec![
+                    r.what.clone(),
+                    money(r.original_usd),
+                    money(r.estimate_usd),
+                    if r.left_out { "left out" } else { "" }.to_owned(),
+                ]
+            })
+            .collect();
+        rows.push(vec![
+            "total".to_owned(),
+            money(s.original.total_usd),
+            money(s.with_stop.total_usd),
+            String::new(),
+        ]);
+        crate::screen::table(
+            &["CHARGE", "ORIGINAL $", "(a) $", ""],
+            &[Left, Right, Right, Left],
+            &rows,
+            self.width,
+            2,
+        )
+    }
 }
 
 impl fmt::Display for CostReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.summary;
-        writeln!(
-            f,
-            "lunora cost: {}-{} ({}), {} destination(s), {} h streaming + {} h idle of a {} h month",
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "lunora cost: {}-{} ({}), {} destination(s), per month",
             self.project,
             self.environment,
             self.region,
             self.destinations.len(),
+        );
+        let _ = writeln!(
+            out,
+            "{} h streaming + {} h idle of a {} h month",
             quantity(s.streaming_hours),
             quantity(s.idle_hours),
             quantity(s.month_hours),
-        )?;
-        writeln!(
-            f,
-            "rates: {}, {}, {}; * = unverified rate (an assumption, or not checked against the AWS price list)",
+        );
+        let _ = writeln!(
+            out,
+            "rates: {}, {}, {}; * marks an unverified rate",
             self.rates.file, self.rates.region, self.rates.currency
-        )?;
-        writeln!(f)?;
-        writeln!(
-            f,
+        );
+        out.push('\n');
+        out.push_str(&self.headline());
+        out.push('\n');
+        let _ = writeln!(
+            out,
             "(a) with lunora's stop behaviour: flow stopped and flow outputs disabled between events"
-        )?;
-        table(f, &s.with_stop)?;
-        writeln!(f)?;
-        writeln!(
-            f,
+        );
+        out.push_str(&table(&s.with_stop, self.width));
+        out.push('\n');
+        let _ = writeln!(
+            out,
             "(b) without it: flow active {} h, flow outputs always enabled",
             quantity(s.month_hours.max(s.streaming_hours))
-        )?;
-        table(f, &s.without_stop)?;
-        writeln!(f)?;
-        writeln!(
-            f,
-            "lunora's stop behaviour saves ${}/month",
-            money(s.stop_saves_usd)
-        )?;
-        writeln!(f)?;
-        writeln!(
-            f,
-            "(c) the original plan's figure (the original request's estimate: 100 h, 5 channels, flow 24/7 as 720 h, $30 flat transfer, one output per channel at $0.4212/h)"
-        )?;
-        table(f, &s.original)?;
-        writeln!(f)?;
-        let what = s
-            .comparison
-            .iter()
-            .map(|r| r.what.len())
-            .chain(["total".len()])
-            .max()
-            .unwrap_or(0);
-        writeln!(
-            f,
-            "    {:<what$}  {:>10}  {:>10}",
-            "the original beside (a)", "original $", "lunora $"
-        )?;
-        for r in &s.comparison {
-            writeln!(
-                f,
-                "    {:<what$}  {:>10}  {:>10}{}",
-                r.what,
-                money(r.original_usd),
-                money(r.estimate_usd),
-                if r.left_out { "  left out" } else { "" }
-            )?;
-        }
-        writeln!(
-            f,
-            "    {:<what$}  {:>10}  {:>10}",
-            "total",
-            money(s.original.total_usd),
-            money(s.with_stop.total_usd)
-        )?;
-        writeln!(f)?;
-        writeln!(f, "notes:")?;
+        );
+        out.push_str(&table(&s.without_stop, self.width));
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "(c) the original plan's figure: 100 h, 5 channels, the flow 24/7 as 720 h, $30 flat for data transfer, one output per channel at $0.4212/h"
+        );
+        out.push_str(&table(&s.original, self.width));
+        out.push('\n');
+        let _ = writeln!(out, "the original plan beside (a):");
+        out.push_str(&self.comparison());
+        out.push('\n');
+        let _ = writeln!(out, "notes:");
         for n in &self.notes {
-            writeln!(f, "  - {n}")?;
+            let _ = writeln!(out, "  - {n}");
         }
-        Ok(())
+        f.write_str(&crate::screen::fit(&out, self.width))
     }
 }
 

@@ -17,7 +17,7 @@
 //! back cleanly the exit code is 4, never success.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,7 +32,7 @@ use super::plan::{Plan, PlanFile, Refused};
 use crate::aws::cfn::{self, StackEvent, StackInfo};
 use crate::aws::{Aws, AwsSettings, TimedOut};
 use crate::config::Deployment;
-use crate::ops::stacks::LiveStacks;
+use crate::ops::stacks::{DeployedIds, LiveStacks};
 use crate::output::{Console, ExitStatus, Report};
 use crate::plan::{DesiredStack, RiskKind, Severity, StackAction, StackPlan};
 use crate::progress::{Progress, StackProgress};
@@ -66,10 +66,17 @@ pub struct StackOutcome {
     /// The first causal failure event, when it failed.
     pub cause: Option<StackEvent>,
     pub message: Option<String>,
-    /// The stack's outputs as read once it settled (a later stage needs
-    /// the flow's ARN); `None` when it was not read.
+    /// The stack as read once it settled (a later stage needs the flow's
+    /// ARN, the summary the outputs); `None` when it was not read.
     #[serde(skip)]
-    pub outputs: Option<BTreeMap<String, String>>,
+    pub settled: Option<StackInfo>,
+}
+
+impl StackOutcome {
+    /// The stack's outputs as read once it settled.
+    pub fn outputs(&self) -> Option<&BTreeMap<String, String>> {
+        self.settled.as_ref().map(|i| &i.outputs)
+    }
 }
 
 /// What `deploy` (or `rollback`) did.
@@ -83,35 +90,194 @@ pub struct DeployReport {
     pub release: Option<String>,
     pub status: String,
     pub notes: Vec<String>,
+    /// After a deploy that changed stacks and succeeded: the ids an
+    /// operator needs, as `lunora outputs` gives them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<DeployedIds>,
+    /// The whole run, plan and confirmation included, in seconds.
+    pub elapsed_seconds: f64,
     #[serde(skip)]
     pub exit: ExitStatus,
+    /// Colour the failures (stdout is a terminal and colour is allowed).
+    #[serde(skip)]
+    pub color: bool,
+    /// The text's width (`None`: no limit).
+    #[serde(skip)]
+    pub width: Option<usize>,
+}
+
+impl DeployReport {
+    /// A run that changed nothing.
+    pub fn unchanged(kind: &'static str, status: &str, notes: Vec<String>) -> Self {
+        Self {
+            kind,
+            stacks: Vec::new(),
+            release: None,
+            status: status.to_owned(),
+            notes,
+            outputs: None,
+            elapsed_seconds: 0.0,
+            exit: ExitStatus::Success,
+            color: false,
+            width: None,
+        }
+    }
+
+    /// Sets what only the end of the run knows: its duration and how the
+    /// text is drawn.
+    pub fn finish(&mut self, started: std::time::Instant, console: &Console) {
+        self.elapsed_seconds = started.elapsed().as_secs_f64();
+        self.color = console.color_stdout;
+        self.width = crate::screen::width(false, crate::screen::Stream::Stdout);
+    }
+}
+
+/// `12.3 s`, `2m 05s`.
+pub fn duration(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.1} s")
+    } else {
+        // Whole seconds of a run: far below u64::MAX.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let s = seconds.round() as u64;
+        format!("{}m {:02}s", s / 60, s % 60)
+    }
+}
+
+fn failed(s: &StackOutcome) -> bool {
+    matches!(s.result.as_str(), "failed" | "rolled-back" | "interrupted")
+}
+
+/// The ids of a deploy's end, for the operator: the SRT address the
+/// encoder calls first, then each destination's channel, input and flow
+/// output. ARNs are shown in full when they fit the width; otherwise the
+/// flow output by its name, and `lunora outputs` gives the ARNs.
+fn outputs_text(ids: &DeployedIds, width: Option<usize>) -> String {
+    use crate::screen::Align::Left;
+    let srt = |e: &Option<String>| {
+        e.as_deref()
+            .map_or_else(|| "n/a".to_owned(), |e| format!("srt://{e}"))
+    };
+    let draw = |full: bool| {
+        let mut out = String::new();
+        let _ = writeln!(out, "ingest  {}", srt(&ids.ingest_endpoint));
+        if ids.backup_ingest_endpoint.is_some() {
+            let _ = writeln!(out, "backup  {}", srt(&ids.backup_ingest_endpoint));
+        }
+        if full {
+            let _ = writeln!(out, "flow    {}", ids.flow_arn);
+        }
+        if !ids.destinations.is_empty() {
+            let na = |v: Option<&str>| v.unwrap_or("-").to_owned();
+            // `arn:...:output:1-...:NAME`: the name is the last part.
+            let output = |arn: Option<&str>| {
+                na(if full {
+                    arn
+                } else {
+                    arn.map(|a| a.rsplit(':').next().unwrap_or(a))
+                })
+            };
+            let rows: Vec<Vec<String>> = ids
+                .destinations
+                .iter()
+                .map(|(id, d)| {
+                    vec![
+                        id.clone(),
+                        na(d.channel_id.as_deref()),
+                        na(d.input_id.as_deref()),
+                        output(d.output_arn.as_deref()),
+                    ]
+                })
+                .collect();
+            out.push_str(&crate::screen::table(
+                &["DEST", "CHANNEL", "INPUT", "FLOW OUTPUT"],
+                &[Left; 4],
+                &rows,
+                None,
+                0,
+            ));
+        }
+        if !full {
+            let _ = writeln!(out, "(the flow and output ARNs: `lunora outputs`)");
+        }
+        out
+    };
+    let full = draw(true);
+    match width {
+        Some(w) if full.lines().any(|l| crate::screen::display_width(l) > w) => draw(false),
+        _ => full,
+    }
 }
 
 impl fmt::Display for DeployReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for s in &self.stacks {
-            write!(f, "{:<12} `{}`", s.result, s.stack)?;
+        let mut out = String::new();
+        // What went well first; what failed last, before the verdict.
+        let ok = self.stacks.iter().filter(|s| !failed(s));
+        for s in ok.chain(self.stacks.iter().filter(|s| failed(s))) {
+            let _ = write!(out, "{:<12} {}", s.result, s.stack);
             if let Some(m) = &s.message {
-                write!(f, ": {m}")?;
+                let _ = write!(out, ": {m}");
             }
-            writeln!(f)?;
+            out.push('\n');
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        if let Some(r) = &self.release {
+            let _ = writeln!(out, "release {r} recorded");
+        }
+        if let Some(ids) = &self.outputs {
+            out.push('\n');
+            out.push_str(&outputs_text(ids, self.width));
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let mut verdict = String::new();
+        let _ = write!(verdict, "{}", self.status);
+        if !self.stacks.is_empty() {
+            let _ = write!(
+                verdict,
+                " {} {}",
+                if self.exit == ExitStatus::Success {
+                    "in"
+                } else {
+                    "after"
+                },
+                duration(self.elapsed_seconds)
+            );
+        }
+        verdict.push('\n');
+        // The failure's cause, the first FAILED resource event of each
+        // failing stack, not the cancellations it caused.
+        for s in self.stacks.iter().filter(|s| failed(s)) {
+            let _ = writeln!(
+                verdict,
+                "  failing stack: {}: {}",
+                s.stack,
+                s.message.as_deref().unwrap_or(&s.result)
+            );
             if let Some(c) = &s.cause {
-                writeln!(
-                    f,
-                    "             first failure: {} `{}` ({}) {}",
+                let _ = writeln!(
+                    verdict,
+                    "  first failure: {} {} ({}): {}",
                     c.status,
                     c.logical_id,
                     c.resource_type,
-                    c.reason.as_deref().unwrap_or("")
-                )?;
+                    c.reason.as_deref().unwrap_or("no reason given")
+                );
             }
         }
-        for n in &self.notes {
-            writeln!(f, "note: {n}")?;
-        }
-        match &self.release {
-            Some(r) => writeln!(f, "{} ({} recorded)", self.status, r),
-            None => writeln!(f, "{}", self.status),
+        f.write_str(&crate::screen::fit(&out, self.width))?;
+        let verdict = crate::screen::fit(&verdict, self.width);
+        if self.color && self.exit != ExitStatus::Success {
+            for line in verdict.lines() {
+                writeln!(f, "\x1b[1;31m{line}\x1b[0m")?;
+            }
+            Ok(())
+        } else {
+            f.write_str(&verdict)
         }
     }
 }
@@ -128,6 +294,43 @@ impl Report for DeployReport {
     fn json_line(&self) -> bool {
         true
     }
+}
+
+/// Shows the plan a deploy or rollback is about to execute, like
+/// `terraform apply`: every stack and resource, the risks and the
+/// security changes, on stderr. Before a question it is shown even with
+/// `--quiet`: nobody is asked to approve what they cannot see.
+pub fn show_plan(plan: &Plan, console: &Console, asking: bool) {
+    let report = super::plan::PlanReport {
+        plan: plan.clone(),
+        detailed_exitcode: false,
+        color: console.color,
+        width: crate::screen::width(false, crate::screen::Stream::Stderr),
+    };
+    if asking {
+        crate::output::write_stderr(&format!("{report}\n"));
+    } else {
+        console.note(&report);
+    }
+}
+
+/// `7 stacks: 3 to create, 4 to update`.
+pub fn changes_line(changing: &[&StackPlan]) -> String {
+    let count = |a: StackAction| changing.iter().filter(|p| p.action == a).count();
+    let parts: Vec<String> = [
+        (StackAction::Create, "to create"),
+        (StackAction::Update, "to update"),
+        (StackAction::Delete, "to delete"),
+    ]
+    .into_iter()
+    .filter(|(a, _)| count(*a) > 0)
+    .map(|(a, w)| format!("{} {w}", count(a)))
+    .collect();
+    format!(
+        "{}: {}",
+        crate::progress::count(changing.len(), "stack"),
+        parts.join(", ")
+    )
 }
 
 /// Asks for consent on a terminal; refuses to block CI.
@@ -354,7 +557,7 @@ fn outcome(
         result: result.to_owned(),
         cause,
         message,
-        outputs: None,
+        settled: None,
     }
 }
 
@@ -524,8 +727,7 @@ async fn set_flow_source(
     // The flow's ARN as the stack settled, or as listed when the update
     // changed nothing.
     let flow = outcome
-        .outputs
-        .as_ref()
+        .outputs()
         .or(job.live.as_ref().map(|i| &i.outputs))
         .and_then(|o| o.get("FlowArn"))
         .cloned();
@@ -611,14 +813,14 @@ async fn update_stack(
         cause,
         info,
     } = wait_stack(aws, name, name, &mut seen, progress).await?;
-    let outputs = info.map(|i| i.outputs);
+    let outputs = info.as_ref().map(|i| &i.outputs);
     let mut result = if TERMINAL_OK.contains(&status.as_str()) {
         if job.is_flow {
             cfn::set_termination_protection(aws, name, true).await?;
             cfn::set_stack_policy(aws, name, FLOW_STACK_POLICY).await?;
         }
         if let (ChangeSetType::Create, Some(flow)) = (&kind, &job.flow_arn) {
-            let output = outputs.as_ref().and_then(|o| o.get("OutputArn"));
+            let output = outputs.and_then(|o| o.get("OutputArn"));
             disable_new_output(aws, flow, output, progress).await?;
         }
         outcome(job, "deployed", None, Some(status.clone()))
@@ -632,7 +834,7 @@ async fn update_stack(
     } else {
         outcome(job, "failed", cause, Some(format!("ended in {status}")))
     };
-    result.outputs = outputs;
+    result.settled = info;
     Ok(result)
 }
 
@@ -683,7 +885,7 @@ pub async fn run_stage(aws: &Aws, jobs: Vec<StackJob>, progress: &Progress) -> V
                     result: "failed".into(),
                     cause: None,
                     message: Some(format!("internal error: {e}")),
-                    outputs: None,
+                    settled: None,
                 },
             )),
         }
@@ -806,7 +1008,7 @@ pub(crate) fn flow_arn_after(
         .iter()
         .rev()
         .filter(|o| o.stack == flow_name)
-        .find_map(|o| o.outputs.as_ref()?.get("FlowArn").cloned())
+        .find_map(|o| o.outputs()?.get("FlowArn").cloned())
         .or_else(|| {
             listed
                 .get(&flow_name)
@@ -843,13 +1045,37 @@ pub async fn run(
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
+    let started = std::time::Instant::now();
     let (deployment, aws, caller) = super::connect(config, settings, console, "deploy").await?;
     let store = super::open_store(&deployment, Some(&aws))?;
     let lock = super::lock(&store, &caller, "deploy", options.force_unlock, console).await?;
     let result = deploy_locked(&deployment, &aws, &store, &caller, options, console).await;
     discard_unexecuted(&aws, console).await;
     lock.release().await?;
-    result
+    let mut report = result?;
+    report.finish(started, console);
+    Ok(report)
+}
+
+/// After a deploy that changed stacks: the ids an operator needs, as
+/// `lunora outputs` gives them, from the listing this run read and each
+/// changed stack as it settled, so they cost no request. None before the
+/// flow is deployed (a `--stage base` run).
+fn deployed_ids(
+    listed: &LiveStacks,
+    outcomes: &[StackOutcome],
+    deployment: &Deployment,
+) -> Option<DeployedIds> {
+    let mut live = listed.clone();
+    for o in outcomes {
+        match (&o.settled, o.result.as_str()) {
+            (_, "deleted") => live.remove(&o.stack),
+            (Some(info), _) => live.insert(info.clone()),
+            _ => {}
+        }
+    }
+    let stacks = crate::ops::stacks::Stacks::from_live(&live, deployment);
+    stacks.ids(deployment).ok()
 }
 
 async fn deploy_locked(
@@ -959,34 +1185,16 @@ async fn deploy_locked(
     super::plan::quota_gate(plan.quotas.as_ref(), &in_scope, &desired)?;
     let changing: Vec<&StackPlan> = in_scope.iter().copied().filter(|p| p.changes()).collect();
     if changing.is_empty() {
-        return Ok(DeployReport {
-            kind: "deploy",
-            stacks: Vec::new(),
-            release: None,
-            status: "no changes: every stack matches the config".to_owned(),
-            notes: source_notes(&plan),
-            exit: ExitStatus::Success,
-        });
+        return Ok(DeployReport::unchanged(
+            "deploy",
+            "no changes: every stack matches the config",
+            source_notes(&plan),
+        ));
     }
-    // Show what will run: for an update, the change set made above is the
-    // one executed.
-    console.note(&super::plan::PlanReport {
-        plan: plan.clone(),
-        detailed_exitcode: false,
-        color: console.color,
-    });
-    let summary: Vec<String> = changing
-        .iter()
-        .map(|p| format!("{} ({:?})", p.name, p.action))
-        .collect();
-    if !confirm(
-        &format!(
-            "deploy {} stack(s): {}?",
-            changing.len(),
-            summary.join(", ")
-        ),
-        options.yes,
-    )? {
+    // Show what will run, in full, before asking: for an update, the
+    // change set made above is the one executed.
+    show_plan(&plan, console, !options.yes);
+    if !confirm(&format!("deploy {}?", changes_line(&changing)), options.yes)? {
         anyhow::bail!("deploy cancelled; nothing was changed");
     }
     let progress = Progress::new(console);
@@ -1017,13 +1225,15 @@ async fn deploy_locked(
         });
     }
     let (exit, word) = verdict(&run.outcomes);
+    let outputs = (exit == ExitStatus::Success)
+        .then(|| deployed_ids(&listed, &run.outcomes, deployment))
+        .flatten();
     Ok(DeployReport {
-        kind: "deploy",
         stacks: run.outcomes,
         release,
-        status: word.to_owned(),
-        notes: source_notes(&plan),
         exit,
+        outputs,
+        ..DeployReport::unchanged("deploy", word, source_notes(&plan))
     })
 }
 
@@ -1240,7 +1450,7 @@ mod tests {
             result: result.into(),
             cause: None,
             message: None,
-            outputs: None,
+            settled: None,
         }
     }
 

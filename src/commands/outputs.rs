@@ -17,15 +17,7 @@ use crate::cli::OutputsFormat;
 use crate::ops::stacks::read_stacks;
 use crate::output::{Console, Report};
 
-/// One destination's ids.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DestinationIds {
-    pub channel_id: Option<String>,
-    pub input_id: Option<String>,
-    /// The rtp-fec flow output (none in mediaconnect mode).
-    pub output_arn: Option<String>,
-}
+pub use crate::ops::stacks::DestinationIds;
 
 /// What `outputs` prints.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -111,31 +103,12 @@ pub async fn run(
     console: &Console,
 ) -> anyhow::Result<OutputsReport> {
     let (deployment, aws) = connect(config, settings, console, "outputs").await?;
-    let stacks = read_stacks(&aws, &deployment).await?;
-    let flow_arn = stacks.flow_arn()?.to_owned();
-    let flow = stacks.flow.clone().unwrap_or_default();
-    let endpoint = |ip: &str, port: &str| Some(format!("{}:{}", flow.get(ip)?, flow.get(port)?));
-    let destinations = deployment
-        .destinations
-        .iter()
-        .filter_map(|d| {
-            let id = &d.destination.id;
-            let o = &stacks.dests.get(id)?.outputs;
-            Some((
-                id.clone(),
-                DestinationIds {
-                    channel_id: o.get("ChannelId").cloned(),
-                    input_id: o.get("InputId").cloned(),
-                    output_arn: o.get("OutputArn").cloned(),
-                },
-            ))
-        })
-        .collect();
+    let ids = read_stacks(&aws, &deployment).await?.ids(&deployment)?;
     Ok(OutputsReport {
-        ingest_endpoint: endpoint("IngestIp", "IngestPort"),
-        backup_ingest_endpoint: endpoint("BackupIngestIp", "BackupIngestPort"),
-        flow_arn,
-        destinations,
+        flow_arn: ids.flow_arn,
+        ingest_endpoint: ids.ingest_endpoint,
+        backup_ingest_endpoint: ids.backup_ingest_endpoint,
+        destinations: ids.destinations,
         format: match format {
             OutputsFormat::Env => Format::Env,
             OutputsFormat::Json => Format::Json,

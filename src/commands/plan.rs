@@ -89,6 +89,9 @@ pub struct PlanReport {
     /// Colour the text (stdout is a terminal and colour is allowed).
     #[serde(skip)]
     pub color: bool,
+    /// The text's width (`None`: `--wide`, every line in full).
+    #[serde(skip)]
+    pub width: Option<usize>,
 }
 
 /// `text` in an ANSI colour when `on`.
@@ -542,6 +545,7 @@ pub async fn run(
     config: &Path,
     detailed_exitcode: bool,
     out: Option<&PathBuf>,
+    wide: bool,
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<PlanReport> {
@@ -576,6 +580,7 @@ pub async fn run(
         plan,
         detailed_exitcode,
         color: console.color_stdout,
+        width: crate::screen::width(wide, crate::screen::Stream::Stdout),
     })
 }
 
@@ -634,6 +639,16 @@ fn counts_line(c: &Counts) -> String {
 
 impl fmt::Display for PlanReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.draw(&mut text)?;
+        f.write_str(&crate::screen::fit(&text, self.width))
+    }
+}
+
+impl PlanReport {
+    /// The plan as text, every line in full ([`fmt::Display`] fits it to
+    /// the width).
+    fn draw(&self, f: &mut String) -> fmt::Result {
         let p = &self.plan;
         writeln!(
             f,

@@ -5,7 +5,7 @@
 //! wrote stage by stage show as one release (see
 //! [`crate::release::continues_run`]), under the id of its last record.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,10 @@ pub struct ReleasesReport {
     /// Where the history lives.
     pub store: String,
     pub releases: Vec<ReleaseLine>,
+    /// The text's width (`None`: every column, no limit; `lunora
+    /// releases` sets it from the terminal unless `--wide`).
+    #[serde(skip)]
+    pub width: Option<usize>,
 }
 
 /// One record: a summary of a valid release, or why it cannot be trusted.
@@ -150,6 +154,7 @@ pub async fn run(store: &ReleaseStore) -> anyhow::Result<ReleasesReport> {
     Ok(ReleasesReport {
         store: store.location(),
         releases,
+        width: None,
     })
 }
 
@@ -170,34 +175,80 @@ fn stacks(n: usize) -> String {
     }
 }
 
+/// The caller without the part every caller of the account shares
+/// (`arn:aws:sts::123456789012:`): `assumed-role/Deployer/ci`.
+fn short_caller(arn: &str) -> &str {
+    arn.splitn(6, ':')
+        .nth(5)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(arn)
+}
+
 impl fmt::Display for ReleasesReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::screen::Align::{Left, Whole};
         if self.releases.is_empty() {
             return writeln!(f, "no releases recorded in {}", self.store);
         }
-        let id_width = self.valid().map(|s| s.id.len()).max().unwrap_or(0);
-        let what_width = self.valid().map(|s| s.what().len()).max().unwrap_or(0);
-        let caller_width = self.valid().map(|s| s.caller_arn.len()).max().unwrap_or(0);
+        let mut out = String::new();
+        let valid: Vec<&ReleaseSummary> = self.valid().collect();
+        if !valid.is_empty() {
+            // At a width: what an operator picks a rollback target by (the
+            // id holds the time) and who ran it; `--wide`: every column.
+            let table = match self.width {
+                // Who ran it on a line of its own under what it did.
+                Some(_) => crate::screen::table(
+                    &["RELEASE", "OUTCOME", "WHAT"],
+                    &[Whole, Whole, Left],
+                    &valid
+                        .iter()
+                        .map(|s| {
+                            vec![
+                                s.id.clone(),
+                                s.outcome().to_owned(),
+                                format!(
+                                    "{}{}\nby {}",
+                                    s.what(),
+                                    s.grouped(),
+                                    short_caller(&s.caller_arn)
+                                ),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                    self.width,
+                    0,
+                ),
+                None => crate::screen::table(
+                    &[
+                        "RELEASE", "OUTCOME", "WHAT", "TIME", "CALLER", "COMMIT", "STACKS",
+                    ],
+                    &[Left; 7],
+                    &valid
+                        .iter()
+                        .map(|s| {
+                            vec![
+                                s.id.clone(),
+                                s.outcome().to_owned(),
+                                format!("{}{}", s.what(), s.grouped()),
+                                s.created_at.clone(),
+                                s.caller_arn.clone(),
+                                s.commit().to_owned(),
+                                stacks(s.stacks.len()),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                    None,
+                    0,
+                ),
+            };
+            out.push_str(&table);
+        }
         for line in &self.releases {
-            match line {
-                ReleaseLine::Ok(s) => writeln!(
-                    f,
-                    "{:<id_width$}  {:<what_width$}  {:<11}  {}  {:<caller_width$}  {:<7}  {}{}",
-                    s.id,
-                    s.what(),
-                    s.outcome(),
-                    s.created_at,
-                    s.caller_arn,
-                    s.commit(),
-                    stacks(s.stacks.len()),
-                    s.grouped(),
-                )?,
-                ReleaseLine::Corrupt { file, reason } => {
-                    writeln!(f, "CORRUPT {file}: {reason}")?;
-                }
+            if let ReleaseLine::Corrupt { file, reason } = line {
+                let _ = writeln!(out, "CORRUPT {file}: {reason}");
             }
         }
-        Ok(())
+        f.write_str(&crate::screen::fit(&out, self.width))
     }
 }
 

@@ -24,10 +24,10 @@ use anyhow::Context;
 use tokio::task::JoinSet;
 
 use super::deploy::{
-    blocked, confirm, flow_arn_after, job_for, record, run_outcome, run_stage, verdict, wait_stack,
-    DeployOptions, DeployReport, RunLog, Settled, StackJob,
+    blocked, changes_line, confirm, flow_arn_after, job_for, record, run_outcome, run_stage,
+    show_plan, verdict, wait_stack, DeployOptions, DeployReport, RunLog, Settled, StackJob,
 };
-use super::plan::{Plan, PlanMode, PlanReport};
+use super::plan::{Plan, PlanMode};
 use crate::aws::cfn::{self, StackInfo};
 use crate::aws::{Aws, AwsSettings};
 use crate::ops::stacks::LiveStacks;
@@ -42,13 +42,16 @@ pub async fn run(
     settings: &AwsSettings,
     console: &Console,
 ) -> anyhow::Result<DeployReport> {
+    let started = std::time::Instant::now();
     let (deployment, aws, caller) = super::connect(config, settings, console, "rollback").await?;
     let store = super::open_store(&deployment, Some(&aws))?;
     let lock = super::lock(&store, &caller, "rollback", options.force_unlock, console).await?;
     let result = rollback_locked(&deployment, &aws, &store, &caller, to, options, console).await;
     super::deploy::discard_unexecuted(&aws, console).await;
     lock.release().await?;
-    result
+    let mut report = result?;
+    report.finish(started, console);
+    Ok(report)
 }
 
 /// Recovers the stacks among `stacks` (as the listing read them) that a
@@ -246,11 +249,8 @@ async fn rollback_locked(
     };
     console.note(&format!("rollback to `{}` ({latest_run}):", target.id));
     notes.extend(super::deploy::source_notes(&plan));
-    console.note(&PlanReport {
-        plan: plan.clone(),
-        detailed_exitcode: false,
-        color: console.color,
-    });
+    // What the rollback will change, in full, before any gate or question.
+    show_plan(&plan, console, !options.yes && plan.has_changes());
     let selected: Vec<String> = match &options.stage {
         Some(s) => {
             anyhow::ensure!(
@@ -283,17 +283,18 @@ async fn rollback_locked(
     let changing: Vec<&crate::plan::StackPlan> =
         in_scope.into_iter().filter(|p| p.changes()).collect();
     if changing.is_empty() {
-        return Ok(DeployReport {
-            kind: "rollback",
-            stacks: Vec::new(),
-            release: None,
-            status: "no changes: the live stacks already match the release".to_owned(),
+        return Ok(DeployReport::unchanged(
+            "rollback",
+            "no changes: the live stacks already match the release",
             notes,
-            exit: ExitStatus::Success,
-        });
+        ));
     }
     if !confirm(
-        &format!("roll back {} stack(s) to `{}`?", changing.len(), target.id),
+        &format!(
+            "roll back to `{}` ({})?",
+            target.id,
+            changes_line(&changing)
+        ),
         options.yes,
     )? {
         anyhow::bail!("rollback cancelled; nothing was changed");
@@ -371,11 +372,9 @@ async fn rollback_locked(
         word
     };
     Ok(DeployReport {
-        kind: "rollback",
         stacks: run.outcomes,
         release,
-        status: status.to_owned(),
-        notes,
         exit,
+        ..DeployReport::unchanged("rollback", status, notes)
     })
 }

@@ -40,23 +40,10 @@ pub struct View {
 }
 
 impl View {
-    /// The terminal's width (`COLUMNS` first, then the terminal, then 80),
-    /// unless `--wide`.
+    /// The screen's width ([`crate::screen::width`]: `COLUMNS`, else the
+    /// terminal, else 80), unless `--wide`.
     pub fn for_terminal(console: &Console, wide: bool) -> Self {
-        let width = if wide {
-            None
-        } else {
-            let columns = std::env::var("COLUMNS")
-                .ok()
-                .and_then(|c| c.trim().parse::<usize>().ok())
-                .filter(|c| *c >= 40);
-            Some(columns.unwrap_or_else(|| {
-                terminal_size::terminal_size()
-                    .map(|(w, _)| usize::from(w.0))
-                    .filter(|w| *w >= 40)
-                    .unwrap_or(80)
-            }))
-        };
+        let width = crate::screen::width(wide, crate::screen::Stream::Stdout);
         Self {
             width,
             color: console.color_stdout,

@@ -23,7 +23,8 @@ pub use rates::{
     BitrateBand, Codec, FramerateBand, InputClass, OutputClass, Rate, Rates, Resolution,
 };
 
-/// The most streaming hours a month can hold (31 days).
+/// The most hours a month can hold (31 days): the bound on a rates
+/// file's `hours_per_month`, which bounds `--hours`.
 pub const MAX_HOURS: f64 = 744.0;
 
 /// The largest amount an estimate holds, in dollars: ten billion, far
@@ -36,8 +37,14 @@ pub const MAX_USD: i64 = 10_000_000_000;
 /// Why an estimate cannot be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CostError {
-    #[error("--hours must be between 0 and {MAX_HOURS} (the hours in a 31-day month), not {0} (hint: the streaming hours per month, e.g. `--hours 100`)")]
-    Hours(f64),
+    #[error("--hours must be between 0 and {month} (the hours of a month in the rates file{origin}), not {hours} (hint: the streaming hours per month, e.g. `--hours 100`)")]
+    Hours {
+        hours: f64,
+        /// The rates file's `hours_per_month`.
+        month: f64,
+        /// ` data/pricing.yaml (built in)`, or empty.
+        origin: String,
+    },
     #[error("--destinations: {0}")]
     UnknownDestinations(crate::config::UnknownDestinations),
     #[error("{what} comes to more than ${MAX_USD} a month; a rate or a quantity is out of range (hint: check the rates file's `usd:` values)")]
@@ -170,12 +177,18 @@ pub struct Usage {
     pub stop_when_idle: bool,
 }
 
-/// Checks `--hours`.
-pub fn check_hours(hours: f64) -> Result<(), CostError> {
-    if hours.is_finite() && (0.0..=MAX_HOURS).contains(&hours) {
+/// Checks `--hours` against the month of the rates (`hours_per_month`:
+/// a month never streams more hours than it has).
+pub fn check_hours(hours: f64, rates: &Rates) -> Result<(), CostError> {
+    let month = rates.file.hours_per_month.min(MAX_HOURS);
+    if hours.is_finite() && (0.0..=month).contains(&hours) {
         Ok(())
     } else {
-        Err(CostError::Hours(hours))
+        Err(CostError::Hours {
+            hours,
+            month,
+            origin: format!(" {}", rates.origin),
+        })
     }
 }
 
@@ -373,7 +386,7 @@ fn single_pipeline(rate: &Rate, rates: &Rates) -> Rate {
 
 /// Prices `setup` for a month of `usage`.
 pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, CostError> {
-    check_hours(usage.streaming_hours)?;
+    check_hours(usage.streaming_hours, rates)?;
     let file = &rates.file;
     let month = file.hours_per_month;
     // `+ 0.0` turns `--hours -0` into 0, so no quantity prints as `-0`.

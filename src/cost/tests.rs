@@ -289,15 +289,22 @@ fn destinations_narrow_the_channels() {
 
 #[test]
 fn hours_out_of_range_are_refused() {
-    for bad in [-1.0, 744.5, f64::NAN, f64::INFINITY] {
+    let r = rates();
+    assert_eq!(r.file.hours_per_month, 730.0);
+    for bad in [-1.0, 730.5, 744.0, f64::NAN, f64::INFINITY] {
         assert!(
-            matches!(check_hours(bad), Err(CostError::Hours(_))),
+            matches!(check_hours(bad, &r), Err(CostError::Hours { .. })),
             "{bad}"
         );
     }
-    for good in [0.0, 100.0, 744.0] {
-        assert!(check_hours(good).is_ok());
+    for good in [0.0, 100.0, 730.0] {
+        assert!(check_hours(good, &r).is_ok());
     }
+    let message = check_hours(731.0, &r).unwrap_err().to_string();
+    assert!(
+        message.starts_with("--hours must be between 0 and 730 (the hours of a month in the rates file data/pricing.yaml (built in)), not 731"),
+        "{message}"
+    );
     let setup = Setup::from_deployment(&example(), &[]).unwrap();
     assert!(summarize(&setup, &rates(), -5.0).is_err());
 }
@@ -420,7 +427,7 @@ fn no_total_is_ever_wrong_or_negative_even_with_unchecked_rates() {
             &Setup::from_deployment(&example(), &[]).unwrap(),
             &r,
             Usage {
-                streaming_hours: 744.0,
+                streaming_hours: 730.0,
                 stop_when_idle: false,
             },
         )
@@ -466,6 +473,7 @@ fn no_total_is_ever_wrong_or_negative_even_with_unchecked_rates() {
     r.file.gb_per_mbps_hour = rates::MAX_GB_PER_MBPS_HOUR;
     r.file.mediaconnect.transfer_to_medialive_gb.usd = rates::MAX_USD_PER_GB;
     r.file.medialive.internet_transfer_gb.usd = rates::MAX_USD_PER_GB;
+    r.file.hours_per_month = MAX_HOURS;
     let e = with_rates(&setup, &r, MAX_HOURS);
     assert!(e.total_cents() > 0 && e.total_cents() < MAX_USD * 100);
 }
@@ -491,10 +499,14 @@ fn hours_extremes() {
         -f64::INFINITY,
         f64::MAX,
         -0.5,
-        744.01,
+        730.01,
+        744.0,
     ] {
         assert!(
-            matches!(summarize(&setup, &rates(), hours), Err(CostError::Hours(_))),
+            matches!(
+                summarize(&setup, &rates(), hours),
+                Err(CostError::Hours { .. })
+            ),
             "{hours}"
         );
     }
@@ -506,5 +518,5 @@ fn hours_extremes() {
         .items
         .iter()
         .all(|i| i.quantity.is_sign_positive()));
-    assert!(summarize(&setup, &rates(), MAX_HOURS).is_ok());
+    assert!(summarize(&setup, &rates(), 730.0).is_ok());
 }

@@ -10,6 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
 use crate::aws::cfn::{self, StackInfo};
@@ -46,6 +48,63 @@ impl Stacks {
                     self.flow_stack
                 )
             })
+    }
+}
+
+/// One destination's ids, as the existing backend needs them.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationIds {
+    pub channel_id: Option<String>,
+    pub input_id: Option<String>,
+    /// The rtp-fec flow output (none in mediaconnect mode).
+    pub output_arn: Option<String>,
+}
+
+/// The ids other tools need, from the stacks' outputs only: what `lunora
+/// outputs` prints and a deploy shows at its end.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployedIds {
+    pub flow_arn: String,
+    /// `ip:port` of the primary source.
+    pub ingest_endpoint: Option<String>,
+    /// `ip:port` of the backup source, when there is one.
+    pub backup_ingest_endpoint: Option<String>,
+    /// Deployed destinations of the config, by id.
+    pub destinations: BTreeMap<String, DestinationIds>,
+}
+
+impl Stacks {
+    /// The ids of the deployed flow and of the config's deployed
+    /// destinations; an error when the flow stack is not deployed.
+    pub fn ids(&self, deployment: &Deployment) -> anyhow::Result<DeployedIds> {
+        let flow_arn = self.flow_arn()?.to_owned();
+        let flow = self.flow.clone().unwrap_or_default();
+        let endpoint =
+            |ip: &str, port: &str| Some(format!("{}:{}", flow.get(ip)?, flow.get(port)?));
+        let destinations = deployment
+            .destinations
+            .iter()
+            .filter_map(|d| {
+                let id = &d.destination.id;
+                let o = &self.dests.get(id)?.outputs;
+                Some((
+                    id.clone(),
+                    DestinationIds {
+                        channel_id: o.get("ChannelId").cloned(),
+                        input_id: o.get("InputId").cloned(),
+                        output_arn: o.get("OutputArn").cloned(),
+                    },
+                ))
+            })
+            .collect();
+        Ok(DeployedIds {
+            ingest_endpoint: endpoint("IngestIp", "IngestPort"),
+            backup_ingest_endpoint: endpoint("BackupIngestIp", "BackupIngestPort"),
+            flow_arn,
+            destinations,
+        })
     }
 }
 
@@ -176,26 +235,36 @@ fn outputs_of(info: &StackInfo) -> Option<BTreeMap<String, String>> {
 /// Reads the flow stack and every destination stack (`{prefix}-dest-*`,
 /// in the config or not) with one DescribeStacks listing.
 pub async fn read_stacks(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Stacks> {
-    let flow_stack = deployment.stack_name(&StackId::Flow);
-    let dest_prefix = format!("{}-dest-", deployment.prefix());
-    let live = LiveStacks::read(aws, deployment).await?;
-    let flow = live.get(&flow_stack).and_then(outputs_of);
-    let dests = live
-        .with_prefix(&dest_prefix)
-        .filter_map(|info| {
-            let id = info.name.strip_prefix(&dest_prefix)?.to_owned();
-            Some((
-                id,
-                DeployedDest {
-                    stack: info.name.clone(),
-                    outputs: outputs_of(info)?,
-                },
-            ))
-        })
-        .collect();
-    Ok(Stacks {
-        flow_stack,
-        flow,
-        dests,
-    })
+    Ok(Stacks::from_live(
+        &LiveStacks::read(aws, deployment).await?,
+        deployment,
+    ))
+}
+
+impl Stacks {
+    /// The flow stack and every destination stack (`{prefix}-dest-*`, in
+    /// the config or not) of a listing already read.
+    pub fn from_live(live: &LiveStacks, deployment: &Deployment) -> Self {
+        let flow_stack = deployment.stack_name(&StackId::Flow);
+        let dest_prefix = format!("{}-dest-", deployment.prefix());
+        let flow = live.get(&flow_stack).and_then(outputs_of);
+        let dests = live
+            .with_prefix(&dest_prefix)
+            .filter_map(|info| {
+                let id = info.name.strip_prefix(&dest_prefix)?.to_owned();
+                Some((
+                    id,
+                    DeployedDest {
+                        stack: info.name.clone(),
+                        outputs: outputs_of(info)?,
+                    },
+                ))
+            })
+            .collect();
+        Self {
+            flow_stack,
+            flow,
+            dests,
+        }
+    }
 }

@@ -330,6 +330,78 @@ fn plan_without_credentials_compares_with_the_release_store() {
     assert!(md.contains("<!-- lunora-plan:lunora-player-prod -->"));
 }
 
+/// Displayed width: characters, ANSI colour codes excluded.
+fn columns(line: &str) -> usize {
+    let mut n = 0;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn the_offline_plan_fits_80_columns_and_wide_keeps_lines_whole() {
+    let plan = |columns: Option<&str>, extra: &[&str]| {
+        let mut cmd = offline();
+        cmd.args(["-c", "examples/lunora.yaml", "plan"]).args(extra);
+        match columns {
+            Some(c) => cmd.env("COLUMNS", c),
+            None => cmd.env_remove("COLUMNS"),
+        };
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let policy = "sns:Subscribe on {\"Ref\":\"AlarmTopic\"}";
+    for (text, colour) in [
+        (plan(Some("80"), &[]), false),
+        (plan(Some("80"), &["--color", "always"]), true),
+        // Not a terminal and no COLUMNS: 80.
+        (plan(None, &[]), false),
+    ] {
+        assert_eq!(text.contains('\x1b'), colour, "{text}");
+        for line in text.lines() {
+            assert!(columns(line) <= 80, "{} columns: {line:?}", columns(line));
+        }
+        // The security lines wrap under a hanging indent.
+        let at = text
+            .lines()
+            .position(|l| l.starts_with("  + iam   lunora-player-prod-base/AlarmTopicPolicy"))
+            .unwrap();
+        assert!(
+            text.lines().nth(at + 1).unwrap().starts_with("      "),
+            "{text}"
+        );
+        assert!(
+            !text.lines().any(|l| l.contains(policy)) || colour,
+            "{text}"
+        );
+    }
+    let wide = plan(Some("80"), &["--wide"]);
+    let line = wide.lines().find(|l| l.contains(policy)).unwrap();
+    assert!(columns(line) > 200, "{line}");
+    assert!(line
+        .starts_with("  + iam   lunora-player-prod-base/AlarmTopicPolicy: policy Allow {\"AWS\""));
+    // At 132 columns (a wide terminal), 132.
+    let text = plan(Some("132"), &[]);
+    assert!(text.lines().all(|l| columns(l) <= 132));
+    assert!(text.lines().any(|l| columns(l) > 100), "{text}");
+}
+
 #[test]
 fn deploy_without_credentials_says_so() {
     offline()
