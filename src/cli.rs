@@ -628,8 +628,8 @@ mod tests {
 
     #[test]
     fn an_option_the_command_does_not_take_keeps_its_default() {
-        let g = global(&["lunora", "--output", "json", "-c", "x", "outputs"]);
-        assert_eq!(g.output, OutputFormat::Text);
+        let g = global(&["lunora", "--profile", "p", "-c", "x", "validate"]);
+        assert_eq!(g.profile, None);
         assert_eq!(g.config, Path::new("x"));
         let g = global(&["lunora", "--output", "json", "-v", "schema"]);
         assert_eq!((g.output, g.verbose), (OutputFormat::Text, 0));
