@@ -33,28 +33,15 @@ use crate::completion;
                   they are ignored)."
 )]
 pub struct Cli {
-    /// The shared options, given before the command (`lunora -c FILE plan`).
-    /// Each command reads only those it lists in its own `--help`; see
-    /// [`GlobalArgs::from_matches`].
+    /// Every shared option, given before the command (`lunora -c FILE
+    /// plan`), so that a wrapper or an alias can always pass, say,
+    /// `--profile`. Each command reads only those it lists in its own
+    /// `--help` and ignores the others here (after the command, clap
+    /// refuses them); see [`GlobalArgs::from_matches`].
     #[command(flatten)]
-    pub leading: LeadingArgs,
+    pub leading: OnlineArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Every shared option, accepted before the command so that a wrapper or an
-/// alias can always pass, say, `--profile`; the commands that take no such
-/// option ignore it there (after the command, clap refuses it).
-#[derive(Debug, Args)]
-pub struct LeadingArgs {
-    #[command(flatten)]
-    pub config: ConfigArg,
-    #[command(flatten)]
-    pub output: OutputArg,
-    #[command(flatten)]
-    pub ui: UiArgs,
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// The `--help` heading of the options many commands share.

@@ -208,6 +208,13 @@ impl StackProgress {
         status: &str,
         reason: Option<&str>,
     ) {
+        // Stacks of a stage report from several tasks at once: the time is
+        // read and the line written under one lock, so the stream is in
+        // the order of its `at` times. A poisoned lock still orders.
+        static STREAM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _in_order = STREAM
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let event = ProgressEvent {
             kind: kind.to_owned(),
             stack: self.name.clone(),

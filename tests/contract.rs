@@ -111,6 +111,17 @@ async fn every_aws_document_has_the_envelope_and_its_type() {
     assert_eq!(window.before, Some(Value::from(200)));
     assert_eq!(window.after, Some(Value::from(300)));
     assert_eq!(window.compact().as_deref(), Some("200 -> 300"));
+    // The text and markdown plans show the same value by its path.
+    let text = stdout(&env.run(&["plan", "--wide"]));
+    assert!(
+        text.contains("/SourceFailoverConfig/RecoveryWindow: 200 -> 300"),
+        "{text}"
+    );
+    let markdown = stdout(&env.run(&["--output", "markdown", "plan"]));
+    assert!(
+        markdown.contains("`/SourceFailoverConfig/RecoveryWindow`: `200 -> 300`"),
+        "{markdown}"
+    );
 
     let (_, report): (_, deploy::DeployReport) =
         stream(&json(&env, &["deploy", "--yes"]), "deploy");

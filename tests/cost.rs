@@ -9,6 +9,8 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::common::columns;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -50,24 +52,6 @@ fn item<'a>(estimate: &'a Value, prefix: &str) -> &'a Value {
         .iter()
         .find(|i| i["what"].as_str().unwrap().starts_with(prefix))
         .unwrap_or_else(|| panic!("no item `{prefix}` in {estimate:#}"))
-}
-
-/// Displayed width: characters, ANSI colour codes excluded.
-fn width(line: &str) -> usize {
-    let mut n = 0;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            n += 1;
-        }
-    }
-    n
 }
 
 fn text(extra: &[&str], columns: &str) -> String {
@@ -124,7 +108,7 @@ fn text_is_an_itemised_table_with_totals_and_unverified_marks() {
     let amounts: Vec<usize> = table
         .iter()
         .filter(|l| l.starts_with("  * ") || l.trim_start().starts_with("total"))
-        .map(|l| width(l))
+        .map(|l| columns(l))
         .collect();
     assert!(amounts.len() > 5, "{text}");
     assert!(
@@ -148,11 +132,11 @@ fn every_view_fits_80_columns_and_wide_keeps_lines_whole() {
     for args in [&[][..], &["--hours", "730"], &["--destinations", "youtube"]] {
         let text = text(args, "80");
         for line in text.lines() {
-            assert!(width(line) <= 80, "{} columns: {line:?}", width(line));
+            assert!(columns(line) <= 80, "{} columns: {line:?}", columns(line));
         }
     }
     let wide = text(&["--wide"], "80");
-    assert!(wide.lines().any(|l| width(l) > 80), "{wide}");
+    assert!(wide.lines().any(|l| columns(l) > 80), "{wide}");
     let transfer = wide
         .lines()
         .find(|l| l.contains("MediaConnect -> MediaLive transfer"))
@@ -165,7 +149,7 @@ fn every_view_fits_80_columns_and_wide_keeps_lines_whole() {
     // Without COLUMNS and not on a terminal: 80.
     let out = cost(&[]).env_remove("COLUMNS").output().unwrap();
     let piped = String::from_utf8(out.stdout).unwrap();
-    assert!(piped.lines().all(|l| width(l) <= 80), "{piped}");
+    assert!(piped.lines().all(|l| columns(l) <= 80), "{piped}");
     assert_eq!(piped, text(&[], "80"));
 }
 

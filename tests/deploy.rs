@@ -4,7 +4,7 @@
 //! aws-sdk clients. Each test gets its own emulator and directory.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use crate::common::workspace;
+use crate::common::{columns, workspace};
 
 use std::process::Output;
 
@@ -1377,24 +1377,6 @@ async fn a_deploy_whose_wait_hits_its_deadline_is_recorded_as_interrupted_and_un
         .path()
         .join(".lunora/lunora-player-prod/lock.json")
         .exists());
-}
-
-/// Displayed width: characters, ANSI colour codes excluded.
-fn columns(line: &str) -> usize {
-    let mut n = 0;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            n += 1;
-        }
-    }
-    n
 }
 
 fn fits_80(what: &str, text: &str) {

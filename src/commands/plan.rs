@@ -713,6 +713,15 @@ impl PlanReport {
                         write!(f, "  replaced because {}", r.replacement_reasons.join("; "))?;
                     }
                     writeln!(f)?;
+                    // Scalar values before and after; the template diff
+                    // below shows the rest.
+                    for (path, change) in r
+                        .property_changes
+                        .iter()
+                        .filter_map(|c| Some((&c.path, c.compact()?)))
+                    {
+                        writeln!(f, "             {path}: {change}")?;
+                    }
                 }
                 if s.action == StackAction::Update {
                     for line in s.diff.lines() {
@@ -884,6 +893,14 @@ impl Report for PlanReport {
                     let mut details = r.properties.join(", ");
                     if !r.replacement_reasons.is_empty() {
                         details = format!("**replaced**: {}", r.replacement_reasons.join("; "));
+                    }
+                    for (path, change) in r
+                        .property_changes
+                        .iter()
+                        .filter_map(|c| Some((&c.path, c.compact()?)))
+                    {
+                        details
+                            .push_str(&format!("<br>`{path}`: `{}`", change.replace('|', "\\|")));
                     }
                     let _ = writeln!(
                         out,

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::util::{lunora, root};
+use super::util::{lunora, offline, root};
+use crate::common::columns;
 
 fn stdout_json(args: &[&str]) -> Value {
     let out = lunora().args(args).output().unwrap();
@@ -264,25 +265,6 @@ fn a_local_preset_replaces_the_built_in_one_with_its_id() {
     assert!(youtube.contains("\"Bitrate\": 7000000"));
 }
 
-/// `lunora` with no AWS credentials anywhere (no environment, no files,
-/// no instance metadata).
-fn offline() -> assert_cmd::Command {
-    let mut cmd = lunora();
-    for var in [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_ENDPOINT_URL",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("AWS_CONFIG_FILE", "/nonexistent/lunora-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/lunora-test")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    cmd
-}
-
 #[test]
 fn plan_without_credentials_compares_with_the_release_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -328,24 +310,6 @@ fn plan_without_credentials_compares_with_the_release_store() {
         "{md}"
     );
     assert!(md.contains("<!-- lunora-plan:lunora-player-prod -->"));
-}
-
-/// Displayed width: characters, ANSI colour codes excluded.
-fn columns(line: &str) -> usize {
-    let mut n = 0;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            n += 1;
-        }
-    }
-    n
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::util::{lunora, root};
+use super::util::{lunora, offline, root};
 use crate::common::contract as common;
 
 /// `LUNORA_UPDATE_SCHEMAS=1 cargo test --test integration contract` rewrites
@@ -40,24 +40,6 @@ fn the_committed_output_schemas_are_current() {
     present.sort();
     expected.sort();
     assert_eq!(present, expected, "a schema file of no document kind");
-}
-
-/// `lunora` with no AWS credentials from anywhere: plans offline.
-fn offline() -> assert_cmd::Command {
-    let mut cmd = lunora();
-    for var in [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_ENDPOINT_URL",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("AWS_CONFIG_FILE", "/nonexistent/lunora-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/lunora-test")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    cmd
 }
 
 /// Runs `args`, expects `code`, returns stdout.

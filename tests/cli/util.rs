@@ -21,6 +21,25 @@ pub fn lunora() -> Command {
     cmd
 }
 
+/// `lunora` with no AWS credentials anywhere (no environment, no files,
+/// no instance metadata): `plan` plans offline.
+pub fn offline() -> Command {
+    let mut cmd = lunora();
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_CONFIG_FILE", "/nonexistent/lunora-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/lunora-test")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
 /// Every config the render tests cover: the example and the fixtures.
 pub fn configs() -> Vec<(&'static str, PathBuf)> {
     let r = root();
