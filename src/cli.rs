@@ -144,11 +144,7 @@ pub struct OfflineArgs {
 #[derive(Debug, Args)]
 pub struct OnlineArgs {
     #[command(flatten)]
-    pub config: ConfigArg,
-    #[command(flatten)]
-    pub output: OutputArg,
-    #[command(flatten)]
-    pub ui: UiArgs,
+    pub offline: OfflineArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
