@@ -155,7 +155,7 @@ pub fn stages(current: &OsStr) -> Vec<CompletionCandidate> {
 
 /// The preset ids the config sees (built-in ones without a config).
 pub fn presets(current: &OsStr) -> Vec<CompletionCandidate> {
-    let Ok(library) = crate::commands::presets::library(&config_path(&words())) else {
+    let Ok(library) = crate::presets::catalog::library(&config_path(&words())) else {
         return Vec::new();
     };
     matching(

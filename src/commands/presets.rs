@@ -1,5 +1,7 @@
 //! `lunora presets list|show ID`: the preset library as the config at hand
-//! sees it (built-in presets plus the config's own directories).
+//! sees it (built-in presets plus the config's own directories). The
+//! documents are built in [`crate::presets::catalog`], which `lunora
+//! serve` shares; this face only presents them.
 
 use std::fmt;
 use std::path::Path;
@@ -8,110 +10,11 @@ use anyhow::Context;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::config;
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostic;
 use crate::output::{Console, Report};
+use crate::presets::catalog::{audio_summary, library, rendition_summary, PresetList};
 use crate::presets::model::{Platform, Preset};
-use crate::presets::{rules, Library, Origin};
-
-/// The library for `config`: its directories when the file exists, the
-/// built-in collection when it does not (presets can be browsed without a
-/// config).
-pub fn library(config: &Path) -> anyhow::Result<Library> {
-    if !config.exists() {
-        return Ok(Library::built_in()?);
-    }
-    let text =
-        crate::fsread::read_to_string_bounded(config, crate::fsread::CONFIG_LIMIT, "config file")
-            .map_err(|e| Diagnostics::one(e.diagnostic("check the file's permissions")))?;
-    let no_hint = |_: &str, _: &str| None;
-    let loaded = crate::yaml::from_str::<config::Config>(config, &text, &no_hint)
-        .map_err(Diagnostics::one)?;
-    let base = config.parent().unwrap_or(Path::new("."));
-    Ok(Library::load(&config::preset_dirs(base, &loaded.value))?)
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PresetSummary {
-    pub id: String,
-    pub platform: Option<String>,
-    pub description: String,
-    pub renditions: Vec<String>,
-    pub audio: String,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlatformSummary {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PresetList {
-    pub presets: Vec<PresetSummary>,
-    pub platforms: Vec<PlatformSummary>,
-}
-
-fn rendition_summary(p: &Preset) -> Vec<String> {
-    p.renditions
-        .iter()
-        .map(|v| {
-            format!(
-                "{} {}x{}@{} {} {} kbit/s",
-                v.name,
-                v.width,
-                v.height,
-                v.framerate,
-                rules::enum_name(&v.rate_control),
-                rules::peak_kbps(v)
-            )
-        })
-        .collect()
-}
-
-fn audio_summary(p: &Preset) -> String {
-    format!(
-        "AAC {} {} {} Hz {} kbit/s",
-        rules::enum_name(&p.audio.profile),
-        rules::enum_name(&p.audio.coding_mode),
-        p.audio.sample_rate,
-        p.audio.bitrate_kbps
-    )
-}
-
-pub fn list(config: &Path, _console: &Console) -> anyhow::Result<PresetList> {
-    let lib = library(config)?;
-    Ok(PresetList {
-        presets: lib
-            .presets
-            .values()
-            .map(|e| PresetSummary {
-                id: e.value.id.clone(),
-                platform: e.value.platform.clone(),
-                description: e.value.description.clone(),
-                renditions: rendition_summary(&e.value),
-                audio: audio_summary(&e.value),
-                origin: e.origin.clone(),
-            })
-            .collect(),
-        platforms: lib
-            .platforms
-            .values()
-            .map(|e| PlatformSummary {
-                id: e.value.id.clone(),
-                name: e.value.name.clone(),
-                kind: rules::enum_name(&e.value.kind),
-                origin: e.origin.clone(),
-            })
-            .collect(),
-    })
-}
+use crate::presets::{rules, Origin};
 
 impl fmt::Display for PresetList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -132,6 +35,11 @@ impl fmt::Display for PresetList {
         }
         Ok(())
     }
+}
+
+/// `lunora presets list`.
+pub fn list(config: &Path, _console: &Console) -> anyhow::Result<PresetList> {
+    Ok(PresetList::of(&library(config)?))
 }
 
 impl Report for PresetList {

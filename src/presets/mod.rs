@@ -8,6 +8,7 @@
 //! replaces it, so a team can tune a default without forking lunora. Adding
 //! a platform or a preset is a new YAML file, never a code change.
 
+pub mod catalog;
 pub mod model;
 pub mod rules;
 

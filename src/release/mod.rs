@@ -34,6 +34,7 @@
 //! detect that and refuse to pick either ([`ReleaseError::SequenceConflict`]).
 
 mod backend;
+pub mod history;
 mod location;
 mod lock;
 mod record;

@@ -133,7 +133,7 @@ fn cost_prints_a_cost_document() {
 #[test]
 fn presets_print_presets_and_preset_documents() {
     let out = run_json(&mut lunora(), &["presets", "list"], 0);
-    let list: lunora::commands::presets::PresetList = common::document(&out, "presets");
+    let list: lunora::presets::catalog::PresetList = common::document(&out, "presets");
     assert!(!list.presets.is_empty());
     let out = run_json(&mut lunora(), &["presets", "show", "hls-ladder"], 0);
     let detail: lunora::commands::presets::PresetDetail = common::document(&out, "preset");
