@@ -212,6 +212,15 @@ fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatu
                 })?;
             emit(console, &report)
         }
+        Command::Serve(args) => {
+            runtime()?.block_on(commands::serve::run(
+                &g.config,
+                commands::serve::options(args),
+                &aws_settings(g),
+                console,
+            ))?;
+            Ok(ExitStatus::Success)
+        }
         Command::Status(args) => {
             let report = runtime()?.block_on(commands::status::run(
                 &g.config,

@@ -284,6 +284,9 @@ pub enum Command {
     Presets(PresetsCommand),
     /// Print the JSON Schema of lunora.yaml (or of a preset or platform file).
     Schema(SchemaArgs),
+    /// Serve the streaming and admin dashboards and the HTTP API (loopback
+    /// by default; a token guards every change).
+    Serve(ServeArgs),
     /// Print the shell script that completes lunora's commands, options,
     /// destination ids and stage names.
     Completions(CompletionsArgs),
@@ -377,6 +380,28 @@ pub struct RollbackArgs {
     /// The release to restore (`lunora releases`); default: the one before the latest.
     #[arg(long, value_name = "RELEASE")]
     pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub shared: OnlineArgs,
+    /// Address and port to listen on. Anything but loopback needs
+    /// `--token-required`.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8040")]
+    pub listen: std::net::SocketAddr,
+    /// Serve the pages and the GET endpoints only (for a wall screen):
+    /// every POST gets 403.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Every request under /api/ needs the token, reads included; needed
+    /// to listen on a non-loopback address.
+    #[arg(long)]
+    pub token_required: bool,
+    /// Seconds between readings of the live state while a page watches
+    /// (1-60).
+    #[arg(long, value_name = "SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub refresh: u64,
 }
 
 #[derive(Debug, Args)]

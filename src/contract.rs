@@ -27,6 +27,10 @@ pub fn schemas() -> Vec<(&'static str, RootSchema)> {
         document::<cost::CostReport>("cost"),
         document::<deploy::DeployReport>("deploy"),
         document::<crate::diagnostic::DiagnosticsReport>("diagnostics"),
+        document::<crate::serve::api::ErrorDocument>("error"),
+        document::<crate::serve::api::FlowStatusDocument>("flow-status"),
+        document::<crate::serve::api::InputsHealthDocument>("inputs-health"),
+        document::<crate::presets::catalog::PlatformList>("platforms"),
         document::<failover::FailoverReport>("failover"),
         document::<outputs::OutputsReport>("outputs"),
         document::<plan::Plan>("plan"),
@@ -72,9 +76,12 @@ fn document<R: JsonSchema>(kind: &'static str) -> (&'static str, RootSchema) {
     let id = schema_id(kind);
     let meta = root.schema.metadata();
     meta.title = Some(id.clone());
-    meta.description = Some(format!(
-        "The `lunora {kind} --output json` document (README, \"JSON output\")."
-    ));
+    meta.description = Some(match kind {
+        "error" | "flow-status" | "inputs-health" | "platforms" => format!(
+            "The `{kind}` document of `lunora serve`'s HTTP API (README, \"JSON output\")."
+        ),
+        _ => format!("The `lunora {kind} --output json` document (README, \"JSON output\")."),
+    });
     let object = root.schema.object();
     object.additional_properties = Some(Box::new(Schema::Bool(false)));
     for (field, value) in [("schema", id), ("kind", kind.to_owned())] {

@@ -28,4 +28,5 @@ pub mod progress;
 pub mod release;
 pub mod render;
 pub mod screen;
+pub mod serve;
 pub mod yaml;

@@ -69,7 +69,8 @@ async fn every_aws_document_has_the_envelope_and_its_type() {
     let out = env.run(&["outputs", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let _: outputs::OutputsReport = document(&stdout(&out), "outputs");
-    let history: lunora::release::history::ReleasesReport = document(&json(&env, &["releases"]), "releases");
+    let history: lunora::release::history::ReleasesReport =
+        document(&json(&env, &["releases"]), "releases");
     assert_eq!(history.releases.len(), 1);
 
     let (events, started): (_, operate::OperateReport) =
@@ -129,7 +130,8 @@ async fn every_aws_document_has_the_envelope_and_its_type() {
     let (_, report): (_, deploy::DeployReport) =
         stream(&json(&env, &["rollback", "--yes"]), "rollback");
     assert_eq!(report.status, "rollback complete");
-    let history: lunora::release::history::ReleasesReport = document(&json(&env, &["releases"]), "releases");
+    let history: lunora::release::history::ReleasesReport =
+        document(&json(&env, &["releases"]), "releases");
     assert_eq!(history.releases.len(), 3);
     // The saved plan is the plan document too (`plan --out`).
     let _ = json(&env, &["plan", "--out", "plan.json"]);

@@ -935,7 +935,8 @@ async fn releases_command_lists_text_and_json_with_corrupt_entries() {
 
     let json: serde_json::Value =
         serde_json::from_str(&lunora::output::json_document(&report, false).unwrap()).unwrap();
-    let _: lunora::release::history::ReleasesReport = crate::common::contract::check(json.clone(), "releases");
+    let _: lunora::release::history::ReleasesReport =
+        crate::common::contract::check(json.clone(), "releases");
     assert_eq!(json["kind"], "releases");
     let list = json["releases"].as_array().unwrap();
     assert_eq!(list.len(), 3);

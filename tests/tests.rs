@@ -26,3 +26,5 @@ mod operate;
 mod quota;
 #[path = "release.rs"]
 mod release;
+#[path = "serve.rs"]
+mod serve;

@@ -13,6 +13,7 @@ pub mod releases;
 pub mod render;
 pub mod rollback;
 pub mod schema;
+pub mod serve;
 pub mod status;
 pub mod thumbnail;
 pub mod validate;

@@ -1,0 +1,305 @@
+//! The JSON endpoints: the original API's paths, answering with the same
+//! versioned documents as `--output json` (`lunora.<kind>/v1`), and
+//! errors as a `lunora.error/v1` document with a stable `code`, a
+//! `message` and an HTTP status that fits.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, Stream, StreamExt};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Shared;
+use crate::health::{Feed, Verdict};
+use crate::ops::status::{FlowState, SourceStatus, StatusReading};
+use crate::output::Envelope;
+
+/// The largest request body taken (a failover's `{"to":"backup"}` is 15
+/// bytes).
+pub const BODY_LIMIT: usize = 4096;
+
+/// An error answer: `{"schema":"lunora.error/v1", ..., "code", "message"}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDocument {
+    /// Stable, for programs: `unauthorized`, `read_only`, `not_found`,
+    /// `unknown_destination`, `bad_request`, `busy`, `refused`,
+    /// `not_running`, `aws_error`, `method_not_allowed`.
+    pub code: String,
+    /// For people: what went wrong, and a hint.
+    pub message: String,
+}
+
+/// An error with its HTTP status.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub doc: ErrorDocument,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            doc: ErrorDocument {
+                code: code.to_owned(),
+                message: message.into(),
+            },
+        }
+    }
+
+    /// A failure while reading or acting on AWS: 502, with the reason.
+    pub fn aws(e: &anyhow::Error) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "aws_error", format!("{e:#}"))
+    }
+
+    /// The document as JSON (for the event stream).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&Envelope::new("error", &self.doc)).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.to_json(),
+        )
+            .into_response()
+    }
+}
+
+/// A document of `kind` as a JSON response.
+pub fn document<R: Serialize>(kind: &str, report: &R) -> Response {
+    match serde_json::to_string(&Envelope::new(kind, report)) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("cannot write the {kind} document: {e}"),
+        )
+        .into_response(),
+    }
+}
+
+/// JSON that is already a document.
+fn raw_document(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The flow: `GET /api/mediaconnect/flow/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowStatusDocument {
+    pub deployment: String,
+    pub region: String,
+    /// When the reading was taken: RFC 3339.
+    pub read_at: String,
+    /// The ingest's verdict and its reason.
+    pub verdict: Verdict,
+    pub reason: String,
+    pub since: Option<String>,
+    /// `srt://ip:port` of the primary and backup sources.
+    pub endpoint: Option<String>,
+    pub backup_endpoint: Option<String>,
+    pub flow: FlowState,
+    /// The source in use, and how lunora knows (`metric` or `inferred`).
+    pub active_source: Option<String>,
+    pub active_from: Option<String>,
+}
+
+impl FlowStatusDocument {
+    pub fn of(r: &StatusReading) -> Self {
+        let i = &r.ingest;
+        Self {
+            deployment: r.deployment.clone(),
+            region: r.region.clone(),
+            read_at: r.read_at.clone(),
+            verdict: i.verdict,
+            reason: i.reason.clone(),
+            since: i.since.clone(),
+            endpoint: i.endpoint.clone(),
+            backup_endpoint: i.backup_endpoint.clone(),
+            flow: i.flow.clone(),
+            active_source: i.active_source.clone(),
+            active_from: i.active_from.clone(),
+        }
+    }
+}
+
+/// The SRT sources: `GET /api/mediaconnect/inputs/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputsHealthDocument {
+    pub deployment: String,
+    pub region: String,
+    /// When the reading was taken: RFC 3339.
+    pub read_at: String,
+    pub active_source: Option<String>,
+    pub active_from: Option<String>,
+    /// Primary first, then the backup.
+    pub sources: Vec<SourceStatus>,
+    /// What the encoder sends.
+    pub feed: Option<Feed>,
+}
+
+impl InputsHealthDocument {
+    pub fn of(r: &StatusReading) -> Self {
+        let i = &r.ingest;
+        Self {
+            deployment: r.deployment.clone(),
+            region: r.region.clone(),
+            read_at: r.read_at.clone(),
+            active_source: i.active_source.clone(),
+            active_from: i.active_from.clone(),
+            sources: i.sources.clone(),
+            feed: i.feed.clone(),
+        }
+    }
+}
+
+async fn reading(s: &Shared) -> Result<Arc<StatusReading>, ApiError> {
+    s.live.reading().await.map_err(|e| ApiError::aws(&e))
+}
+
+/// `GET /api/channels/status`: the `lunora status --output json` document.
+pub async fn channels_status(State(s): State<Shared>) -> Result<Response, ApiError> {
+    let r = reading(&s).await?;
+    Ok(document("status", r.as_ref()))
+}
+
+/// `GET /api/mediaconnect/flow/status`.
+pub async fn flow_status(State(s): State<Shared>) -> Result<Response, ApiError> {
+    let r = reading(&s).await?;
+    Ok(document("flow-status", &FlowStatusDocument::of(&r)))
+}
+
+/// `GET /api/mediaconnect/inputs/health`.
+pub async fn inputs_health(State(s): State<Shared>) -> Result<Response, ApiError> {
+    let r = reading(&s).await?;
+    Ok(document("inputs-health", &InputsHealthDocument::of(&r)))
+}
+
+/// `GET /api/admin/platforms`: every platform with its limits.
+pub async fn platforms(State(s): State<Shared>) -> Response {
+    raw_document(s.platforms.clone())
+}
+
+/// `GET /api/admin/presets`: the `lunora presets list --output json`
+/// document.
+pub async fn presets(State(s): State<Shared>) -> Response {
+    raw_document(s.presets.clone())
+}
+
+/// 404 naming `id`, with the ids there are.
+pub fn unknown_destination(s: &Server, id: &str) -> ApiError {
+    let known = s.deployment.destination_ids();
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_destination",
+        format!(
+            "there is no destination `{id}` in {} (destinations: {})",
+            s.deployment.path.display(),
+            known.join(", ")
+        ),
+    )
+}
+
+use super::Server;
+
+/// `GET /api/destinations/{id}/thumbnail`: the channel's latest JPEG.
+pub async fn thumbnail(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if !s.deployment.destination_ids().contains(&id.as_str()) {
+        return Err(unknown_destination(&s, &id));
+    }
+    let r = reading(&s).await?;
+    let d = r.destinations.iter().find(|d| d.id == id);
+    let Some((channel, true)) = d.and_then(|d| d.channel_id.as_ref().map(|c| (c, d.running())))
+    else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_running",
+            format!("`{id}` is not running: MediaLive makes thumbnails only while a channel runs"),
+        ));
+    };
+    match crate::aws::media::channel_thumbnail(&s.aws, channel).await {
+        Ok(Some(jpeg)) => Ok((
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            jpeg,
+        )
+            .into_response()),
+        Ok(None) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_thumbnail",
+            format!("MediaLive has no thumbnail of `{id}` yet (they start a few seconds after the channel gets input)"),
+        )),
+        Err(e) => Err(ApiError::aws(&e)),
+    }
+}
+
+/// `GET /api/events`: Server-Sent Events. `status` carries the status
+/// document (the current one first, then every refresh); `progress` an
+/// action's progress event; `action` the report an action ended with;
+/// `error` a refresh that failed. The stream ends when the server stops.
+pub async fn events(State(s): State<Shared>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let first = match s.live.reading().await {
+        Ok(r) => Event::default()
+            .event("status")
+            .data(super::live::Live::document(&r)),
+        Err(e) => Event::default()
+            .event("error")
+            .data(ApiError::aws(&e).to_json()),
+    };
+    let rx = s.live.subscribe();
+    let mut stopping = s.stopping.clone();
+    let rest = stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    let ev = Event::default().event(e.name).data(e.data.as_str());
+                    return Some((Ok(ev), rx));
+                }
+                // Too far behind: skip to the newest; the next status is
+                // complete in itself.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    let stream = stream::once(async move { Ok(first) })
+        .chain(rest)
+        .take_until(async move {
+            let _ = stopping.wait_for(|v| *v).await;
+        });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// Any other path.
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such page or endpoint (pages: /, /admin; the API is under /api/)",
+    )
+}
+
+/// A known path with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not take that method",
+    )
+}

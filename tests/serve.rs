@@ -1,0 +1,256 @@
+//! `lunora serve` end to end: the binary serves against the project's AWS
+//! emulator with the example deployed, and a real HTTP client (reqwest)
+//! reads the API, the event stream and the pages. Each test gets its own
+//! emulator and its own server on a free loopback port.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::contract;
+use crate::common::workspace::{example, Workspace};
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// Stream keys and a passphrase no response may contain.
+const SECRETS: [&str; 5] = [
+    "srt-passphrase-9f8e7d6c5b4a",
+    "yt-key-5e1f0c3a9b7d",
+    "tw-key-2c8d4e6f1a3b",
+    "li-key-7a9b1c3d5e2f",
+    "cu-key-4f6e8d0c2b1a",
+];
+
+/// A workspace with distinctive secret values and the example deployed.
+pub struct Deployed(pub Workspace);
+
+impl Deployed {
+    pub async fn new() -> Self {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        let ws = Workspace::new(&example()).await;
+        let sm = aws_sdk_secretsmanager::Client::new(&ws.emulator.sdk_config().await);
+        let keys = format!(
+            r#"{{"youtube":"{}","twitch":"{}","linkedin":"{}","custom":"{}"}}"#,
+            SECRETS[1], SECRETS[2], SECRETS[3], SECRETS[4]
+        );
+        for (name, value) in [
+            ("lunora/srt-passphrase", SECRETS[0].to_owned()),
+            ("lunora/stream-keys", keys),
+        ] {
+            sm.put_secret_value()
+                .secret_id(name)
+                .secret_string(value)
+                .send()
+                .await
+                .unwrap();
+        }
+        let out = ws.run(&["deploy", "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "deploy failed");
+        Self(ws)
+    }
+}
+
+/// A running `lunora serve`, killed when dropped.
+pub struct Served {
+    child: Child,
+    pub base: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// `lunora serve --listen 127.0.0.1:0 ARGS` with the test token, once
+    /// it says where it listens.
+    pub fn start(ws: &Workspace, args: &[&str]) -> Self {
+        // As `Workspace::lunora`, as a std Command that can be spawned.
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lunora"));
+        cmd.current_dir(ws.dir())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .args(["--endpoint-url", ws.emulator.endpoint_url()]);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--refresh", "1"])
+            .args(args)
+            .env("LUNORA_SERVE_TOKEN", TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("serve: {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .expect("lunora serve said where it listens within 60 s");
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split('/').next().unwrap().to_owned();
+                return Self {
+                    child,
+                    base: format!("http://{addr}"),
+                    lines,
+                };
+            }
+        }
+    }
+
+    /// What the server wrote on stderr so far.
+    pub fn log(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// GET `path`: status and body.
+pub async fn get(s: &Served, path: &str) -> (u16, String) {
+    let r = client().get(s.url(path)).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// The document without what changes from one reading to the next.
+fn steady(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        for k in ["generated_at", "read_at", "summary"] {
+            o.remove(k);
+        }
+    }
+    for d in v["destinations"].as_array_mut().into_iter().flatten() {
+        let o = d.as_object_mut().unwrap();
+        for k in ["since", "uptime_seconds", "started_at", "bitrate_mbps", "hls"] {
+            o.remove(k);
+        }
+    }
+    v["ingest"].as_object_mut().map(|o| o.remove("since"));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_serves_the_cli_documents_and_never_a_secret() {
+    let env = Deployed::new().await;
+    let served = Served::start(&env.0, &[]);
+
+    // The status document is `status --output json`'s.
+    let (code, body) = get(&served, "/api/channels/status").await;
+    assert_eq!(code, 200, "{body}");
+    let api = json(&body);
+    let _: lunora::ops::status::StatusReading = contract::check(api.clone(), "status");
+    let out = env.0.run(&["status", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let cli = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(steady(api), steady(cli));
+
+    let mut bodies = vec![body];
+    for (path, kind) in [
+        ("/api/mediaconnect/flow/status", "flow-status"),
+        ("/api/mediaconnect/inputs/health", "inputs-health"),
+        ("/api/admin/platforms", "platforms"),
+        ("/api/admin/presets", "presets"),
+    ] {
+        let (code, body) = get(&served, path).await;
+        assert_eq!(code, 200, "{path}: {body}");
+        let v = json(&body);
+        match kind {
+            "flow-status" => {
+                let d: lunora::serve::api::FlowStatusDocument = contract::check(v, kind);
+                assert_eq!(d.flow.state, "STANDBY");
+                assert!(d.endpoint.unwrap().starts_with("srt://"));
+            }
+            "inputs-health" => {
+                let d: lunora::serve::api::InputsHealthDocument = contract::check(v, kind);
+                assert!(!d.sources.is_empty());
+            }
+            "platforms" => {
+                let d: lunora::presets::catalog::PlatformList = contract::check(v, kind);
+                assert!(d.platforms.iter().any(|p| p.platform.id == "youtube"));
+            }
+            _ => {
+                let d: lunora::presets::catalog::PresetList = contract::check(v, kind);
+                assert!(!d.presets.is_empty());
+            }
+        }
+        bodies.push(body);
+    }
+    for page in ["/", "/admin", "/fragments/live", "/fragments/admin"] {
+        let (code, body) = get(&served, page).await;
+        assert_eq!(code, 200, "{page}: {body}");
+        bodies.push(body);
+    }
+    assert!(bodies[bodies.len() - 4].contains(r#"data-dest="twitch""#));
+    assert!(bodies[bodies.len() - 3].contains("Read-only: presets and platforms are changed in git"));
+
+    // Errors are documents with a stable code.
+    let (code, body) = get(&served, "/api/destinations/nope/thumbnail").await;
+    assert_eq!(code, 404);
+    let e: lunora::serve::api::ErrorDocument = contract::check(json(&body), "error");
+    assert_eq!(e.code, "unknown_destination");
+    assert!(e.message.contains("`nope`"), "{}", e.message);
+    let (code, body) = get(&served, "/api/nothing-here").await;
+    assert_eq!(code, 404);
+    bodies.push(body);
+
+    for body in &bodies {
+        for secret in SECRETS {
+            assert!(!body.contains(secret), "a response holds a secret value: {body}");
+        }
+    }
+    for line in served.log() {
+        for secret in SECRETS {
+            assert!(!line.contains(secret), "the log holds a secret value: {line}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refuses_to_listen_beyond_loopback_without_the_acknowledgement() {
+    let ws = Workspace::new(&example()).await;
+    let out = ws.run(&["serve", "--listen", "0.0.0.0:0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to listen on 0.0.0.0:0"), "{err}");
+    assert!(err.contains("--token-required"), "{err}");
+    let out = ws
+        .lunora()
+        .args(["serve"])
+        .env("LUNORA_SERVE_TOKEN", "short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16"));
+}
