@@ -179,3 +179,20 @@ pub async fn failover(
         notes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::SourceTarget;
+
+    #[test]
+    fn a_source_target_reads_and_writes_in_lowercase() {
+        let backup: SourceTarget = serde_json::from_str("\"backup\"").unwrap();
+        assert_eq!(backup, SourceTarget::Backup);
+        assert_eq!(
+            serde_json::to_string(&SourceTarget::Primary).unwrap(),
+            "\"primary\""
+        );
+        assert!(serde_json::from_str::<SourceTarget>("\"Backup\"").is_err());
+    }
+}

@@ -113,7 +113,7 @@ mod tests {
         record.to = Some("backup".into());
         let value = serde_json::to_value(&record).unwrap();
         let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["action", "at", "by", "to"]);
+        assert_eq!(keys, ["at", "action", "by", "to"]);
         assert!(record.at.ends_with('Z'), "{}", record.at);
     }
 }
