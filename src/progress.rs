@@ -10,6 +10,10 @@
 //!
 //! Every write goes through `crate::output`, so a closed stdout or stderr
 //! stops the progress quietly and never the deploy.
+//!
+//! A face that is not a terminal (the HTTP server) takes the events
+//! instead: [`Progress::to_channel`] sends the very [`ProgressEvent`]s of
+//! the JSON Lines mode down a channel and prints nothing.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -17,6 +21,8 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use tokio::sync::mpsc::UnboundedSender;
 
 use crate::cli::OutputFormat;
 use crate::output::{write_stderr, write_stdout, Console};
@@ -27,6 +33,8 @@ enum Mode {
     Lines,
     Json,
     Quiet,
+    /// Events go down [`Progress::to_channel`]'s channel.
+    Channel,
 }
 
 /// Progress of one command run.
@@ -35,6 +43,8 @@ pub struct Progress {
     mode: Mode,
     multi: MultiProgress,
     start: Instant,
+    /// Where events go in [`Mode::Channel`].
+    tx: Option<UnboundedSender<ProgressEvent>>,
 }
 
 /// One line of the JSON Lines stream of `deploy`, `rollback`, `start` and
@@ -83,6 +93,22 @@ impl Progress {
             mode,
             multi,
             start: Instant::now(),
+            tx: None,
+        }
+    }
+
+    /// Progress for a face that is not a terminal: every event (the same
+    /// [`ProgressEvent`] values as `--output json` streams) is sent down
+    /// `tx` instead of printed. [`Progress::note`], which the other
+    /// machine-readable mode drops, is sent too, as an event of kind
+    /// `note` with an empty `stack` and the text as its `status`. A
+    /// receiver that is gone ends the stream quietly, never the operation.
+    pub fn to_channel(tx: UnboundedSender<ProgressEvent>) -> Self {
+        Self {
+            mode: Mode::Channel,
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+            start: Instant::now(),
+            tx: Some(tx),
         }
     }
 
@@ -104,6 +130,7 @@ impl Progress {
             bar,
             start: Instant::now(),
             run_start: self.start,
+            tx: self.tx.clone(),
         }
     }
 
@@ -114,6 +141,16 @@ impl Progress {
                 let _ = self.multi.println(text);
             }
             Mode::Lines => write_stderr(&format!("{} {text}\n", clock())),
+            Mode::Channel => emit(
+                self.tx.as_ref(),
+                self.start,
+                "note",
+                "",
+                None,
+                None,
+                text,
+                None,
+            ),
             Mode::Json | Mode::Quiet => {}
         }
     }
@@ -133,6 +170,7 @@ pub struct StackProgress {
     bar: Option<ProgressBar>,
     start: Instant,
     run_start: Instant,
+    tx: Option<UnboundedSender<ProgressEvent>>,
 }
 
 impl StackProgress {
@@ -155,7 +193,7 @@ impl StackProgress {
                 clock(),
                 self.name
             )),
-            Mode::Json => self.json(
+            Mode::Json | Mode::Channel => self.json(
                 "event",
                 Some(logical_id),
                 Some(resource_type),
@@ -175,7 +213,7 @@ impl StackProgress {
                 }
             }
             Mode::Lines => write_stderr(&format!("{} {} {text}\n", clock(), self.name)),
-            Mode::Json => self.json("step", None, None, text, None),
+            Mode::Json | Mode::Channel => self.json("step", None, None, text, None),
             Mode::Quiet => {}
         }
     }
@@ -195,7 +233,9 @@ impl StackProgress {
                 self.name,
                 self.start.elapsed().as_secs_f64()
             )),
-            Mode::Json => self.json(if ok { "done" } else { "failed" }, None, None, text, None),
+            Mode::Json | Mode::Channel => {
+                self.json(if ok { "done" } else { "failed" }, None, None, text, None);
+            }
             Mode::Quiet => {}
         }
     }
@@ -208,26 +248,59 @@ impl StackProgress {
         status: &str,
         reason: Option<&str>,
     ) {
-        // Stacks of a stage report from several tasks at once: the time is
-        // read and the line written under one lock, so the stream is in
-        // the order of its `at` times. A poisoned lock still orders.
-        static STREAM: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _in_order = STREAM
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let event = ProgressEvent {
-            kind: kind.to_owned(),
-            stack: self.name.clone(),
-            at: crate::output::now_rfc3339(),
-            elapsed_ms: u64::try_from(self.run_start.elapsed().as_millis()).unwrap_or(u64::MAX),
-            logical_id: logical_id.map(str::to_owned),
-            resource_type: resource_type.map(str::to_owned),
-            status: status.to_owned(),
-            reason: reason.map(str::to_owned),
-        };
-        if let Ok(line) = serde_json::to_string(&event) {
-            // A closed stdout ends the stream, not the deploy.
-            let _ = write_stdout(&format!("{line}\n"));
+        emit(
+            self.tx.as_ref(),
+            self.run_start,
+            kind,
+            &self.name,
+            logical_id,
+            resource_type,
+            status,
+            reason,
+        );
+    }
+}
+
+/// Writes one event as a JSON line on stdout, or sends it down `tx` when
+/// there is one.
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    tx: Option<&UnboundedSender<ProgressEvent>>,
+    run_start: Instant,
+    kind: &'static str,
+    stack: &str,
+    logical_id: Option<&str>,
+    resource_type: Option<&str>,
+    status: &str,
+    reason: Option<&str>,
+) {
+    // Stacks of a stage report from several tasks at once: the time is
+    // read and the line written (or sent) under one lock, so the stream is
+    // in the order of its `at` times. A poisoned lock still orders.
+    static STREAM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _in_order = STREAM
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let event = ProgressEvent {
+        kind: kind.to_owned(),
+        stack: stack.to_owned(),
+        at: crate::output::now_rfc3339(),
+        elapsed_ms: u64::try_from(run_start.elapsed().as_millis()).unwrap_or(u64::MAX),
+        logical_id: logical_id.map(str::to_owned),
+        resource_type: resource_type.map(str::to_owned),
+        status: status.to_owned(),
+        reason: reason.map(str::to_owned),
+    };
+    match tx {
+        // A receiver that is gone ends the stream, not the operation.
+        Some(tx) => {
+            let _ = tx.send(event);
+        }
+        None => {
+            if let Ok(line) = serde_json::to_string(&event) {
+                // A closed stdout ends the stream, not the deploy.
+                let _ = write_stdout(&format!("{line}\n"));
+            }
         }
     }
 }
@@ -243,6 +316,56 @@ pub fn count(n: usize, noun: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{Progress, ProgressEvent};
+
+    #[test]
+    fn a_channel_receives_the_events_in_order_and_nothing_is_printed() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+        let progress = Progress::to_channel(tx);
+        let flow = progress.stack("flow");
+        flow.step("checking the flow");
+        flow.event(
+            "Flow",
+            "AWS::MediaConnect::Flow",
+            "UPDATE_COMPLETE",
+            Some("ok"),
+        );
+        progress.note("stage 2 of 3");
+        flow.finish(false, "the flow is ERROR");
+        drop(flow);
+        drop(progress);
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        let seen: Vec<(&str, &str, &str)> = events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.stack.as_str(), e.status.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("step", "flow", "checking the flow"),
+                ("event", "flow", "UPDATE_COMPLETE"),
+                ("note", "", "stage 2 of 3"),
+                ("failed", "flow", "the flow is ERROR"),
+            ]
+        );
+        assert_eq!(events[1].logical_id.as_deref(), Some("Flow"));
+        assert_eq!(events[1].reason.as_deref(), Some("ok"));
+        assert!(events.windows(2).all(|w| w[0].at <= w[1].at), "in order");
+        // Every sender is gone: the stream is over.
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_receiver_that_is_gone_does_not_fail_the_run() {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+        drop(rx);
+        let progress = Progress::to_channel(tx);
+        progress.stack("dest-youtube").step("starting");
+        progress.note("still going");
+    }
     #[test]
     fn counts_read_as_english() {
         assert_eq!(super::count(1, "change"), "1 change");

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 
 use lunora::aws::AwsSettings;
 use lunora::cli::{ColorChoice, FailoverTarget, OutputFormat, OutputsFormat};
+use lunora::ops::failover::SourceTarget;
+use lunora::ops::operate::{self, Actor, UnknownDestinations};
 use lunora::output::{Console, ExitStatus, Report};
+use lunora::progress::{Progress, ProgressEvent};
 use serde::Deserialize;
 use workspace::{example, Workspace};
 
@@ -136,6 +139,22 @@ impl Env {
         out
     }
 
+    /// The config and the clients, as a face other than the CLI has them.
+    async fn engine(&self) -> (lunora::config::Deployment, lunora::aws::Aws) {
+        let deployment = lunora::config::load(&self.config()).unwrap();
+        let aws = lunora::aws::Aws::connect(&self.settings(), "us-east-1")
+            .await
+            .unwrap();
+        (deployment, aws)
+    }
+
+    /// The release store's audit trail.
+    async fn audit_log(&self) -> Vec<lunora::release::AuditRecord> {
+        let (deployment, aws) = self.engine().await;
+        let store = lunora::release::open_store(&deployment, Some(&aws)).unwrap();
+        store.audit_log().await.unwrap()
+    }
+
     async fn start(&self, ids: &[&str]) -> lunora::commands::operate::OperateReport {
         let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
         lunora::commands::operate::start(&self.config(), &ids, false, &self.settings(), &console())
@@ -194,6 +213,9 @@ async fn start_and_stop_touch_only_the_named_destinations() {
         message.contains("primary, youtube, twitch, linkedin, custom"),
         "{message}"
     );
+    // A face can tell it from other failures (the server answers 404).
+    let unknown = err.downcast_ref::<UnknownDestinations>().unwrap();
+    assert_eq!(unknown.unknown, ["tiktok"]);
     assert_eq!(env.flow_status().await, "STANDBY");
 
     // Start youtube: the flow starts, youtube runs, the others stay IDLE
@@ -317,6 +339,87 @@ async fn start_and_stop_touch_only_the_named_destinations() {
     assert_eq!(env.flow_status().await, "STANDBY");
     let out = env.output_statuses().await;
     assert_eq!(out["custom"], "DISABLED");
+
+    // Every start and stop above is in the audit trail, by the CLI (the
+    // refused one touched nothing and is not).
+    let log = env.audit_log().await;
+    let actions: Vec<&str> = log.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["start", "start", "start", "stop", "stop", "start", "stop", "stop", "start", "stop"]
+    );
+    assert!(log.iter().all(|r| r.by == Actor::Cli), "{log:?}");
+    assert_eq!(log[2].destinations["primary"], "started");
+    assert_eq!(log[2].destinations["twitch"], "started");
+    assert_eq!(log[9].flow.as_deref(), Some("stopped"));
+
+    // The operation itself, as the HTTP server calls it: the client's
+    // address lands in the session and the audit trail, the progress in
+    // the channel, and nothing is printed.
+    let (deployment, aws) = env.engine().await;
+    let browser = Actor::Http {
+        client: "198.51.100.4:61000".parse().unwrap(),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+    let progress = Progress::to_channel(tx);
+    let err = operate::start(
+        &aws,
+        &deployment,
+        &["linkdin".to_owned()],
+        false,
+        &browser,
+        &progress,
+    )
+    .await
+    .unwrap_err();
+    let unknown = err.downcast_ref::<UnknownDestinations>().unwrap();
+    assert_eq!(unknown.unknown, ["linkdin"]);
+    assert!(err.to_string().contains("did you mean `linkedin`"), "{err}");
+    let ids = ["linkedin".to_owned()];
+    let report = operate::start(&aws, &deployment, &ids, false, &browser, &progress)
+        .await
+        .unwrap();
+    assert!(!report.failed(), "{report}");
+    assert_eq!(report.destinations[0].result, "started");
+    drop(progress);
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push((e.kind, e.stack));
+    }
+    assert!(
+        events.contains(&("done".into(), "flow".into())),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&("done".into(), "linkedin".into())),
+        "{events:?}"
+    );
+    let store = lunora::release::open_store(&deployment, Some(&aws)).unwrap();
+    let channel = report.destinations[0].channel_id.clone().unwrap();
+    let session = store.session("linkedin", &channel).await.unwrap().unwrap();
+    assert_eq!(session.started_by, Some(browser));
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+    let report = operate::stop(
+        &aws,
+        &deployment,
+        &ids,
+        false,
+        false,
+        &browser,
+        &Progress::to_channel(tx),
+    )
+    .await
+    .unwrap();
+    assert!(!report.failed(), "{report}");
+    assert_eq!(report.flow.as_ref().unwrap().action, "stopped");
+    assert_eq!(store.session("linkedin", &channel).await.unwrap(), None);
+    let log = env.audit_log().await;
+    assert_eq!(log.len(), 12);
+    for (record, action) in log[10..].iter().zip(["start", "stop"]) {
+        assert_eq!(record.action, action);
+        assert_eq!(record.by, browser);
+        assert_eq!(record.destinations.keys().collect::<Vec<_>>(), ["linkedin"]);
+    }
 }
 
 /// Mirrors the status JSON; unknown fields fail the test.
@@ -572,6 +675,34 @@ async fn status_failover_and_outputs_read_the_stacks() {
         lunora::aws::media::flow_drift(&aws, &flow_out["FlowArn"], "primary").await,
         None
     );
+    // Each failover is in the audit trail, with who asked.
+    let (deployment, _) = env.engine().await;
+    let browser = Actor::Http {
+        client: "[2001:db8::7]:443".parse().unwrap(),
+    };
+    let report =
+        lunora::ops::failover::failover(&aws, &deployment, SourceTarget::Primary, &browser)
+            .await
+            .unwrap();
+    assert!(!report.changed, "{report}");
+    let log = env.audit_log().await;
+    let failovers: Vec<(Option<&str>, Option<bool>, Actor)> = log
+        .iter()
+        .filter(|r| r.action == "failover")
+        .map(|r| (r.to.as_deref(), r.changed, r.by))
+        .collect();
+    assert_eq!(
+        failovers,
+        [
+            (Some("backup"), Some(true), Actor::Cli),
+            (Some("backup"), Some(false), Actor::Cli),
+            (Some("primary"), Some(true), Actor::Cli),
+            (Some("primary"), Some(false), browser),
+        ]
+    );
+    assert_eq!(log[0].action, "start");
+    assert_eq!(log[0].destinations["twitch"], "started");
+    assert_eq!(log.last().unwrap().source.as_deref(), Some("primary"));
 
     // outputs: env lines and JSON carry the stacks' values.
     let report = lunora::commands::outputs::run(

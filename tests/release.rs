@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use lunora::commands::releases;
 use lunora::output::ExitStatus;
 use lunora::release::{
-    parse_location, sha256_digest, LockInfo, NewRelease, RecordedStack, Release, ReleaseEntry,
-    ReleaseError, ReleaseKind, ReleaseStore, RunOutcome,
+    parse_location, sha256_digest, Actor, AuditRecord, LockInfo, NewRelease, RecordedStack,
+    Release, ReleaseEntry, ReleaseError, ReleaseKind, ReleaseStore, RunOutcome,
 };
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -713,6 +713,86 @@ async fn lock(backend: &impl Backend) {
     guard.release().await.unwrap();
 }
 
+/// Sessions and the audit trail say who acted, through which face; a
+/// session recorded by an older lunora (no `started_by`) still reads.
+async fn sessions_and_audit(backend: &impl Backend) {
+    let (store, raw) = backend.open("prod");
+    let browser = Actor::Http {
+        client: "203.0.113.7:52114".parse().unwrap(),
+    };
+    store
+        .record_start("youtube", "1234567", minute(10), browser)
+        .await
+        .unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&raw.read("sessions/youtube.json").await).unwrap();
+    assert_eq!(
+        written,
+        serde_json::json!({
+            "channel_id": "1234567",
+            "started_at": "2026-11-24T05:10:00Z",
+            "started_by": {"via": "http", "client": "203.0.113.7:52114"},
+        })
+    );
+    let session = store.session("youtube", "1234567").await.unwrap().unwrap();
+    assert_eq!(session.started_by, Some(browser));
+    assert_eq!(
+        store
+            .started_at("youtube", "1234567")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("2026-11-24T05:10:00Z")
+    );
+    // Another channel id (the channel was replaced): not its session.
+    assert_eq!(store.started_at("youtube", "7654321").await.unwrap(), None);
+
+    // A record of an older lunora, without `started_by`.
+    raw.write(
+        "sessions/twitch.json",
+        br#"{"channel_id":"42","started_at":"2026-11-24T05:00:00Z"}"#.to_vec(),
+    )
+    .await;
+    let old = store.session("twitch", "42").await.unwrap().unwrap();
+    assert_eq!(old.started_at, "2026-11-24T05:00:00Z");
+    assert_eq!(old.started_by, None);
+    store.clear_start("twitch").await.unwrap();
+    assert_eq!(store.started_at("twitch", "42").await.unwrap(), None);
+
+    // The audit trail: one object per action, appended, read oldest first.
+    assert!(store.audit_log().await.unwrap().is_empty());
+    let mut start = AuditRecord::now("start", Actor::Cli);
+    start
+        .destinations
+        .insert("youtube".into(), "started".into());
+    start.flow = Some("started".into());
+    let mut failover = AuditRecord::now("failover", browser);
+    failover.to = Some("backup".into());
+    failover.source = Some("backup".into());
+    failover.changed = Some(true);
+    let first = store.append_audit(&start).await.unwrap();
+    let second = store.append_audit(&failover).await.unwrap();
+    assert_ne!(first, second);
+    assert_eq!(store.audit_log().await.unwrap(), [start, failover]);
+    let audit: Vec<String> = raw
+        .names()
+        .await
+        .into_iter()
+        .filter(|n| n.starts_with("audit/"))
+        .collect();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert!(audit[0].ends_with("-start.json"), "{audit:?}");
+    assert!(audit[1].ends_with("-failover.json"), "{audit:?}");
+    assert_eq!(raw.display(&audit[1]), second);
+    let written: serde_json::Value = serde_json::from_slice(&raw.read(&audit[1]).await).unwrap();
+    assert_eq!(
+        written["by"],
+        serde_json::json!({"via": "http", "client": "203.0.113.7:52114"})
+    );
+    // The trail is no release: the history stays empty.
+    assert!(store.list().await.unwrap().is_empty());
+}
+
 // --- local backend ------------------------------------------------------------
 
 #[tokio::test]
@@ -1002,6 +1082,17 @@ async fn s3_corruption_is_listed_and_never_used() {
 async fn s3_store_check_refuses_every_damage_before_a_deploy() {
     let backend = S3Backend::start().await;
     store_check(&backend).await;
+}
+
+#[tokio::test]
+async fn local_sessions_and_audit_records_carry_the_actor() {
+    sessions_and_audit(&LocalBackend::new()).await;
+}
+
+#[tokio::test]
+async fn s3_sessions_and_audit_records_carry_the_actor() {
+    let backend = S3Backend::start().await;
+    sessions_and_audit(&backend).await;
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 //! commands in [`crate::commands`]) parse input, call an operation and
 //! present its report.
 
+pub mod failover;
+pub mod operate;
 pub mod playlist;
 pub mod stacks;
 pub mod status;

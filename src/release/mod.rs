@@ -18,6 +18,8 @@
 //!     lock.json                            held while a deploy or rollback runs
 //!     releases/r000001-20261124T051500Z.json
 //!     releases/r000002-20261125T093000Z.json
+//!     sessions/<destination>.json          when and by whom its channel was started
+//!     audit/20261125T201455.123456789Z-stop.json   one per start, stop, failover
 //! ```
 //!
 //! Records are created, never replaced: locally through a temporary file,
@@ -33,6 +35,7 @@
 //! both record the same sequence under different timestamps; readers
 //! detect that and refuse to pick either ([`ReleaseError::SequenceConflict`]).
 
+mod audit;
 mod backend;
 pub mod history;
 mod location;
@@ -43,6 +46,7 @@ mod store;
 
 use std::path::PathBuf;
 
+pub use audit::{Actor, AuditRecord};
 pub use location::{parse_location, Location};
 pub use lock::{LockGuard, LockInfo};
 pub use record::{
@@ -101,6 +105,10 @@ pub enum ReleaseError {
     /// A record with this id already exists.
     #[error("release `{id}` already exists in {store}; release history is append-only")]
     AlreadyExists { id: String, store: String },
+
+    /// Every name tried for an audit record was taken.
+    #[error("no free name for the audit record `{name}` in {store}")]
+    AuditNameTaken { name: String, store: String },
 
     /// The record's sequence is not the last one plus one.
     #[error("release `{id}` has sequence {sequence}, but the next sequence in {store} is {expected} (another deploy recorded a release meanwhile? rerun the command)")]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::audit::{rfc3339, Actor, AuditRecord};
 use super::backend::Backend;
 use super::location::Location;
 use super::lock::{LockGuard, LockInfo, LOCK_FILE};
@@ -14,6 +15,8 @@ const RELEASES: &str = "releases";
 /// When lunora started each destination's channel (for `status` uptime:
 /// MediaLive does not report a start time).
 const SESSIONS: &str = "sessions";
+/// The audit trail of the operating actions (`crate::release::audit`).
+const AUDIT: &str = "audit";
 
 /// A channel start lunora recorded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -21,6 +24,10 @@ pub struct Session {
     pub channel_id: String,
     /// RFC 3339 UTC.
     pub started_at: String,
+    /// Who started it (absent in the records of lunora before the HTTP
+    /// face).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<Actor>,
 }
 
 /// One record as listed: verified, or corrupt with the reason.
@@ -415,21 +422,19 @@ impl ReleaseStore {
         Ok(holder)
     }
 
-    /// Records that lunora started a destination's channel now.
+    /// Records that `by` started a destination's channel at `at`.
     pub async fn record_start(
         &self,
         dest: &str,
         channel_id: &str,
         at: time::OffsetDateTime,
+        by: Actor,
     ) -> Result<(), ReleaseError> {
         let rel = format!("{SESSIONS}/{dest}.json");
-        let started_at = at
-            .to_offset(time::UtcOffset::UTC)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
         let bytes = serde_json::to_vec(&Session {
             channel_id: channel_id.to_owned(),
-            started_at,
+            started_at: rfc3339(at),
+            started_by: Some(by),
         })
         .unwrap_or_default();
         self.backend.delete(&rel, None).await?;
@@ -444,6 +449,15 @@ impl ReleaseStore {
         dest: &str,
         channel_id: &str,
     ) -> Result<Option<String>, ReleaseError> {
+        Ok(self.session(dest, channel_id).await?.map(|s| s.started_at))
+    }
+
+    /// The start lunora recorded for this destination's very channel.
+    pub async fn session(
+        &self,
+        dest: &str,
+        channel_id: &str,
+    ) -> Result<Option<Session>, ReleaseError> {
         let Some(object) = self
             .backend
             .read(&format!("{SESSIONS}/{dest}.json"))
@@ -453,8 +467,69 @@ impl ReleaseStore {
         };
         Ok(serde_json::from_slice::<Session>(&object.bytes)
             .ok()
-            .filter(|s| s.channel_id == channel_id)
-            .map(|s| s.started_at))
+            .filter(|s| s.channel_id == channel_id))
+    }
+
+    /// Appends `record` to the audit trail as an object of its own
+    /// (`audit/<YYYYMMDDTHHMMSS.nnnnnnnnnZ>-<action>.json`, created, never
+    /// replaced); returns its full path or URL.
+    pub async fn append_audit(&self, record: &AuditRecord) -> Result<String, ReleaseError> {
+        let bytes = serde_json::to_vec(record).unwrap_or_default();
+        let now = time::OffsetDateTime::now_utc();
+        let stamp = format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}.{:09}Z",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second(),
+            now.nanosecond()
+        );
+        let action: String = record
+            .action
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        // Two actions in the same nanosecond (two processes): the second
+        // takes the next free name.
+        for n in 0..10 {
+            let suffix = if n == 0 {
+                String::new()
+            } else {
+                format!("-{n}")
+            };
+            let rel = format!("{AUDIT}/{stamp}-{action}{suffix}.json");
+            if self.backend.create_new(&rel, &bytes).await? {
+                return Ok(self.backend.display(&rel));
+            }
+        }
+        Err(ReleaseError::AuditNameTaken {
+            name: format!("{AUDIT}/{stamp}-{action}.json"),
+            store: self.location(),
+        })
+    }
+
+    /// The audit trail, oldest first. An object that is not a record
+    /// (damaged, or a newer lunora's) is left out.
+    pub async fn audit_log(&self) -> Result<Vec<AuditRecord>, ReleaseError> {
+        let mut names: Vec<String> = self
+            .backend
+            .list(AUDIT)
+            .await?
+            .into_iter()
+            .filter(|name| !name.starts_with('.') && name.ends_with(".json"))
+            .collect();
+        names.sort();
+        let mut records = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(object) = self.backend.read(&format!("{AUDIT}/{name}")).await? {
+                if let Ok(record) = serde_json::from_slice::<AuditRecord>(&object.bytes) {
+                    records.push(record);
+                }
+            }
+        }
+        Ok(records)
     }
 
     /// Forgets a destination's start (it was stopped).
