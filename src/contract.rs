@@ -77,9 +77,9 @@ fn document<R: JsonSchema>(kind: &'static str) -> (&'static str, RootSchema) {
     let meta = root.schema.metadata();
     meta.title = Some(id.clone());
     meta.description = Some(match kind {
-        "error" | "flow-status" | "inputs-health" | "platforms" => format!(
-            "The `{kind}` document of `lunora serve`'s HTTP API (README, \"JSON output\")."
-        ),
+        "error" | "flow-status" | "inputs-health" | "platforms" => {
+            format!("The `{kind}` document of `lunora serve`'s HTTP API (README, \"JSON output\").")
+        }
         _ => format!("The `lunora {kind} --output json` document (README, \"JSON output\")."),
     });
     let object = root.schema.object();

@@ -153,7 +153,13 @@ fn steady(mut v: Value) -> Value {
     }
     for d in v["destinations"].as_array_mut().into_iter().flatten() {
         let o = d.as_object_mut().unwrap();
-        for k in ["since", "uptime_seconds", "started_at", "bitrate_mbps", "hls"] {
+        for k in [
+            "since",
+            "uptime_seconds",
+            "started_at",
+            "bitrate_mbps",
+            "hls",
+        ] {
             o.remove(k);
         }
     }
@@ -213,7 +219,9 @@ async fn the_api_serves_the_cli_documents_and_never_a_secret() {
         bodies.push(body);
     }
     assert!(bodies[bodies.len() - 4].contains(r#"data-dest="twitch""#));
-    assert!(bodies[bodies.len() - 3].contains("Read-only: presets and platforms are changed in git"));
+    assert!(
+        bodies[bodies.len() - 3].contains("Read-only: presets and platforms are changed in git")
+    );
 
     // Errors are documents with a stable code.
     let (code, body) = get(&served, "/api/destinations/nope/thumbnail").await;
@@ -227,12 +235,18 @@ async fn the_api_serves_the_cli_documents_and_never_a_secret() {
 
     for body in &bodies {
         for secret in SECRETS {
-            assert!(!body.contains(secret), "a response holds a secret value: {body}");
+            assert!(
+                !body.contains(secret),
+                "a response holds a secret value: {body}"
+            );
         }
     }
     for line in served.log() {
         for secret in SECRETS {
-            assert!(!line.contains(secret), "the log holds a secret value: {line}");
+            assert!(
+                !line.contains(secret),
+                "the log holds a secret value: {line}"
+            );
         }
     }
 }
@@ -253,4 +267,247 @@ async fn refuses_to_listen_beyond_loopback_without_the_acknowledgement() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16"));
+}
+
+/// Destination id -> channel state, read with the SDK.
+async fn channel_states(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
+    let cfg = ws.emulator.sdk_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&cfg);
+    let ml = aws_sdk_medialive::Client::new(&cfg);
+    let mut out = std::collections::BTreeMap::new();
+    for id in ["youtube", "twitch", "linkedin", "custom", "primary"] {
+        let stack = cfn
+            .describe_stacks()
+            .stack_name(format!("lunora-player-prod-dest-{id}"))
+            .send()
+            .await
+            .unwrap();
+        let channel = stack.stacks()[0]
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some("ChannelId"))
+            .and_then(|o| o.output_value())
+            .unwrap()
+            .to_owned();
+        let d = ml
+            .describe_channel()
+            .channel_id(channel)
+            .send()
+            .await
+            .unwrap();
+        out.insert(id.to_owned(), d.state().unwrap().as_str().to_owned());
+    }
+    out
+}
+
+/// POST `path` with `body`, with the token when `token` is given.
+async fn post(s: &Served, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut r = client()
+        .post(s.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
+fn error_code(body: &str) -> String {
+    let e: lunora::serve::api::ErrorDocument = contract::check(json(body), "error");
+    e.code
+}
+
+/// The `status` events of `GET /api/events`, as they arrive.
+fn status_events(s: &Served) -> tokio::sync::mpsc::UnboundedReceiver<(Instant, Value)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let url = s.url("/api/events");
+    tokio::spawn(async move {
+        let mut r = reqwest::Client::new().get(url).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let mut buffer = String::new();
+        while let Ok(Some(chunk)) = r.chunk().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let mut name = "";
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = if v.trim() == "status" {
+                            "status"
+                        } else {
+                            "other"
+                        };
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if name == "status" && tx.send((Instant::now(), json(&data))).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+fn state_of(status: &Value, id: &str) -> String {
+    status["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == id)
+        .and_then(|d| d["channel_state"].as_str())
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_start_needs_the_token_and_touches_only_its_destination() {
+    let env = Deployed::new().await;
+    let ws = &env.0;
+    let served = Served::start(ws, &[]);
+    let before = channel_states(ws).await;
+    assert!(before.values().all(|s| s == "IDLE"), "{before:?}");
+
+    // No token, a wrong one: 401, and nothing happens.
+    let path = "/api/destinations/twitch/start-channel";
+    for token in [None, Some("wrong-token-0123456789abcdef")] {
+        let (code, body) = post(&served, path, token, "").await;
+        assert_eq!(code, 401, "{body}");
+        assert_eq!(error_code(&body), "unauthorized");
+    }
+    assert_eq!(channel_states(ws).await, before);
+
+    // Unknown destination: 404 naming it; malformed bodies: 400.
+    let (code, body) = post(
+        &served,
+        "/api/destinations/twich/start-channel",
+        Some(TOKEN),
+        "",
+    )
+    .await;
+    assert_eq!(code, 404, "{body}");
+    assert_eq!(error_code(&body), "unknown_destination");
+    assert!(body.contains("`twich`"), "{body}");
+    for (p, b) in [
+        (path, "not json"),
+        (path, r#"{"force": true}"#),
+        ("/api/mediaconnect/failover", r#"{"to": "sideways"}"#),
+        ("/api/mediaconnect/failover", ""),
+    ] {
+        let (code, body) = post(&served, p, Some(TOKEN), b).await;
+        assert_eq!(code, 400, "{p} {b}: {body}");
+        assert_eq!(error_code(&body), "bad_request");
+    }
+    assert_eq!(channel_states(ws).await, before);
+
+    // With the token: twitch runs, the others are untouched.
+    let (code, body) = post(&served, path, Some(TOKEN), "").await;
+    assert_eq!(code, 200, "{body}");
+    let report: lunora::ops::operate::OperateReport = contract::check(json(&body), "start");
+    assert_eq!(report.destinations.len(), 1);
+    assert_eq!(report.destinations[0].result, "started");
+    let after = channel_states(ws).await;
+    assert_eq!(after["twitch"], "RUNNING");
+    for id in ["youtube", "linkedin", "custom", "primary"] {
+        assert_eq!(after[id], before[id], "{id} changed");
+    }
+
+    // The action is in the audit trail with the client's address.
+    let d = lunora::config::load(&ws.config()).unwrap();
+    let store = lunora::release::open_store(&d, None).unwrap();
+    let log = store.audit_log().await.unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last.action, "start");
+    assert_eq!(last.destinations["twitch"], "started");
+    match last.by {
+        lunora::release::Actor::Http { client } => assert!(client.ip().is_loopback()),
+        other => panic!("recorded as {other:?}"),
+    }
+
+    // Stop through the API too.
+    let (code, body) = post(
+        &served,
+        "/api/destinations/twitch/stop-channel",
+        Some(TOKEN),
+        "{}",
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(channel_states(ws).await["twitch"], "IDLE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_stream_sees_a_change_made_elsewhere_within_5_seconds() {
+    let env = Deployed::new().await;
+    let ws = &env.0;
+    let served = Served::start(ws, &[]);
+    let mut events = status_events(&served);
+    let (_, first) = tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state_of(&first, "twitch"), "IDLE");
+    // Started from the CLI, not through the server: only the stream's
+    // own refresh can tell.
+    let out = ws.run(&["start", "twitch"]);
+    assert_eq!(out.status.code(), Some(0));
+    let changed = Instant::now();
+    let seen = loop {
+        let (at, status) = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("a status event within 10 s")
+            .unwrap();
+        if state_of(&status, "twitch") == "RUNNING" {
+            assert_eq!(state_of(&status, "youtube"), "IDLE");
+            break at;
+        }
+    };
+    let waited = seen.saturating_duration_since(changed);
+    eprintln!("the stream showed the change after {waited:?}");
+    assert!(waited <= Duration::from_secs(5), "{waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_refuses_every_post_and_token_required_guards_reads() {
+    let env = Deployed::new().await;
+    let ws = &env.0;
+    let served = Served::start(ws, &["--read-only"]);
+    for path in [
+        "/api/destinations/twitch/start-channel",
+        "/api/destinations/twitch/stop-channel",
+        "/api/mediaconnect/failover",
+    ] {
+        let (code, body) = post(&served, path, Some(TOKEN), r#"{"to":"backup"}"#).await;
+        assert_eq!(code, 403, "{path}: {body}");
+        assert_eq!(error_code(&body), "read_only");
+    }
+    let (code, page) = get(&served, "/").await;
+    assert_eq!(code, 200);
+    assert!(
+        !page.contains(r#"data-action="start""#),
+        "read-only pages have no buttons"
+    );
+    assert!(channel_states(ws).await.values().all(|s| s == "IDLE"));
+    drop(served);
+
+    let served = Served::start(ws, &["--token-required"]);
+    let (code, body) = get(&served, "/api/channels/status").await;
+    assert_eq!(code, 401, "{body}");
+    let (code, _) = get(&served, "/fragments/live").await;
+    assert_eq!(code, 401);
+    let r = client()
+        .get(served.url("/api/channels/status"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // The page itself is a shell that asks for the token.
+    let (code, page) = get(&served, "/").await;
+    assert_eq!(code, 200);
+    assert!(page.contains("Enter the token"), "{page}");
 }

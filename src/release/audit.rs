@@ -86,10 +86,89 @@ pub(super) fn rfc3339(at: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// Hours each destination's channel ran between `from` and `to`, from
+/// the audit trail: a `started` result opens a session, a `stopped` one
+/// closes it, and a session still open at `to` counts up to `to`. A
+/// session opened before `from` counts from `from`. Starts and stops made
+/// outside lunora (the console, the AWS CLI) are not in the trail, so this
+/// is what lunora recorded, not MediaLive's bill.
+pub fn channel_hours(
+    records: &[AuditRecord],
+    from: time::OffsetDateTime,
+    to: time::OffsetDateTime,
+) -> BTreeMap<String, f64> {
+    let parse = |at: &str| {
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
+    };
+    let mut open: BTreeMap<&str, time::OffsetDateTime> = BTreeMap::new();
+    let mut seconds: BTreeMap<String, f64> = BTreeMap::new();
+    let mut add = |id: &str, start: time::OffsetDateTime, end: time::OffsetDateTime| {
+        let (start, end) = (start.max(from), end.min(to));
+        if end > start {
+            *seconds.entry(id.to_owned()).or_default() += (end - start).as_seconds_f64();
+        }
+    };
+    for r in records {
+        let Some(at) = parse(&r.at) else { continue };
+        for (id, result) in &r.destinations {
+            match result.as_str() {
+                "started" => {
+                    open.entry(id.as_str()).or_insert(at);
+                }
+                "stopped" | "already-stopped" => {
+                    if let Some(start) = open.remove(id.as_str()) {
+                        add(id, start, at);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (id, start) in open {
+        add(id, start, to);
+    }
+    seconds
+        .into_iter()
+        .map(|(id, s)| (id, (s / 36.0).round() / 100.0))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::{Actor, AuditRecord};
+    use super::{channel_hours, Actor, AuditRecord};
+    use time::macros::datetime;
+
+    fn record(at: &str, action: &str, dest: &str, result: &str) -> AuditRecord {
+        let mut r = AuditRecord::now(action, Actor::Cli);
+        r.at = at.to_owned();
+        r.destinations.insert(dest.to_owned(), result.to_owned());
+        r
+    }
+
+    #[test]
+    fn channel_hours_pair_starts_with_stops_within_the_window() {
+        let records = [
+            // Opened last month: counts from the 1st.
+            record("2026-11-30T23:00:00Z", "start", "youtube", "started"),
+            record("2026-12-01T02:00:00Z", "stop", "youtube", "stopped"),
+            record("2026-12-02T10:00:00Z", "start", "twitch", "started"),
+            record("2026-12-02T10:30:00Z", "start", "twitch", "already-running"),
+            record("2026-12-02T11:30:00Z", "stop", "twitch", "stopped"),
+            record("2026-12-03T10:00:00Z", "start", "custom", "failed"),
+            // Still running: counts up to `to`.
+            record("2026-12-05T20:00:00Z", "start", "linkedin", "started"),
+        ];
+        let hours = channel_hours(
+            &records,
+            datetime!(2026-12-01 00:00 UTC),
+            datetime!(2026-12-05 21:15 UTC),
+        );
+        assert_eq!(hours.get("youtube"), Some(&2.0));
+        assert_eq!(hours.get("twitch"), Some(&1.5));
+        assert_eq!(hours.get("linkedin"), Some(&1.25));
+        assert_eq!(hours.get("custom"), None);
+    }
 
     #[test]
     fn an_actor_says_its_face_and_the_client_address() {

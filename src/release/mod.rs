@@ -46,7 +46,7 @@ mod store;
 
 use std::path::PathBuf;
 
-pub use audit::{Actor, AuditRecord};
+pub use audit::{channel_hours, Actor, AuditRecord};
 pub use location::{parse_location, Location};
 pub use lock::{LockGuard, LockInfo};
 pub use record::{

@@ -4,9 +4,11 @@
 //! `message` and an HTTP status that fits.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +16,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Shared;
+use super::{Server, Shared};
 use crate::health::{Feed, Verdict};
 use crate::ops::status::{FlowState, SourceStatus, StatusReading};
 use crate::output::Envelope;
@@ -211,8 +213,6 @@ pub fn unknown_destination(s: &Server, id: &str) -> ApiError {
     )
 }
 
-use super::Server;
-
 /// `GET /api/destinations/{id}/thumbnail`: the channel's latest JPEG.
 pub async fn thumbnail(
     State(s): State<Shared>,
@@ -302,4 +302,222 @@ pub async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this path does not take that method",
     )
+}
+
+/// The body of `POST .../start-channel`: nothing, or `{}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartBody {}
+
+/// The body of `POST .../stop-channel`: nothing, `{}`, or
+/// `{"keep_flow": true}` (as `lunora stop --keep-flow`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopBody {
+    #[serde(default)]
+    keep_flow: bool,
+}
+
+/// The body of `POST /api/mediaconnect/failover`: `{"to":"backup"}` or
+/// `{"to":"primary"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailoverBody {
+    to: crate::ops::failover::SourceTarget,
+}
+
+/// `body` as `T`; an empty body is `T::default()` when `empty` is given.
+fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    empty: Option<T>,
+    example: &str,
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        if let Some(v) = empty {
+            return Ok(v);
+        }
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the body is not what this endpoint takes: {e} (expected {example})"),
+        )
+    })
+}
+
+/// Holds the one action slot, naming the action under way; 409 when
+/// another action holds it.
+struct ActionSlot<'a> {
+    _guard: tokio::sync::MutexGuard<'a, ()>,
+    server: &'a Server,
+}
+
+impl Drop for ActionSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut l) = self.server.action_label.lock() {
+            *l = None;
+        }
+    }
+}
+
+fn take_slot<'a>(s: &'a Server, label: String) -> Result<ActionSlot<'a>, ApiError> {
+    match s.action.try_lock() {
+        Ok(guard) => {
+            if let Ok(mut l) = s.action_label.lock() {
+                *l = Some(label);
+            }
+            Ok(ActionSlot {
+                _guard: guard,
+                server: s,
+            })
+        }
+        Err(_) => {
+            let under_way = s
+                .action_label
+                .lock()
+                .ok()
+                .and_then(|l| l.clone())
+                .unwrap_or_else(|| "another action".to_owned());
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "busy",
+                format!("{under_way} is under way; try again when it ends"),
+            ))
+        }
+    }
+}
+
+/// A progress stream whose events go out on `GET /api/events` as
+/// `progress`; the forwarder ends when the operation drops its sender.
+fn progress_to_events(s: &Server) -> crate::progress::Progress {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<crate::progress::ProgressEvent>();
+    let live = Arc::clone(&s.live);
+    tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            if let Ok(json) = serde_json::to_string(&event) {
+                live.send("progress", json);
+            }
+        }
+    });
+    crate::progress::Progress::to_channel(tx)
+}
+
+/// An operation's error as an answer: 404 for an unknown destination,
+/// 502 for the rest (AWS could not be read or refused).
+fn operation_error(e: &anyhow::Error) -> ApiError {
+    if let Some(u) = e.downcast_ref::<crate::config::UnknownDestinations>() {
+        return ApiError::new(StatusCode::NOT_FOUND, "unknown_destination", u.to_string());
+    }
+    ApiError::aws(e)
+}
+
+/// After an action: its report to every page, and a fresh reading.
+fn announce<R: Serialize>(s: &Server, kind: &str, report: &R) -> Response {
+    let body = serde_json::to_string(&Envelope::new(kind, report)).unwrap_or_default();
+    s.live.send("action", body.clone());
+    s.live.refresh_now();
+    raw_document(body)
+}
+
+/// A start or stop that a destination failed: 409 with MediaLive's
+/// reason, after the report went out on the event stream.
+fn refused(report: &crate::ops::operate::OperateReport) -> ApiError {
+    let reasons: Vec<String> = report
+        .destinations
+        .iter()
+        .filter(|d| d.result == "failed")
+        .map(|d| format!("{}: {}", d.id, d.message))
+        .chain(
+            report
+                .flow
+                .iter()
+                .filter(|f| f.action == "failed")
+                .map(|f| format!("flow: {}", f.message)),
+        )
+        .collect();
+    ApiError::new(StatusCode::CONFLICT, "refused", reasons.join("; "))
+}
+
+/// `POST /api/destinations/{id}/start-channel`: `lunora start ID`.
+pub async fn start(
+    State(s): State<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    parse_body::<StartBody>(&body, Some(StartBody::default()), "no body, or {}")?;
+    if !s.deployment.destination_ids().contains(&id.as_str()) {
+        return Err(unknown_destination(&s, &id));
+    }
+    let _slot = take_slot(&s, format!("start {id}"))?;
+    let progress = progress_to_events(&s);
+    let by = crate::release::Actor::Http { client };
+    let report = crate::ops::operate::start(
+        &s.aws,
+        &s.deployment,
+        std::slice::from_ref(&id),
+        false,
+        &by,
+        &progress,
+    )
+    .await
+    .map_err(|e| operation_error(&e))?;
+    let response = announce(&s, "start", &report);
+    if report.failed() {
+        return Err(refused(&report));
+    }
+    Ok(response)
+}
+
+/// `POST /api/destinations/{id}/stop-channel`: `lunora stop ID`.
+pub async fn stop(
+    State(s): State<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = parse_body::<StopBody>(
+        &body,
+        Some(StopBody::default()),
+        r#"no body, {} or {"keep_flow": true}"#,
+    )?;
+    if !s.deployment.destination_ids().contains(&id.as_str()) {
+        return Err(unknown_destination(&s, &id));
+    }
+    let _slot = take_slot(&s, format!("stop {id}"))?;
+    let progress = progress_to_events(&s);
+    let by = crate::release::Actor::Http { client };
+    let report = crate::ops::operate::stop(
+        &s.aws,
+        &s.deployment,
+        std::slice::from_ref(&id),
+        false,
+        body.keep_flow,
+        &by,
+        &progress,
+    )
+    .await
+    .map_err(|e| operation_error(&e))?;
+    let response = announce(&s, "stop", &report);
+    if report.failed() {
+        return Err(refused(&report));
+    }
+    Ok(response)
+}
+
+/// `POST /api/mediaconnect/failover` with `{"to":"backup"}`: `lunora
+/// failover --to backup`.
+pub async fn failover(
+    State(s): State<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = parse_body::<FailoverBody>(&body, None, r#"{"to": "backup"} or {"to": "primary"}"#)?;
+    let _slot = take_slot(&s, "a failover".to_owned())?;
+    let by = crate::release::Actor::Http { client };
+    let report = crate::ops::failover::failover(&s.aws, &s.deployment, body.to, &by)
+        .await
+        .map_err(|e| operation_error(&e))?;
+    Ok(announce(&s, "failover", &report))
 }

@@ -33,7 +33,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::watch;
 
@@ -91,6 +91,9 @@ pub fn router(server: Shared) -> Router {
         .route("/api/admin/platforms", get(api::platforms))
         .route("/api/admin/presets", get(api::presets))
         .route("/api/destinations/{id}/thumbnail", get(api::thumbnail))
+        .route("/api/destinations/{id}/start-channel", post(api::start))
+        .route("/api/destinations/{id}/stop-channel", post(api::stop))
+        .route("/api/mediaconnect/failover", post(api::failover))
         .route("/api/events", get(api::events))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

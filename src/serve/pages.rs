@@ -176,6 +176,16 @@ async fn admin_context(s: &Shared) -> Value {
             None
         }
     };
+    let hours = match crate::release::open_store(d, Some(&s.aws)) {
+        Ok(store) => match store.audit_log().await {
+            Ok(log) => Some(hours_this_month(&log)),
+            Err(e) => {
+                problems.push(format!("recorded hours: {e}"));
+                None
+            }
+        },
+        Err(_) => None,
+    };
     let cost = match cost_estimate(d) {
         Ok(c) => Some(c),
         Err(e) => {
@@ -200,9 +210,25 @@ async fn admin_context(s: &Shared) -> Value {
         history => history.map(|h| Value::from_serialize(&h)),
         last_release => last,
         cost,
+        hours,
         presets,
         platforms,
         problems,
+    }
+}
+
+/// Channel hours recorded since the 1st of this month (UTC).
+fn hours_this_month(log: &[crate::release::AuditRecord]) -> Value {
+    let now = time::OffsetDateTime::now_utc();
+    let first = now
+        .replace_day(1)
+        .map(|d| d.replace_time(time::Time::MIDNIGHT))
+        .unwrap_or(now);
+    let by_dest = crate::release::channel_hours(log, first, now);
+    let total: f64 = by_dest.values().sum();
+    context! {
+        total => format!("{total:.2}"),
+        destinations => by_dest.into_iter().map(|(k, v)| (k, format!("{v:.2}"))).collect::<Vec<_>>(),
     }
 }
 
