@@ -1,5 +1,9 @@
-//! One module per command. Each gathers its inputs, calls the core and
-//! returns a report; none prints.
+//! One module per command, the CLI face: each gathers its inputs, calls
+//! the core or an operation ([`crate::ops`]) and returns a report; none
+//! prints, and none imports another. This module holds what the faces
+//! share: connecting (printing the warnings the operations return), the
+//! deploy lock, and the CLI's part in a deploy or rollback run
+//! ([`Terminal`]: the plan on stderr, the question, the progress).
 
 pub mod cost;
 pub mod deploy;

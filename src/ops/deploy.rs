@@ -45,8 +45,9 @@ use crate::release::RunOutcome;
 /// plan before the run goes ahead, the one decision (go ahead?), and
 /// where the run's progress goes. The CLI shows the plan on stderr and
 /// asks on the terminal (or takes `--yes`); a face with no one to ask
-/// approves what it was told to run.
-pub trait Review {
+/// approves what it was told to run. `Sync`, so that an operation can run
+/// on a task of its own (a server's).
+pub trait Review: Sync {
     /// The plan the run is about to execute, after `heading` (what the
     /// run is, when it says), before any question: `question_follows`
     /// when [`Review::approve`] is asked next if no gate refuses.
@@ -1254,6 +1255,25 @@ pub async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Compiles only while the operations' futures are `Send`: a server
+    /// face runs them on tasks of their own.
+    #[allow(dead_code)]
+    fn the_operations_can_run_on_a_task(
+        deployment: &Deployment,
+        aws: &Aws,
+        store: &crate::release::ReleaseStore,
+        caller: &crate::aws::Caller,
+        options: &DeployOptions,
+        review: &dyn Review,
+    ) {
+        fn send<T: Send>(_: &T) {}
+        send(&deploy(deployment, aws, store, caller, options, review));
+        send(&crate::ops::rollback::rollback(
+            deployment, aws, store, caller, None, options, review,
+        ));
+        send(&crate::ops::plan::build(deployment, aws, true));
+    }
 
     fn done(result: &str) -> StackOutcome {
         StackOutcome {

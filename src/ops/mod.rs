@@ -104,3 +104,32 @@ pub async fn caller(aws: &Aws, deployment: &Deployment, command: &str) -> anyhow
     );
     plan::account_guard(aws, deployment).await
 }
+
+/// A deployment ready for an operation that changes or reads AWS.
+#[derive(Debug)]
+pub struct Connected {
+    pub deployment: Deployment,
+    pub aws: Aws,
+    pub caller: Caller,
+    /// The Region settings lunora does not follow (the config's own
+    /// warnings are `deployment.warnings`).
+    pub warnings: Vec<String>,
+}
+
+/// [`clients`] and [`caller`] in one, the warnings as a value, for a face
+/// that shows them with the result (a server). The CLI calls the two in
+/// turn, to print the warnings before a refusal.
+pub async fn connect(
+    deployment: Deployment,
+    settings: &AwsSettings,
+    command: &str,
+) -> anyhow::Result<Connected> {
+    let (aws, warnings) = clients(&deployment, settings).await?;
+    let caller = caller(&aws, &deployment, command).await?;
+    Ok(Connected {
+        deployment,
+        aws,
+        caller,
+        warnings,
+    })
+}
