@@ -89,7 +89,7 @@ fn clear_empty_endpoint_vars() {
 
 /// Refusals by a safety gate exit 3; every other error exits 1.
 fn exit_status_of(err: &anyhow::Error) -> ExitStatus {
-    if err.downcast_ref::<commands::plan::Refused>().is_some() {
+    if err.downcast_ref::<crate::ops::Refused>().is_some() {
         return ExitStatus::Refused;
     }
     if let Some(e) = err.downcast_ref::<crate::release::ReleaseError>() {
@@ -181,6 +181,7 @@ fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatu
             let report = runtime()?.block_on(commands::deploy::run(
                 &g.config,
                 &options,
+                args.gates.yes,
                 &aws_settings(g),
                 console,
             ))?;
@@ -192,6 +193,7 @@ fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatu
                 &g.config,
                 args.to.as_deref(),
                 &options,
+                args.gates.yes,
                 &aws_settings(g),
                 console,
             ))?;
@@ -309,10 +311,9 @@ fn aws_settings(g: &GlobalArgs) -> crate::aws::AwsSettings {
 fn deploy_options(
     g: &crate::cli::GateArgs,
     plan_file: Option<std::path::PathBuf>,
-) -> commands::deploy::DeployOptions {
-    commands::deploy::DeployOptions {
+) -> crate::ops::deploy::DeployOptions {
+    crate::ops::deploy::DeployOptions {
         stage: g.stage.clone(),
-        yes: g.yes,
         plan_file,
         allow_replace: g.allow_replace.clone(),
         restart_running: g.restart_running,

@@ -25,7 +25,7 @@ pub fn schemas() -> Vec<(&'static str, RootSchema)> {
     use commands::*;
     let mut out = vec![
         document::<cost::CostReport>("cost"),
-        document::<deploy::DeployReport>("deploy"),
+        document::<crate::ops::deploy::DeployReport>("deploy"),
         document::<crate::diagnostic::DiagnosticsReport>("diagnostics"),
         document::<crate::serve::api::ErrorDocument>("error"),
         document::<crate::serve::api::FlowStatusDocument>("flow-status"),
@@ -33,12 +33,12 @@ pub fn schemas() -> Vec<(&'static str, RootSchema)> {
         document::<crate::presets::catalog::PlatformList>("platforms"),
         document::<failover::FailoverReport>("failover"),
         document::<outputs::OutputsReport>("outputs"),
-        document::<plan::Plan>("plan"),
+        document::<crate::ops::plan::Plan>("plan"),
         document::<presets::PresetDetail>("preset"),
         document::<crate::presets::catalog::PresetList>("presets"),
         document::<crate::release::history::ReleasesReport>("releases"),
         document::<render::RenderReport>("render"),
-        document::<deploy::DeployReport>("rollback"),
+        document::<crate::ops::deploy::DeployReport>("rollback"),
         document::<operate::OperateReport>("start"),
         document::<status::StatusReport>("status"),
         document::<operate::OperateReport>("stop"),

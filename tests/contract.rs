@@ -8,7 +8,8 @@
 
 use std::process::Output;
 
-use lunora::commands::{deploy, failover, operate, outputs, plan, status, thumbnail};
+use lunora::commands::{failover, operate, outputs, status, thumbnail};
+use lunora::ops::{deploy, plan};
 use lunora::progress::ProgressEvent;
 use serde_json::Value;
 

@@ -42,14 +42,14 @@ use aws_smithy_mocks::{
 };
 use lunora::aws::{cfn, Aws, AwsSettings, Notes};
 use lunora::cli::{ColorChoice, OutputFormat};
-use lunora::commands::deploy::{
-    blocked, run_job, run_stage, verdict, DeployOptions, StackJob, StackOutcome,
-};
-use lunora::commands::plan as plan_cmd;
-use lunora::commands::rollback::recover_stuck;
 use lunora::config::Deployment;
+use lunora::ops::deploy::{
+    blocked, run_job, run_stage, verdict, DeployOptions, StackJob, StackOutcome, Verdict,
+};
+use lunora::ops::plan as plan_cmd;
+use lunora::ops::rollback::recover_stuck;
 use lunora::ops::stacks::LiveStacks;
-use lunora::output::{Console, ExitStatus};
+use lunora::output::Console;
 use lunora::plan::{
     plan_stack, ChangeSetChange, DesiredStack, LiveStack, ResourceAction, RiskKind, Severity,
     StackAction, StackPlan,
@@ -697,8 +697,8 @@ async fn a_failed_update_rolled_back_cleanly_exits_4_and_names_the_first_causal_
 
     assert_eq!(outcome.result, "rolled-back", "{outcome:?}");
     let (exit, word) = verdict(std::slice::from_ref(&outcome));
-    assert_eq!(exit, ExitStatus::RolledBack);
-    assert_eq!(exit as i32, 4);
+    assert_eq!(exit, Verdict::RolledBack);
+    assert_eq!(lunora::commands::exit_status(exit) as i32, 4);
     assert!(word.contains("rolled back"), "{word}");
     let cause = outcome
         .cause
@@ -947,7 +947,7 @@ async fn run_job_refuses_a_stuck_stack_and_makes_no_change_set() {
         assert_eq!(medialive.stop_channel.num_calls(), 0, "{status}");
         // A stuck stack is not "rolled back cleanly" (exit 4) nor a success.
         let (exit, _) = verdict(&[outcome]);
-        assert_eq!(exit, ExitStatus::Failure, "{status}");
+        assert_eq!(exit, Verdict::Failed, "{status}");
     }
 }
 
@@ -1340,14 +1340,11 @@ fn recorded_notes(aws: &mut Aws) -> Arc<Mutex<Vec<String>>> {
 async fn a_refused_stack_listing_is_read_stack_by_stack_and_plans_the_same() {
     let deployment = example();
     let desired = plan_cmd::desired_stacks(&deployment).unwrap();
-    let console = Console::new(OutputFormat::Text, ColorChoice::Never, true, 0);
 
     let open = Account::new(&desired, true, true);
     let mut aws = open.aws();
     let open_notes = recorded_notes(&mut aws);
-    let (with_listing, _) = plan_cmd::build(&deployment, &aws, true, &console)
-        .await
-        .unwrap();
+    let with_listing = plan_cmd::build(&deployment, &aws, true).await.unwrap().plan;
     assert_eq!(
         open.log.only(&["DescribeStacks", "ListStacks"]),
         ["DescribeStacks *"]
@@ -1357,9 +1354,7 @@ async fn a_refused_stack_listing_is_read_stack_by_stack_and_plans_the_same() {
     let locked = Account::new(&desired, false, true);
     let mut aws = locked.aws();
     let notes = recorded_notes(&mut aws);
-    let (by_name, _) = plan_cmd::build(&deployment, &aws, true, &console)
-        .await
-        .unwrap();
+    let by_name = plan_cmd::build(&deployment, &aws, true).await.unwrap().plan;
 
     assert_eq!(
         serde_json::to_value(&by_name).unwrap(),
@@ -1423,11 +1418,10 @@ async fn a_refused_stack_listing_is_read_stack_by_stack_and_plans_the_same() {
 async fn a_refused_listing_and_list_stacks_fail_naming_the_permission() {
     let deployment = example();
     let desired = plan_cmd::desired_stacks(&deployment).unwrap();
-    let console = Console::new(OutputFormat::Text, ColorChoice::Never, true, 0);
     let locked = Account::new(&desired, false, false);
     let aws = locked.aws();
 
-    let err = plan_cmd::build(&deployment, &aws, true, &console)
+    let err = plan_cmd::build(&deployment, &aws, true)
         .await
         .expect_err("ListStacks refused");
 
@@ -1719,7 +1713,7 @@ async fn run_job_stops_the_channel_updates_and_starts_it_again() {
     let outcome = run_job(aws, job, stack_progress(DEST)).await;
 
     assert_eq!(outcome.result, "deployed", "{outcome:?}");
-    assert_eq!(verdict(&[outcome]).0, ExitStatus::Success);
+    assert_eq!(verdict(&[outcome]).0, Verdict::Complete);
     assert_eq!(medialive.stop_channel.num_calls(), 1);
     assert_eq!(medialive.start_channel.num_calls(), 1);
     assert_eq!(fake.execute_change_set.num_calls(), 1);
@@ -1837,7 +1831,7 @@ async fn an_empty_change_set_is_unchanged_and_deleted() {
 
     assert_eq!(outcomes.len(), 1);
     assert_eq!(outcomes[0].result, "unchanged", "{outcomes:?}");
-    assert_eq!(verdict(&outcomes).0, ExitStatus::Success);
+    assert_eq!(verdict(&outcomes).0, Verdict::Complete);
     assert_eq!(fake.delete_change_set.num_calls(), 1);
     assert_eq!(fake.execute_change_set.num_calls(), 0);
     assert_eq!(
@@ -1994,10 +1988,7 @@ async fn a_stack_that_never_settles_is_interrupted_at_the_wait_deadline() {
             && message.contains("--wait-timeout"),
         "{message}"
     );
-    assert_eq!(
-        verdict(std::slice::from_ref(&outcome)).0,
-        ExitStatus::Failure
-    );
+    assert_eq!(verdict(std::slice::from_ref(&outcome)).0, Verdict::Failed);
     assert_eq!(fake.execute_change_set.num_calls(), 1);
 }
 

@@ -239,7 +239,7 @@ async fn a_deploy_that_adds_channels_stops_when_the_account_cannot_be_counted() 
     assert!(error.contains("medialive:ListChannels failed"), "{error}");
     assert!(report.to_string().contains("not checked"), "{report}");
 
-    let gate = lunora::commands::plan::quota_gate(Some(&report), &[&stack], &desired);
+    let gate = lunora::ops::plan::quota_gate(Some(&report), &[&stack], &desired);
     let message = format!("{:#}", gate.unwrap_err());
     assert!(
         message.contains("could not run, nothing was changed"),
@@ -251,7 +251,7 @@ async fn a_deploy_that_adds_channels_stops_when_the_account_cannot_be_counted() 
         resources: Vec::new(),
         ..stack.clone()
     };
-    assert!(lunora::commands::plan::quota_gate(Some(&report), &[&unchanged], &desired).is_ok());
+    assert!(lunora::ops::plan::quota_gate(Some(&report), &[&unchanged], &desired).is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,9 @@
-//! One module per command. Each gathers its inputs, calls the core and
-//! returns a report; none prints.
+//! One module per command, the CLI face: each gathers its inputs, calls
+//! the core or an operation ([`crate::ops`]) and returns a report; none
+//! prints, and none imports another. This module holds what the faces
+//! share: connecting (printing the warnings the operations return), the
+//! deploy lock, and the CLI's part in a deploy or rollback run
+//! ([`Terminal`]: the plan on stderr, the question, the progress).
 
 pub mod cost;
 pub mod deploy;
@@ -19,12 +23,13 @@ pub mod thumbnail;
 pub mod validate;
 
 use std::fmt;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::config::{self, Deployment};
-use crate::output::{Console, Report};
+use crate::output::{Console, ExitStatus, Report};
 
 /// Text that is already formatted (completion scripts).
 #[derive(Debug, Serialize)]
@@ -57,7 +62,7 @@ pub fn open_store(
     deployment: &Deployment,
     aws: Option<&crate::aws::Aws>,
 ) -> anyhow::Result<crate::release::ReleaseStore> {
-    crate::release::open_store(deployment, aws)
+    crate::ops::open_store(deployment, aws)
 }
 
 /// [`connect`] for the operating commands (status, start, stop,
@@ -72,31 +77,8 @@ pub(crate) async fn connect_operating(
     Ok((deployment, aws))
 }
 
-/// Where templates too big to pass inline go: the release store's bucket
-/// when it is in S3, otherwise `lunora-templates-<account>-<region>`.
-pub fn template_bucket(deployment: &Deployment) -> (String, String) {
-    let dir = deployment.path.parent().unwrap_or(Path::new("."));
-    if let Ok(crate::release::Location::S3 { bucket, prefix }) =
-        crate::release::parse_location(deployment.config.state.as_deref(), dir)
-    {
-        let prefix = prefix.trim_matches('/');
-        let prefix = if prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{prefix}/")
-        };
-        return (bucket, prefix);
-    }
-    (
-        format!(
-            "lunora-templates-{}-{}",
-            deployment.config.account_id, deployment.config.region
-        ),
-        String::new(),
-    )
-}
-
-/// Takes the deploy lock (exit 3 when another run holds it).
+/// Takes the deploy lock (exit 3 when another run holds it), warning
+/// about a lock removed with `--force-unlock`.
 pub async fn lock(
     store: &crate::release::ReleaseStore,
     caller: &crate::aws::Caller,
@@ -104,17 +86,11 @@ pub async fn lock(
     force_unlock: bool,
     console: &Console,
 ) -> anyhow::Result<crate::release::LockGuard> {
-    if force_unlock {
-        if let Some(previous) = store.force_unlock().await? {
-            console.warn(&format!(
-                "removed the deploy lock held by {} since {} (--force-unlock)",
-                previous.holder, previous.started_at
-            ));
-        }
+    let (guard, warning) = crate::ops::lock(store, caller, command, force_unlock).await?;
+    if let Some(w) = warning {
+        console.warn(&w);
     }
-    let info =
-        crate::release::LockInfo::new(caller.arn.clone(), command, time::OffsetDateTime::now_utc());
-    Ok(store.acquire(info).await?)
+    Ok(guard)
 }
 
 /// For the commands that change or read AWS: the validated config, the
@@ -153,11 +129,7 @@ async fn connect_loaded(
     command: &str,
 ) -> anyhow::Result<(Deployment, crate::aws::Aws, crate::aws::Caller)> {
     let aws = aws_for(&deployment, settings, console).await?;
-    anyhow::ensure!(
-        aws.has_credentials().await,
-        "`lunora {command}` needs AWS credentials (none were found; set a profile with `--profile` or the AWS_* variables)"
-    );
-    let caller = plan::account_guard(&aws, &deployment).await?;
+    let caller = crate::ops::caller(&aws, &deployment, command).await?;
     Ok((deployment, aws, caller))
 }
 
@@ -168,16 +140,14 @@ pub(crate) async fn aws_for(
     settings: &crate::aws::AwsSettings,
     console: &Console,
 ) -> anyhow::Result<crate::aws::Aws> {
-    let region = &deployment.config.region;
-    let mut aws = crate::aws::Aws::connect(settings, region).await?;
-    aws.template_bucket = Some(template_bucket(deployment));
+    let (mut aws, warnings) = crate::ops::clients(deployment, settings).await?;
     // Notes from the AWS layer (e.g. a refused stack listing read stack
     // by stack instead) change no result: shown at -v only.
     let console = *console;
     if console.verbose > 0 {
         aws.notes = crate::aws::Notes::new(move |text| console.note(&text));
     }
-    for w in crate::aws::credentials::region_warnings(region, settings.profile.as_deref()).await {
+    for w in warnings {
         console.warn(&w);
     }
     Ok(aws)
@@ -190,4 +160,108 @@ pub fn load(path: &Path, console: &Console) -> anyhow::Result<Deployment> {
         console.warn(w);
     }
     Ok(deployment)
+}
+
+/// What `lunora deploy` and `lunora rollback` print: the run's report
+/// ([`crate::ops::deploy::DeployReport`], the JSON document as it is),
+/// drawn for the terminal (in [`deploy`]).
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct DeployOutput {
+    pub run: crate::ops::deploy::DeployReport,
+    /// Colour the failures (stdout is a terminal and colour is allowed).
+    #[serde(skip)]
+    pub color: bool,
+    /// The text's width (`None`: no limit).
+    #[serde(skip)]
+    pub width: Option<usize>,
+}
+
+impl DeployOutput {
+    /// `run`, drawn as `console` allows on stdout.
+    pub fn new(run: crate::ops::deploy::DeployReport, console: &Console) -> Self {
+        Self {
+            run,
+            color: console.color_stdout,
+            width: crate::screen::width(false, crate::screen::Stream::Stdout),
+        }
+    }
+}
+
+/// The exit code of a run: 0 complete, 4 failed and rolled back cleanly,
+/// 1 otherwise.
+pub fn exit_status(verdict: crate::ops::deploy::Verdict) -> ExitStatus {
+    match verdict {
+        crate::ops::deploy::Verdict::Complete => ExitStatus::Success,
+        crate::ops::deploy::Verdict::RolledBack => ExitStatus::RolledBack,
+        crate::ops::deploy::Verdict::Failed => ExitStatus::Failure,
+    }
+}
+
+/// The CLI's part in a deploy or rollback run: the plan on stderr, the
+/// question on the terminal (`--yes` answers it), progress as the console
+/// says.
+pub struct Terminal<'a> {
+    pub console: &'a Console,
+    pub yes: bool,
+}
+
+impl crate::ops::deploy::Review for Terminal<'_> {
+    fn show(&self, heading: Option<&str>, plan: &crate::ops::plan::Plan, question_follows: bool) {
+        if let Some(heading) = heading {
+            self.console.note(&heading);
+        }
+        show_plan(plan, self.console, question_follows && !self.yes);
+    }
+
+    fn approve(&self, question: &str) -> anyhow::Result<bool> {
+        confirm(question, self.yes)
+    }
+
+    fn progress(&self) -> crate::progress::Progress {
+        crate::progress::Progress::new(self.console)
+    }
+}
+
+/// Shows the plan a deploy or rollback is about to execute, like
+/// `terraform apply`: every stack and resource, the risks and the
+/// security changes, on stderr. Before a question it is shown even with
+/// `--quiet`: nobody is asked to approve what they cannot see.
+pub fn show_plan(plan: &crate::ops::plan::Plan, console: &Console, asking: bool) {
+    let report = plan::PlanReport {
+        plan: plan.clone(),
+        detailed_exitcode: false,
+        color: console.color,
+        width: crate::screen::width(false, crate::screen::Stream::Stderr),
+    };
+    if asking {
+        crate::output::write_stderr(&format!("{report}\n"));
+    } else {
+        console.note(&report);
+    }
+}
+
+/// Asks for consent on a terminal; refuses to block CI.
+pub fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    if ci || !std::io::stdin().is_terminal() {
+        anyhow::bail!("{question} needs `--yes` when not run interactively (stdin is not a terminal or CI=true); nothing was changed");
+    }
+    // A closed stderr does not stop the question (stdin is a terminal).
+    let mut stderr = std::io::stderr();
+    let _ = write!(stderr, "{question} [y/N] ").and_then(|()| stderr.flush());
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Deletes the change sets a run prepared and did not execute, warning
+/// about any left behind.
+pub async fn discard_unexecuted(aws: &crate::aws::Aws, console: &Console) {
+    for w in crate::ops::deploy::discard_unexecuted(aws).await {
+        console.warn(&w);
+    }
 }

@@ -116,10 +116,10 @@ fn plan_prints_a_plan_document_and_saves_the_same() {
         ],
         0,
     );
-    let plan: lunora::commands::plan::Plan = common::document(&out, "plan");
+    let plan: lunora::ops::plan::Plan = common::document(&out, "plan");
     assert_eq!(plan.stacks.len(), 7);
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
-    let in_file: lunora::commands::plan::Plan = common::check(file["plan"].clone(), "plan");
+    let in_file: lunora::ops::plan::Plan = common::check(file["plan"].clone(), "plan");
     assert_eq!(in_file.stacks, plan.stacks);
 }
 
