@@ -99,21 +99,24 @@ impl Served {
                 }
             }
         });
+        // Owned from here: a failure below kills the server on drop.
+        let mut served = Self {
+            child,
+            base: String::new(),
+            lines,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        while served.base.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = lines
+            let line = served
+                .lines
                 .recv_timeout(left)
                 .expect("lunora serve said where it listens within 60 s");
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split('/').next().unwrap().to_owned();
-                return Self {
-                    child,
-                    base: format!("http://{addr}"),
-                    lines,
-                };
+                served.base = format!("http://{}", rest.split('/').next().unwrap());
             }
         }
+        served
     }
 
     /// What the server wrote on stderr so far.
@@ -218,10 +221,19 @@ async fn the_api_serves_the_cli_documents_and_never_a_secret() {
         assert_eq!(code, 200, "{page}: {body}");
         bodies.push(body);
     }
-    assert!(bodies[bodies.len() - 4].contains(r#"data-dest="twitch""#));
-    assert!(
-        bodies[bodies.len() - 3].contains("Read-only: presets and platforms are changed in git")
+    let (streaming, admin) = (&bodies[bodies.len() - 4], &bodies[bodies.len() - 3]);
+    assert!(streaming.contains(r#"data-dest="twitch""#));
+    assert!(streaming.contains(r#"data-action="start" data-dest="twitch""#));
+    assert!(admin.contains("Read-only: presets and platforms are changed in git"));
+    // Every stack was just deployed from this config, and that release is
+    // the last deploy.
+    assert_eq!(
+        admin.matches("in sync with the config").count(),
+        7,
+        "{admin}"
     );
+    assert!(!admin.contains("differs from the config"), "{admin}");
+    assert!(admin.contains("Last deploy: <strong>"), "{admin}");
 
     // Errors are documents with a stable code.
     let (code, body) = get(&served, "/api/destinations/nope/thumbnail").await;

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::api::ApiError;
 use super::Shared;
+use crate::plan::StackAction;
 
 /// The templates, compiled into the binary.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -139,23 +140,49 @@ pub async fn live_fragment(State(s): State<Shared>) -> Result<Html<String>, ApiE
 #[derive(Debug, Serialize)]
 struct StackRow {
     name: String,
+    stage: Option<String>,
     status: String,
     reason: Option<String>,
     last_updated: Option<String>,
+    /// The live stack against the config.
+    drift: String,
+    in_sync: bool,
 }
 
 /// What the admin page shows, each part with the reason it is missing.
 async fn admin_context(s: &Shared) -> Value {
     let d = &s.deployment;
     let mut problems: Vec<String> = Vec::new();
-    let stacks: Vec<StackRow> = match crate::ops::stacks::LiveStacks::read(&s.aws, d).await {
-        Ok(live) => live
-            .with_prefix(&d.prefix())
-            .map(|i| StackRow {
-                name: i.name.clone(),
-                status: i.status.clone(),
-                reason: i.status_reason.clone(),
-                last_updated: i.last_updated.clone(),
+    // The plan against the live stacks: their status, and whether each
+    // differs from the config (the plan's per-stack action). Preview
+    // change sets, made only for stacks that differ, are deleted.
+    let stacks: Vec<StackRow> = match crate::ops::plan::build(d, &s.aws, true).await {
+        Ok(built) => built
+            .plan
+            .stacks
+            .iter()
+            .map(|p| StackRow {
+                name: p.name.clone(),
+                stage: p.stage.clone(),
+                status: p
+                    .live_status
+                    .clone()
+                    .unwrap_or_else(|| "not deployed".to_owned()),
+                reason: built
+                    .listed
+                    .get(&p.name)
+                    .and_then(|i| i.status_reason.clone()),
+                last_updated: p.live_last_updated.clone(),
+                drift: match p.action {
+                    StackAction::NoChange => "in sync with the config".to_owned(),
+                    StackAction::Update => format!(
+                        "differs from the config: {}",
+                        crate::progress::count(p.resources.len(), "resource change")
+                    ),
+                    StackAction::Create => "in the config, not deployed".to_owned(),
+                    StackAction::Delete => "deployed, no longer in the config".to_owned(),
+                },
+                in_sync: p.action == StackAction::NoChange,
             })
             .collect(),
         Err(e) => {
