@@ -523,3 +523,35 @@ async fn read_only_refuses_every_post_and_token_required_guards_reads() {
     assert_eq!(code, 200);
     assert!(page.contains("Enter the token"), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_ends_the_server_and_its_event_streams_quietly() {
+    let ws = Workspace::new(&example()).await;
+    let mut served = Served::start(&ws, &[]);
+    // An open event stream must not keep the server alive.
+    let mut events = status_events(&served);
+    let first = tokio::time::timeout(Duration::from_secs(30), events.recv()).await;
+    assert!(matches!(first, Ok(Some(_))), "the stream's first status");
+    let pid = served.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 15 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.code(), Some(0));
+    // The stream ended with the server.
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        while events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(end.is_ok(), "the event stream did not end");
+    assert!(served.log().iter().any(|l| l.contains("lunora serve: stopped")));
+}

@@ -64,7 +64,7 @@ pub async fn run(
         pages: Pages::new()?,
         presets,
         platforms,
-        action: tokio::sync::Mutex::new(()),
+        action: Arc::new(tokio::sync::Mutex::new(())),
         action_label: std::sync::Mutex::new(None),
         stopping,
         options: options.clone(),

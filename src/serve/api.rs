@@ -347,13 +347,13 @@ fn parse_body<T: serde::de::DeserializeOwned>(
 }
 
 /// Holds the one action slot, naming the action under way; 409 when
-/// another action holds it.
-struct ActionSlot<'a> {
-    _guard: tokio::sync::MutexGuard<'a, ()>,
-    server: &'a Server,
+/// another action holds it. Owned, so it can move into the action's task.
+struct ActionSlot {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    server: Shared,
 }
 
-impl Drop for ActionSlot<'_> {
+impl Drop for ActionSlot {
     fn drop(&mut self) {
         if let Ok(mut l) = self.server.action_label.lock() {
             *l = None;
@@ -361,15 +361,15 @@ impl Drop for ActionSlot<'_> {
     }
 }
 
-fn take_slot<'a>(s: &'a Server, label: String) -> Result<ActionSlot<'a>, ApiError> {
-    match s.action.try_lock() {
+fn take_slot(s: &Shared, label: String) -> Result<ActionSlot, ApiError> {
+    match Arc::clone(&s.action).try_lock_owned() {
         Ok(guard) => {
             if let Ok(mut l) = s.action_label.lock() {
                 *l = Some(label);
             }
             Ok(ActionSlot {
                 _guard: guard,
-                server: s,
+                server: Arc::clone(s),
             })
         }
         Err(_) => {
@@ -385,6 +385,39 @@ fn take_slot<'a>(s: &'a Server, label: String) -> Result<ActionSlot<'a>, ApiErro
                 format!("{under_way} is under way; try again when it ends"),
             ))
         }
+    }
+}
+
+/// Runs an action on a task of its own, holding the slot, and announces
+/// its report of `kind` on the event stream. A client that goes away (a
+/// closed tab, a proxy's timeout) does not cancel it: an action half done
+/// (a channel started, its wait for RUNNING dropped, no audit record)
+/// would be worse than one nobody watches end.
+async fn run_action<R, F>(
+    s: &Shared,
+    label: String,
+    kind: &'static str,
+    action: F,
+) -> Result<(R, Response), ApiError>
+where
+    R: Serialize + Send + 'static,
+    F: std::future::Future<Output = anyhow::Result<R>> + Send + 'static,
+{
+    let slot = take_slot(s, label)?;
+    let server = Arc::clone(s);
+    let task = tokio::spawn(async move {
+        let _slot = slot;
+        let report = action.await?;
+        let response = announce(&server, kind, &report);
+        Ok::<_, anyhow::Error>((report, response))
+    });
+    match task.await {
+        Ok(done) => done.map_err(|e| operation_error(&e)),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the {kind} ended abnormally: {e}"),
+        )),
     }
 }
 
@@ -450,20 +483,13 @@ pub async fn start(
     if !s.deployment.destination_ids().contains(&id.as_str()) {
         return Err(unknown_destination(&s, &id));
     }
-    let _slot = take_slot(&s, format!("start {id}"))?;
     let progress = progress_to_events(&s);
+    let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
     let by = crate::release::Actor::Http { client };
-    let report = crate::ops::operate::start(
-        &s.aws,
-        &s.deployment,
-        std::slice::from_ref(&id),
-        false,
-        &by,
-        &progress,
-    )
-    .await
-    .map_err(|e| operation_error(&e))?;
-    let response = announce(&s, "start", &report);
+    let (report, response) = run_action(&s, format!("start {id}"), "start", async move {
+        crate::ops::operate::start(&aws, &deployment, &[id], false, &by, &progress).await
+    })
+    .await?;
     if report.failed() {
         return Err(refused(&report));
     }
@@ -485,21 +511,22 @@ pub async fn stop(
     if !s.deployment.destination_ids().contains(&id.as_str()) {
         return Err(unknown_destination(&s, &id));
     }
-    let _slot = take_slot(&s, format!("stop {id}"))?;
     let progress = progress_to_events(&s);
+    let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
     let by = crate::release::Actor::Http { client };
-    let report = crate::ops::operate::stop(
-        &s.aws,
-        &s.deployment,
-        std::slice::from_ref(&id),
-        false,
-        body.keep_flow,
-        &by,
-        &progress,
-    )
-    .await
-    .map_err(|e| operation_error(&e))?;
-    let response = announce(&s, "stop", &report);
+    let (report, response) = run_action(&s, format!("stop {id}"), "stop", async move {
+        crate::ops::operate::stop(
+            &aws,
+            &deployment,
+            &[id],
+            false,
+            body.keep_flow,
+            &by,
+            &progress,
+        )
+        .await
+    })
+    .await?;
     if report.failed() {
         return Err(refused(&report));
     }
@@ -514,10 +541,11 @@ pub async fn failover(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body = parse_body::<FailoverBody>(&body, None, r#"{"to": "backup"} or {"to": "primary"}"#)?;
-    let _slot = take_slot(&s, "a failover".to_owned())?;
+    let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
     let by = crate::release::Actor::Http { client };
-    let report = crate::ops::failover::failover(&s.aws, &s.deployment, body.to, &by)
-        .await
-        .map_err(|e| operation_error(&e))?;
-    Ok(announce(&s, "failover", &report))
+    let (_, response) = run_action(&s, "a failover".to_owned(), "failover", async move {
+        crate::ops::failover::failover(&aws, &deployment, body.to, &by).await
+    })
+    .await?;
+    Ok(response)
 }

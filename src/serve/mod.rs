@@ -69,7 +69,7 @@ pub struct Server {
     pub platforms: String,
     /// One action (start, stop, failover) at a time: a second one gets
     /// 409 naming the one under way.
-    pub action: tokio::sync::Mutex<()>,
+    pub action: Arc<tokio::sync::Mutex<()>>,
     pub action_label: std::sync::Mutex<Option<String>>,
     /// Flips to true when the server stops; ends the event streams.
     pub stopping: watch::Receiver<bool>,
