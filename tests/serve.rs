@@ -543,7 +543,10 @@ async fn sigterm_ends_the_server_and_its_event_streams_quietly() {
         if let Some(status) = served.child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "still running 15 s after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "still running 15 s after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(status.code(), Some(0));
@@ -553,5 +556,57 @@ async fn sigterm_ends_the_server_and_its_event_streams_quietly() {
     })
     .await;
     assert!(end.is_ok(), "the event stream did not end");
-    assert!(served.log().iter().any(|l| l.contains("lunora serve: stopped")));
+    assert!(served
+        .log()
+        .iter()
+        .any(|l| l.contains("lunora serve: stopped")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_start_medialive_refuses_returns_its_reason_and_touches_nothing_else() {
+    let env = Deployed::new().await;
+    let ws = &env.0;
+    let cfn = aws_sdk_cloudformation::Client::new(&ws.emulator.sdk_config().await);
+    let stack = cfn
+        .describe_stacks()
+        .stack_name("lunora-player-prod-dest-twitch")
+        .send()
+        .await
+        .unwrap();
+    let channel = stack.stacks()[0]
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("ChannelId"))
+        .and_then(|o| o.output_value())
+        .unwrap()
+        .to_owned();
+    let reason = "The channel cannot start: input attachment is being updated";
+    ws.emulator.control_with(
+        "POST",
+        &format!("/lunora-api/medialive/refuse-start/{channel}"),
+        &format!(r#"{{"message": "{reason}"}}"#),
+    );
+    let served = Served::start(ws, &[]);
+    let before = channel_states(ws).await;
+    let (code, body) = post(
+        &served,
+        "/api/destinations/twitch/start-channel",
+        Some(TOKEN),
+        "",
+    )
+    .await;
+    assert_eq!(code, 409, "{body}");
+    let e: lunora::serve::api::ErrorDocument = contract::check(json(&body), "error");
+    assert_eq!(e.code, "refused");
+    assert!(e.message.starts_with("twitch: "), "{}", e.message);
+    assert!(e.message.contains(reason), "{}", e.message);
+    assert_eq!(channel_states(ws).await, before, "nothing else changed");
+    // The refusal is in the audit trail too.
+    let d = lunora::config::load(&ws.config()).unwrap();
+    let log = lunora::release::open_store(&d, None)
+        .unwrap()
+        .audit_log()
+        .await
+        .unwrap();
+    assert_eq!(log.last().unwrap().destinations["twitch"], "failed");
 }

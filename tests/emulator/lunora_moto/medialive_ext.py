@@ -317,6 +317,12 @@ def _delete_input(self: MediaLiveBackend, input_id: str) -> None:
 
 def _start_channel(self: MediaLiveBackend, channel_id: str) -> Channel:
     get_channel(self, channel_id)
+    # Set through POST /lunora-api/medialive/refuse-start/<channelId>: the
+    # 409 ConflictException StartChannel documents among its errors
+    # (https://docs.aws.amazon.com/medialive/latest/apireference/channels-channelid-start.html).
+    refused = self.__dict__.get("lunora_refuse_start", {}).get(channel_id)
+    if refused:
+        raise ConflictException(refused)
     return _orig["start_channel"](self, channel_id)
 
 

@@ -33,6 +33,7 @@ from .request_log import ControlError, json_body
 from .thumbnail import solid_jpeg_base64
 
 CONTROL = "/lunora-api/medialive/alerts/"
+REFUSE_START = "/lunora-api/medialive/refuse-start/"
 ALERT_STATES = ("SET", "CLEARED")
 MAX_ALERT_RESULTS = 1000  # ListAlerts' MaxResults range is 1..1000 in the model
 
@@ -188,6 +189,26 @@ def _control(method: str, subpath: str, _query: dict[str, list[str]], body: byte
     raise ControlError(405, f"{method} not supported on {CONTROL}{subpath}")
 
 
+def refusals(backend: MediaLiveBackend) -> dict[str, str]:
+    """Channel id -> the message StartChannel refuses it with."""
+    return backend.__dict__.setdefault("lunora_refuse_start", {})
+
+
+def _refuse_start_control(method: str, subpath: str, _query: dict[str, list[str]], body: bytes) -> tuple[int, Any, str]:
+    channel_id = subpath.strip("/")
+    if not channel_id or "/" in channel_id:
+        raise ControlError(404, f"no control at {REFUSE_START}{subpath}")
+    backend = _find_channel(channel_id)
+    if method == "POST":
+        message = str(json_body(body).get("message") or f"Unable to start channel {channel_id}")
+        refusals(backend)[channel_id] = message
+        return 200, {"channelId": channel_id, "message": message}, "application/json"
+    if method == "DELETE":
+        refusals(backend).pop(channel_id, None)
+        return 200, {"channelId": channel_id}, "application/json"
+    raise ControlError(405, f"{method} not supported on {REFUSE_START}{subpath}")
+
+
 def install() -> None:
     cls = ml_responses.MediaLiveResponse
     cls.list_alerts = _r_list_alerts  # type: ignore[attr-defined]
@@ -196,3 +217,4 @@ def install() -> None:
     ml_urls.url_paths.setdefault("{0}/prod/channels/(?P<channelid>[^/.]+)/alerts$", dispatch)
     ml_urls.url_paths.setdefault("{0}/prod/channels/(?P<channelid>[^/.]+)/thumbnails$", dispatch)
     request_log.register(CONTROL, _control)
+    request_log.register(REFUSE_START, _refuse_start_control)
