@@ -392,6 +392,7 @@ fn the_man_page_names_every_command() {
         "cost",
         "outputs",
         "presets",
+        "serve",
         "schema",
         "completions",
         "man",
