@@ -284,6 +284,18 @@ fn iam_statements(template: &Value) -> BTreeSet<(String, String)> {
             }
             continue;
         }
+        // A policy attached to a role from another resource (a
+        // destination stack adds its channel to the base stack's guard
+        // role this way) grants as much as one written in the role.
+        if matches!(kind, Some("AWS::IAM::RolePolicy" | "AWS::IAM::Policy")) {
+            let statements = r
+                .pointer("/Properties/PolicyDocument/Statement")
+                .and_then(Value::as_array);
+            for s in statements.into_iter().flatten() {
+                out.insert((id.clone(), identity_statement(s)));
+            }
+            continue;
+        }
         if kind != Some("AWS::IAM::Role") {
             continue;
         }
@@ -306,23 +318,25 @@ fn iam_statements(template: &Value) -> BTreeSet<(String, String)> {
                 .pointer("/PolicyDocument/Statement")
                 .and_then(Value::as_array);
             for s in statements.into_iter().flatten() {
-                let mut actions = as_list(s.get("Action"));
-                actions.sort();
-                let mut resources = as_list(s.get("Resource"));
-                resources.sort();
-                out.insert((
-                    id.clone(),
-                    format!(
-                        "{} {} on {}",
-                        s.get("Effect").and_then(Value::as_str).unwrap_or("Allow"),
-                        actions.join(", "),
-                        resources.join(", ")
-                    ),
-                ));
+                out.insert((id.clone(), identity_statement(s)));
             }
         }
     }
     out
+}
+
+/// An identity-policy statement as a table row: effect, actions, resources.
+fn identity_statement(s: &Value) -> String {
+    let mut actions = as_list(s.get("Action"));
+    actions.sort();
+    let mut resources = as_list(s.get("Resource"));
+    resources.sort();
+    format!(
+        "{} {} on {}",
+        s.get("Effect").and_then(Value::as_str).unwrap_or("Allow"),
+        actions.join(", "),
+        resources.join(", ")
+    )
 }
 
 /// Allow-listed CIDRs: (logical id, property, CIDR).
@@ -484,6 +498,83 @@ mod tests {
             .any(|c| c.change == '+' && c.detail.contains("rule/*")));
         let risks = stack_risks("s-base", &narrow, &wider, &[], &BTreeSet::new());
         assert!(risks.iter().any(|r| r.kind == RiskKind::IamBroadening));
+    }
+
+    /// The guards' roles and the policy each destination adds to the
+    /// guard role show up in the security table as they are rendered, with
+    /// no special case for them.
+    #[test]
+    fn guard_grants_are_in_the_security_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/guards/lunora.yaml");
+        let with = crate::config::load(&path).expect("the guards fixture loads");
+        let mut without = with.clone();
+        without.config.guards = None;
+        let before = crate::render::render(&without).expect("renders");
+        let after = crate::render::render(&with).expect("renders");
+        let mut rows = Vec::new();
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b.name, a.name);
+            for c in security_changes(&b.template, &a.template) {
+                assert_eq!(c.change, '+', "{c:?}");
+                rows.push(format!("{} {} {}", a.name, c.logical_id, c.detail));
+            }
+        }
+        let has = |needle: &[&str]| {
+            assert!(
+                rows.iter().any(|r| needle.iter().all(|n| r.contains(n))),
+                "no row with {needle:?} in:\n{}",
+                rows.join("\n")
+            );
+        };
+        has(&[
+            "-base",
+            "GuardSequenceRole",
+            "trust Allow",
+            "states.amazonaws.com",
+        ]);
+        has(&[
+            "-base",
+            "GuardSequenceRole",
+            "Allow medialive:ListChannels on *",
+        ]);
+        has(&[
+            "-base",
+            "GuardSequenceRole",
+            "mediaconnect:DescribeFlow, mediaconnect:StartFlow, mediaconnect:StopFlow on arn:aws:mediaconnect:us-east-1:123456789012:flow:*:lunora-player-prod",
+        ]);
+        has(&[
+            "-base",
+            "GuardEventsRole",
+            "states:StartExecution",
+            "StopSequence",
+        ]);
+        has(&[
+            "-base",
+            "GuardSchedulerRole",
+            "states:StartExecution",
+            "StartSequence",
+        ]);
+        has(&[
+            "-base",
+            "GuardSessionRole",
+            "states:StartExecution",
+            "StopSequence",
+        ]);
+        has(&[
+            "-dest-twitch",
+            "GuardPolicy",
+            "medialive:DescribeChannel, medialive:StartChannel, medialive:StopChannel on",
+            "Channel",
+        ]);
+        has(&[
+            "-dest-twitch",
+            "GuardPolicy",
+            "mediaconnect:UpdateFlowOutput on",
+            "OutputArn",
+        ]);
+        // Nothing else changes: the flow stack has no guard.
+        assert!(rows.iter().all(|r| !r.contains("-flow ")), "{rows:?}");
     }
 
     #[test]
