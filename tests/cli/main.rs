@@ -5,6 +5,7 @@ mod aws_setup;
 mod commands;
 mod contract;
 mod errors;
+mod guards;
 mod fuzz;
 mod interface;
 mod lint;
