@@ -303,6 +303,12 @@ fn bad_guards_are_one_located_line_and_nothing_is_written() {
         "time_zone:",
     );
     refuses(
+        "a time zone in the wrong case",
+        &[("time_zone: Europe/Berlin", "time_zone: europe/berlin")],
+        &["`europe/berlin` is not an IANA time zone", "did you mean `Europe/Berlin`?"],
+        "time_zone:",
+    );
+    refuses(
         "a zone abbreviation",
         &[("time_zone: Europe/Berlin", "time_zone: CEST")],
         &["`CEST` is not an IANA time zone"],

@@ -166,9 +166,11 @@ fn check_schedule(
     s: &super::super::model::Schedule,
     now: Timestamp,
 ) {
+    // jiff looks names up ignoring case; Scheduler is given the name as
+    // written, so it must be the database's own spelling.
     let zone = match TimeZone::get(&s.time_zone) {
-        Ok(z) => Some(z),
-        Err(_) => {
+        Ok(z) if z.iana_name() == Some(s.time_zone.as_str()) => Some(z),
+        _ => {
             let hint = match suggest_zone(&s.time_zone) {
                 Some(best) => {
                     format!("did you mean `{best}`? EventBridge Scheduler takes IANA names")
@@ -413,4 +415,92 @@ fn suggest_zone(name: &str) -> Option<String> {
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     yaml::closest(name, &refs).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::path::Path;
+
+    use crate::presets::Library;
+
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/guards/lunora.yaml");
+
+    fn errors(text: &str, now: &str) -> Vec<String> {
+        let now: jiff::Timestamp = now.parse().unwrap();
+        match crate::config::from_text_at(
+            Path::new("lunora.yaml"),
+            text,
+            &Library::built_in().unwrap(),
+            now,
+        ) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.0.iter().map(|d| format!("{}: {}", d.field, d.message)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_fixture_is_valid_until_its_one_off_window_starts() {
+        assert!(errors(FIXTURE, "2026-12-06T00:00:00Z").is_empty());
+        // 18:30 in Berlin on 14 March 2099 is 17:30 UTC (CET, +01:00).
+        assert!(errors(FIXTURE, "2099-03-14T17:29:00Z").is_empty());
+        let late = errors(FIXTURE, "2099-03-14T17:30:00Z");
+        assert_eq!(late.len(), 1, "{late:?}");
+        assert!(late[0].contains("starts in the past"), "{late:?}");
+    }
+
+    #[test]
+    fn a_one_off_window_on_a_listed_day_overlaps_a_weekly_one() {
+        // 15 March 2099 is a Sunday: the weekly service runs 09:30-12:30.
+        let text = FIXTURE
+            .replace("start: 2099-03-14T18:30", "start: 2099-03-15T12:00")
+            .replace("stop: 2099-03-14T23:00", "stop: 2099-03-15T14:00");
+        let e = errors(&text, "2026-12-06T00:00:00Z");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("window `gala` overlaps window `sunday-service`"),
+            "{e:?}"
+        );
+        // Back to back is no overlap.
+        let text = text.replace("start: 2099-03-15T12:00", "start: 2099-03-15T12:30");
+        assert!(errors(&text, "2026-12-06T00:00:00Z").is_empty());
+        // The same window on a Monday is none either.
+        let text = text
+            .replace("2099-03-15T12:30", "2099-03-16T11:00")
+            .replace("2099-03-15T14:00", "2099-03-16T12:00");
+        assert!(errors(&text, "2026-12-06T00:00:00Z").is_empty());
+    }
+
+    #[test]
+    fn windows_become_scheduler_expressions() {
+        use crate::config::model::{Weekday, Window};
+        let w = Window {
+            name: "w".into(),
+            destinations: vec!["youtube".into()],
+            days: vec![Weekday::Mon, Weekday::Wed],
+            start: "18:05".into(),
+            stop: "21:00".into(),
+        };
+        let t = super::window_times(&w).unwrap();
+        assert_eq!(
+            t.expressions(&w),
+            (
+                "cron(5 18 ? * MON,WED *)".to_owned(),
+                "cron(0 21 ? * MON,WED *)".to_owned()
+            )
+        );
+        assert!((t.hours() - 2.9166).abs() < 0.001);
+        let once = Window {
+            days: Vec::new(),
+            start: "2099-01-01T23:00".into(),
+            stop: "2099-01-02T01:30".into(),
+            ..w
+        };
+        let t = super::window_times(&once).unwrap();
+        assert_eq!(
+            t.expressions(&once).0,
+            "at(2099-01-01T23:00:00)".to_owned()
+        );
+        assert!((t.hours() - 2.5).abs() < 1e-9);
+    }
 }
