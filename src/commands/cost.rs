@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::CostArgs;
-use crate::cost::{self, Estimate, Item, Rates, Setup, Summary};
+use crate::cost::{self, Estimate, GuardBounds, GuardLimits, Item, Rates, Setup, Summary};
 use crate::diagnostic::Diagnostics;
 use crate::output::{Console, Report};
 
@@ -41,6 +41,10 @@ pub struct CostReport {
     pub rates: RatesInfo,
     #[serde(flatten)]
     pub summary: Summary,
+    /// With `guards:` in the config: what a destination left running costs
+    /// at most, and the month with the guards bounding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guards: Option<GuardBounds>,
     /// What the estimate leaves out or assumes.
     pub notes: Vec<String>,
     /// The text's width (`None`: `--wide`, no limit).
@@ -62,6 +66,36 @@ pub fn run(config: &Path, args: &CostArgs, console: &Console) -> anyhow::Result<
         "MediaPackage origination assumes the CDN pulls every rendition once; viewer delivery (CDN, data transfer out) is not priced".to_owned(),
         "all channels are assumed to stream the same hours; taxes, reserved pricing and free tiers are not modelled".to_owned(),
     ];
+    let guards = match &d.config.guards {
+        Some(g) => {
+            let limits = GuardLimits {
+                input_lost_minutes: g.auto_stop.as_ref().map(|a| a.input_lost_minutes as f64),
+                max_session_hours: g.max_session_hours.map(|h| h as f64),
+                longest_window_hours: g.schedule.as_ref().and_then(|s| {
+                    s.windows
+                        .iter()
+                        .filter_map(crate::config::window_times)
+                        .map(|t| t.hours())
+                        .reduce(f64::max)
+                }),
+                budget_usd: g.budget.as_ref().map(|b| b.monthly_usd),
+            };
+            if g.auto_stop.is_some() && g.max_session_hours.is_none() {
+                notes.push("auto-stop acts only once a channel's input is lost: a channel whose encoder keeps sending is bounded by max_session_hours or a schedule window, not by auto-stop".to_owned());
+            }
+            if g.max_session_hours.is_some() {
+                notes.push("the session limit bounds destinations started with `lunora start`; a channel started in the console has no session, and only auto-stop bounds it".to_owned());
+            }
+            Some(cost::guard_bounds(
+                &setup,
+                &rates,
+                limits,
+                &summary.with_stop,
+                summary.idle_hours,
+            )?)
+        }
+        None => None,
+    };
     if rates.file.region != d.config.region {
         let note = format!(
             "the rates are for {} but the config deploys to {}: prices differ by Region",
@@ -86,6 +120,7 @@ pub fn run(config: &Path, args: &CostArgs, console: &Console) -> anyhow::Result<
             single_pipeline_factor: rates.file.single_pipeline_factor.value,
         },
         summary,
+        guards,
         notes,
         width: crate::screen::width(args.wide, crate::screen::Stream::Stdout),
     })
@@ -250,6 +285,10 @@ impl fmt::Display for CostReport {
         out.push('\n');
         out.push_str(&self.headline());
         out.push('\n');
+        if let Some(g) = &self.guards {
+            out.push_str(&guards_text(g, self.width));
+            out.push('\n');
+        }
         let _ = writeln!(
             out,
             "(a) with lunora's stop behaviour: flow stopped and flow outputs disabled between events"
@@ -278,6 +317,59 @@ impl fmt::Display for CostReport {
         }
         f.write_str(&crate::screen::fit(&out, self.width))
     }
+}
+
+/// The guards' bound on a forgotten destination, in text.
+fn guards_text(g: &GuardBounds, width: Option<usize>) -> String {
+    use crate::screen::Align::{Left, Right};
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "guards: a destination left running costs at most {}",
+        g.bound
+    );
+    let rows: Vec<Vec<String>> = g
+        .forgotten
+        .iter()
+        .map(|f| {
+            vec![
+                f.destination.clone(),
+                money(f.usd_per_hour),
+                f.at_most_usd.map_or("unbounded".to_owned(), money),
+                money(f.unguarded_usd),
+            ]
+        })
+        .collect();
+    out.push_str(&crate::screen::table(
+        &["LEFT RUNNING", "$/HOUR", "AT MOST $", "REST OF MONTH $"],
+        &[Left, Right, Right, Right],
+        &rows,
+        width,
+        2,
+    ));
+    if let (Some(worst), Some(first)) = (g.worst_month_usd, g.forgotten.first()) {
+        let _ = writeln!(
+            out,
+            "worst month with the guards: {} ((a) with {} forgotten once); without them: {}",
+            money(worst),
+            first.destination,
+            money(g.unguarded_month_usd)
+        );
+    }
+    if let (Some(budget), Some(headroom)) = (g.limits.budget_usd, g.budget_headroom_usd) {
+        let _ = writeln!(
+            out,
+            "budget: {} a month, {} {}",
+            money(budget),
+            money(headroom.abs()),
+            if headroom >= 0.0 {
+                "to spare in the worst month"
+            } else {
+                "over it in the worst month"
+            }
+        );
+    }
+    out
 }
 
 fn markdown_table(out: &mut String, e: &Estimate) {
@@ -331,6 +423,31 @@ impl Report for CostReport {
             "\nlunora's stop behaviour saves **${}/month**.\n",
             money(s.stop_saves_usd)
         );
+        if let Some(g) = &self.guards {
+            let _ = writeln!(
+                out,
+                "#### Guards\n\nA destination left running costs at most **{}**.\n\n| left running | $/hour | at most $ | rest of month $ |\n|---|---:|---:|---:|",
+                g.bound
+            );
+            for f in &g.forgotten {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    f.destination,
+                    money(f.usd_per_hour),
+                    f.at_most_usd.map_or("unbounded".to_owned(), money),
+                    money(f.unguarded_usd)
+                );
+            }
+            if let Some(worst) = g.worst_month_usd {
+                let _ = writeln!(
+                    out,
+                    "\nWorst month with the guards: **${}**; without them: ${}.\n",
+                    money(worst),
+                    money(g.unguarded_month_usd)
+                );
+            }
+        }
         out.push_str("#### (c) The original plan's figure\n\n");
         markdown_table(&mut out, &s.original);
         out.push_str("\n| charge | original $ | lunora (a) $ | |\n|---|---:|---:|---|\n");

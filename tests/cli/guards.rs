@@ -68,10 +68,7 @@ fn the_stop_sequence_stops_the_channel_then_its_output_then_the_idle_flow() {
         resource("DisableOutput"),
         "arn:aws:states:::aws-sdk:mediaconnect:updateFlowOutput"
     );
-    assert_eq!(
-        s["DisableOutput"]["Parameters"]["OutputStatus"],
-        "DISABLED"
-    );
+    assert_eq!(s["DisableOutput"]["Parameters"]["OutputStatus"], "DISABLED");
     assert_eq!(
         resource("ListChannels"),
         "arn:aws:states:::aws-sdk:medialive:listChannels"
@@ -88,7 +85,10 @@ fn the_stop_sequence_stops_the_channel_then_its_output_then_the_idle_flow() {
     // The start sequence: flow first, then output, then channel.
     let start = states(&base["Resources"]["StartSequence"]);
     assert_eq!(start["FlowState"]["Choices"][1]["Next"], "StartFlow");
-    assert_eq!(start["EnableOutput"]["Parameters"]["OutputStatus"], "ENABLED");
+    assert_eq!(
+        start["EnableOutput"]["Parameters"]["OutputStatus"],
+        "ENABLED"
+    );
     assert_eq!(start["EnableOutput"]["Next"], "DescribeChannel");
     assert_eq!(
         start["StartChannel"]["Resource"],
@@ -121,7 +121,10 @@ fn triggers_name_their_destination_and_windows_follow_the_time_zone() {
     let template = rule["Targets"][0]["InputTransformer"]["InputTemplate"]["Fn::Sub"][0]
         .as_str()
         .unwrap();
-    assert!(template.contains("\"destination\": \"twitch\""), "{template}");
+    assert!(
+        template.contains("\"destination\": \"twitch\""),
+        "{template}"
+    );
     assert!(template.contains("\"source\": <alarm>"), "{template}");
     // twitch is only in the one-off window; youtube is in both.
     let schedules = |v: &Value| -> BTreeSet<(String, String)> {
@@ -131,7 +134,10 @@ fn triggers_name_their_destination_and_windows_follow_the_time_zone() {
             .values()
             .filter(|r| r["Type"] == "AWS::Scheduler::Schedule")
             .map(|r| {
-                assert_eq!(r["Properties"]["ScheduleExpressionTimezone"], "Europe/Berlin");
+                assert_eq!(
+                    r["Properties"]["ScheduleExpressionTimezone"],
+                    "Europe/Berlin"
+                );
                 (
                     r["Properties"]["Name"].as_str().unwrap().to_owned(),
                     r["Properties"]["ScheduleExpression"]
@@ -182,7 +188,10 @@ fn triggers_name_their_destination_and_windows_follow_the_time_zone() {
 fn refuses(name: &str, edits: &[(&str, &str)], expect: &[&str], at: &str) {
     let mut text = std::fs::read_to_string(fixture()).unwrap();
     for (from, to) in edits {
-        assert!(text.contains(from), "case `{name}`: `{from}` not in the fixture");
+        assert!(
+            text.contains(from),
+            "case `{name}`: `{from}` not in the fixture"
+        );
         text = text.replacen(from, to, 1);
     }
     let line = text
@@ -205,7 +214,10 @@ fn refuses(name: &str, edits: &[(&str, &str)], expect: &[&str], at: &str) {
         assert_eq!(output.status.code(), Some(1), "case `{name}`:\n{stderr}");
         assert!(output.stdout.is_empty(), "case `{name}`");
         assert!(!out_dir.exists(), "case `{name}`: render wrote files");
-        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
         assert_eq!(errors.len(), 1, "case `{name}`: one error line:\n{stderr}");
         let e = errors[0];
         assert!(e.contains("(hint: "), "case `{name}`: no hint in `{e}`");
@@ -224,7 +236,10 @@ fn bad_guards_are_one_located_line_and_nothing_is_written() {
     refuses(
         "negative minutes",
         &[("input_lost_minutes: 15", "input_lost_minutes: -5")],
-        &["`guards.auto_stop.input_lost_minutes`", "-5 minutes is outside 1-1440"],
+        &[
+            "`guards.auto_stop.input_lost_minutes`",
+            "-5 minutes is outside 1-1440",
+        ],
         "input_lost_minutes",
     );
     refuses(
@@ -254,7 +269,11 @@ fn bad_guards_are_one_located_line_and_nothing_is_written() {
     refuses(
         "weekly window that stops before it starts",
         &[("stop: \"12:30\"", "stop: \"08:00\"")],
-        &["`guards.schedule.windows[0].stop`", "stops (08:00) before it starts (09:30)", "split one that crosses midnight"],
+        &[
+            "`guards.schedule.windows[0].stop`",
+            "stops (08:00) before it starts (09:30)",
+            "split one that crosses midnight",
+        ],
         "stop: \"08:00\"",
     );
     refuses(
@@ -265,20 +284,34 @@ fn bad_guards_are_one_located_line_and_nothing_is_written() {
     );
     refuses(
         "one-off window in the past",
-        &[("start: 2099-03-14T18:30", "start: 2020-03-14T18:30"), ("stop: 2099-03-14T23:00", "stop: 2020-03-14T23:00")],
-        &["`guards.schedule.windows[1].start`", "starts in the past", "Europe/Berlin"],
+        &[
+            ("start: 2099-03-14T18:30", "start: 2020-03-14T18:30"),
+            ("stop: 2099-03-14T23:00", "stop: 2020-03-14T23:00"),
+        ],
+        &[
+            "`guards.schedule.windows[1].start`",
+            "starts in the past",
+            "Europe/Berlin",
+        ],
         "start: 2020-03-14T18:30",
     );
     refuses(
         "one-off window with times of day",
         &[("start: 2099-03-14T18:30", "start: \"18:30\"")],
-        &["`guards.schedule.windows[1].start`", "is not a date and time", "add `days:`"],
+        &[
+            "`guards.schedule.windows[1].start`",
+            "is not a date and time",
+            "add `days:`",
+        ],
         "start: \"18:30\"",
     );
     refuses(
         "weekly window with a time that is not one",
         &[("start: \"09:30\"", "start: \"25:00\"")],
-        &["`guards.schedule.windows[0].start`", "`25:00` is not a time of day"],
+        &[
+            "`guards.schedule.windows[0].start`",
+            "`25:00` is not a time of day",
+        ],
         "start: \"25:00\"",
     );
     refuses(
@@ -292,20 +325,34 @@ fn bad_guards_are_one_located_line_and_nothing_is_written() {
     );
     refuses(
         "unknown destination",
-        &[("destinations: [primary, youtube]\n        days", "destinations: [primary, yotube]\n        days")],
-        &["`guards.schedule.windows[0].destinations[1]`", "unknown destination `yotube`", "did you mean `youtube`?"],
+        &[(
+            "destinations: [primary, youtube]\n        days",
+            "destinations: [primary, yotube]\n        days",
+        )],
+        &[
+            "`guards.schedule.windows[0].destinations[1]`",
+            "unknown destination `yotube`",
+            "did you mean `youtube`?",
+        ],
         "destinations: [primary, yotube]",
     );
     refuses(
         "unknown time zone",
         &[("time_zone: Europe/Berlin", "time_zone: Europe/Berln")],
-        &["`guards.schedule.time_zone`", "`Europe/Berln` is not an IANA time zone", "did you mean `Europe/Berlin`?"],
+        &[
+            "`guards.schedule.time_zone`",
+            "`Europe/Berln` is not an IANA time zone",
+            "did you mean `Europe/Berlin`?",
+        ],
         "time_zone:",
     );
     refuses(
         "a time zone in the wrong case",
         &[("time_zone: Europe/Berlin", "time_zone: europe/berlin")],
-        &["`europe/berlin` is not an IANA time zone", "did you mean `Europe/Berlin`?"],
+        &[
+            "`europe/berlin` is not an IANA time zone",
+            "did you mean `Europe/Berlin`?",
+        ],
         "time_zone:",
     );
     refuses(
@@ -317,7 +364,10 @@ fn bad_guards_are_one_located_line_and_nothing_is_written() {
     refuses(
         "zero budget",
         &[("monthly_usd: 400", "monthly_usd: 0")],
-        &["`guards.budget.monthly_usd`", "0 USD is not a monthly budget"],
+        &[
+            "`guards.budget.monthly_usd`",
+            "0 USD is not a monthly budget",
+        ],
         "monthly_usd",
     );
     refuses(
@@ -329,13 +379,19 @@ fn bad_guards_are_one_located_line_and_nothing_is_written() {
     refuses(
         "bad budget e-mail",
         &[("finance@example.com", "finance.example.com")],
-        &["`guards.budget.emails[1]`", "`finance.example.com` is not an e-mail address"],
+        &[
+            "`guards.budget.emails[1]`",
+            "`finance.example.com` is not an e-mail address",
+        ],
         "finance.example.com",
     );
     refuses(
         "misspelt guard",
         &[("max_session_hours: 6", "max_session_hour: 6")],
-        &["unknown field `max_session_hour`", "did you mean `max_session_hours`?"],
+        &[
+            "unknown field `max_session_hour`",
+            "did you mean `max_session_hours`?",
+        ],
         "max_session_hour",
     );
 }

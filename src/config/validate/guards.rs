@@ -435,7 +435,11 @@ mod tests {
             now,
         ) {
             Ok(_) => Vec::new(),
-            Err(d) => d.0.iter().map(|d| format!("{}: {}", d.field, d.message)).collect(),
+            Err(d) => {
+                d.0.iter()
+                    .map(|d| format!("{}: {}", d.field, d.message))
+                    .collect()
+            }
         }
     }
 
@@ -497,10 +501,7 @@ mod tests {
             ..w
         };
         let t = super::window_times(&once).unwrap();
-        assert_eq!(
-            t.expressions(&once).0,
-            "at(2099-01-01T23:00:00)".to_owned()
-        );
+        assert_eq!(t.expressions(&once).0, "at(2099-01-01T23:00:00)".to_owned());
         assert!((t.hours() - 2.5).abs() < 1e-9);
     }
 }
