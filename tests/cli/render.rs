@@ -116,7 +116,7 @@ fn every_resource_that_takes_tags_is_tagged_managed_by_lunora() {
                         "AWS::SNS::Subscription"
                             | "AWS::SNS::TopicPolicy"
                             | "AWS::CloudWatch::Dashboard"
-                            | "AWS::IAM::RolePolicy"
+                            | "AWS::IAM::Policy"
                             | "AWS::Scheduler::Schedule"
                     )
                 ) {
@@ -164,7 +164,7 @@ fn iam_policies_name_their_resources() {
                         .iter()
                         .map(|p| &p["PolicyDocument"])
                         .collect(),
-                    Some("AWS::IAM::RolePolicy") => vec![&r["Properties"]["PolicyDocument"]],
+                    Some("AWS::IAM::Policy") => vec![&r["Properties"]["PolicyDocument"]],
                     _ => continue,
                 };
                 for document in documents {
