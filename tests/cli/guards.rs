@@ -395,3 +395,54 @@ fn bad_guards_are_one_located_line_and_nothing_is_written() {
         "max_session_hour",
     );
 }
+
+/// In `mediaconnect` input mode MediaLive manages the flow outputs: the
+/// guards pass no output ARN, grant no UpdateFlowOutput, and still lint
+/// clean.
+#[test]
+fn in_mediaconnect_mode_the_guards_leave_the_outputs_to_medialive() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = root().join("tests/fixtures/mediaconnect");
+    let mut text = std::fs::read_to_string(fixture.join("lunora.yaml")).unwrap();
+    text.push_str(
+        "guards:\n  auto_stop:\n    input_lost_minutes: 10\n  schedule:\n    time_zone: America/New_York\n    windows:\n      - name: weekly\n        destinations: [facebook]\n        days: [mon, fri]\n        start: \"18:00\"\n        stop: \"20:00\"\n",
+    );
+    // The fixture is the config alone (built-in presets only).
+    let config = dir.path().join("lunora.yaml");
+    std::fs::write(&config, &text).unwrap();
+    let stacks = render(&config);
+    let out = dir.path().join("stacks");
+    std::fs::create_dir(&out).unwrap();
+    let mut files = Vec::new();
+    for s in &stacks {
+        // The base stack's sequences are the same in both modes (they
+        // check whether the input has an output ARN).
+        if s.name.contains("-dest-") {
+            assert!(!s.template.contains("output_arn"), "{}", s.name);
+            assert!(
+                !s.template.contains("mediaconnect:UpdateFlowOutput"),
+                "{}",
+                s.name
+            );
+        }
+        let file = out.join(s.file_name());
+        std::fs::write(&file, &s.template).unwrap();
+        files.push(file);
+    }
+    let facebook = stacks
+        .iter()
+        .find(|s| s.name.ends_with("-dest-facebook"))
+        .unwrap();
+    assert!(facebook.template.contains("cron(0 18 ? * MON,FRI *)"));
+    assert!(facebook.template.contains("America/New_York"));
+    let output = std::process::Command::new("cfn-lint")
+        .args(&files)
+        .output()
+        .expect("cfn-lint is not installed: run `pip install -r requirements-dev.txt`");
+    assert!(
+        output.status.success(),
+        "cfn-lint found problems:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
