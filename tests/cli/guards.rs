@@ -105,6 +105,40 @@ fn the_stop_sequence_stops_the_channel_then_its_output_then_the_idle_flow() {
     assert!(base["Outputs"]["SessionLimitArn"].is_object());
 }
 
+/// CloudFormation refuses a template with a null anywhere ("'null' values
+/// are not allowed in templates"), a state machine's `Definition` included,
+/// so no state may say `ResultPath: null`.
+#[test]
+fn no_rendered_template_holds_a_null() {
+    fn nulls(v: &Value, at: &str, found: &mut Vec<String>) {
+        match v {
+            Value::Null => found.push(at.to_owned()),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    nulls(item, &format!("{at}/{i}"), found);
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    nulls(item, &format!("{at}/{k}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for s in render(&fixture()) {
+        let template: Value = serde_json::from_str(&s.template).unwrap();
+        nulls(&template, &s.name, &mut found);
+    }
+    assert!(found.is_empty(), "null values: {found:?}");
+    // The calls whose answer is not needed keep one documented field.
+    let base = stack("lunora-player-prod-base");
+    let stop = states(&base["Resources"]["StopSequence"]);
+    assert_eq!(stop["StopChannel"]["ResultSelector"]["state.$"], "$.State");
+    assert_eq!(stop["StopFlow"]["ResultSelector"]["status.$"], "$.Status");
+}
+
 #[test]
 fn triggers_name_their_destination_and_windows_follow_the_time_zone() {
     let twitch = stack("lunora-player-prod-dest-twitch");
