@@ -16,6 +16,8 @@ mod cost;
 mod deploy;
 #[path = "emulator.rs"]
 mod emulator;
+#[path = "guards.rs"]
+mod guards;
 #[path = "mocks.rs"]
 mod mocks;
 #[path = "nohang.rs"]

@@ -15,6 +15,7 @@ pub mod operate;
 pub mod plan;
 pub mod playlist;
 pub mod rollback;
+pub mod session_limit;
 pub mod stacks;
 pub mod status;
 pub mod thumbnail;
