@@ -240,6 +240,63 @@ async fn auto_stop_stops_one_destination_and_the_flow_with_the_last() {
     // Firing again for a stopped destination changes nothing and succeeds.
     env.run(&target, "youtube-input-lost-again", &input).await;
     assert_eq!(env.state().await.0, "STANDBY");
+
+    // The records, as lunora reads them back.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let settings = lunora::aws::AwsSettings {
+        endpoint_url: Some(env.ws.emulator.endpoint_url().to_owned()),
+        ..lunora::aws::AwsSettings::default()
+    };
+    let aws = lunora::aws::Aws::connect(&settings, "us-east-1")
+        .await
+        .unwrap();
+    let mut stops = lunora::ops::guard_records::read(&aws, &stop_machine, 50)
+        .await
+        .unwrap();
+    stops.sort_by(|a, b| a.execution.cmp(&b.execution));
+    let seen: Vec<(&str, &str, &str, Option<&str>, &str)> = stops
+        .iter()
+        .map(|s| {
+            (
+                s.execution.as_str(),
+                s.destination.as_str(),
+                s.kind.as_str(),
+                s.fired_at.as_deref(),
+                s.status.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "twitch-input-lost",
+                "twitch",
+                "auto-stop",
+                Some("2026-12-06T03:00:00Z"),
+                "SUCCEEDED"
+            ),
+            (
+                "youtube-input-lost",
+                "youtube",
+                "auto-stop",
+                Some("2026-12-06T03:05:00Z"),
+                "SUCCEEDED"
+            ),
+            (
+                "youtube-input-lost-again",
+                "youtube",
+                "auto-stop",
+                Some("2026-12-06T03:05:00Z"),
+                "SUCCEEDED"
+            ),
+        ]
+    );
+    assert_eq!(
+        stops[0].source.as_deref(),
+        Some("lunora-player-prod-twitch-guard-input-lost")
+    );
 }
 
 /// A schedule window from start to stop: the start sequence starts the

@@ -11,6 +11,7 @@
 
 pub mod deploy;
 pub mod failover;
+pub mod guard_records;
 pub mod operate;
 pub mod plan;
 pub mod playlist;

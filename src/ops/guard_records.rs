@@ -1,0 +1,121 @@
+//! The record of every stop a guard made, read back from AWS: each
+//! execution of the stop sequence (base output `StopSequenceArn`) carries
+//! in its input the destination and the trigger (`kind`: `auto-stop`,
+//! `schedule-stop`, `max-session-hours`; `source`: the alarm, schedule or
+//! session machine; `time`; `window` for schedules), and Step Functions
+//! keeps its start and stop dates and status. Not yet shown by `status`
+//! (see the README's Cost guardrails).
+//!
+//! Step Functions API: ListExecutions
+//! (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html),
+//! newest first; DescribeExecution
+//! (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html)
+//! for the input.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::Aws;
+
+/// One stop a guard made (or is making).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardStop {
+    pub destination: String,
+    /// `auto-stop`, `schedule-stop`, `max-session-hours`.
+    pub kind: String,
+    /// The alarm, schedule or machine that fired.
+    pub source: Option<String>,
+    /// When the trigger fired, as the trigger wrote it.
+    pub fired_at: Option<String>,
+    /// The schedule window, for `schedule-stop`.
+    pub window: Option<String>,
+    /// The execution's status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED.
+    pub status: String,
+    pub execution: String,
+}
+
+/// What a guard wrote into a stop sequence input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    pub destination: String,
+    pub kind: String,
+    pub source: Option<String>,
+    pub fired_at: Option<String>,
+    pub window: Option<String>,
+}
+
+/// The trigger of a stop sequence input; `None` when the input is not one
+/// a guard wrote (no destination or no trigger kind).
+pub fn parse_input(input: &str) -> Option<Trigger> {
+    let v: serde_json::Value = serde_json::from_str(input).ok()?;
+    let text = |x: &serde_json::Value| x.as_str().map(str::to_owned);
+    let t = &v["trigger"];
+    Some(Trigger {
+        destination: text(&v["destination"])?,
+        kind: text(&t["kind"])?,
+        source: text(&t["source"]),
+        fired_at: text(&t["time"]),
+        window: text(&t["window"]),
+    })
+}
+
+/// The newest `limit` (1-1000) executions of the stop sequence, as guard
+/// stops; executions whose input is not a guard's are left out.
+pub async fn read(aws: &Aws, stop_machine_arn: &str, limit: i32) -> anyhow::Result<Vec<GuardStop>> {
+    let listed = aws
+        .sfn
+        .list_executions()
+        .state_machine_arn(stop_machine_arn)
+        .max_results(limit.clamp(1, 1000))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_sfn::error::DisplayErrorContext(&e)))?;
+    let mut out = Vec::new();
+    for e in listed.executions() {
+        let d = aws
+            .sfn
+            .describe_execution()
+            .execution_arn(e.execution_arn())
+            .send()
+            .await
+            .map_err(|err| anyhow::anyhow!("{}", aws_sdk_sfn::error::DisplayErrorContext(&err)))?;
+        let Some(t) = d.input().and_then(parse_input) else {
+            continue;
+        };
+        out.push(GuardStop {
+            destination: t.destination,
+            kind: t.kind,
+            source: t.source,
+            fired_at: t.fired_at,
+            window: t.window,
+            status: e.status().as_str().to_owned(),
+            execution: e.name().to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_names_the_destination_and_the_trigger() {
+        let input = r#"{"destination": "twitch", "channel_id": "1", "flow_arn": "f",
+            "trigger": {"kind": "schedule-stop", "source": "arn:s", "time": "2099-03-14T22:00:00Z", "window": "gala"}}"#;
+        assert_eq!(
+            parse_input(input),
+            Some(Trigger {
+                destination: "twitch".into(),
+                kind: "schedule-stop".into(),
+                source: Some("arn:s".into()),
+                fired_at: Some("2099-03-14T22:00:00Z".into()),
+                window: Some("gala".into()),
+            })
+        );
+        // Started by hand without a trigger, or not JSON: not a guard's.
+        assert_eq!(parse_input(r#"{"destination": "twitch"}"#), None);
+        assert_eq!(parse_input("not json"), None);
+    }
+}
