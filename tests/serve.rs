@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::common::contract;
 use crate::common::workspace::{example, Workspace};
 
-const TOKEN: &str = "test-token-0123456789abcdef";
+pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
 
 /// Stream keys and a passphrase no response may contain.
 const SECRETS: [&str; 5] = [
@@ -99,19 +99,23 @@ impl Served {
                 }
             }
         });
+        // Owned by `Self` at once: a panic below still ends the server.
+        let mut served = Self {
+            child,
+            base: String::new(),
+            lines,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = lines
+            let line = served
+                .lines
                 .recv_timeout(left)
                 .expect("lunora serve said where it listens within 60 s");
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 let addr = rest.split('/').next().unwrap().to_owned();
-                return Self {
-                    child,
-                    base: format!("http://{addr}"),
-                    lines,
-                };
+                served.base = format!("http://{addr}");
+                return served;
             }
         }
     }
@@ -270,7 +274,7 @@ async fn refuses_to_listen_beyond_loopback_without_the_acknowledgement() {
 }
 
 /// Destination id -> channel state, read with the SDK.
-async fn channel_states(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
+pub(crate) async fn channel_states(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
     let cfg = ws.emulator.sdk_config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&cfg);
     let ml = aws_sdk_medialive::Client::new(&cfg);
