@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::common::contract;
 use crate::common::workspace::{example, Workspace};
 
-const TOKEN: &str = "test-token-0123456789abcdef";
+pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
 
 /// Stream keys and a passphrase no response may contain.
 const SECRETS: [&str; 5] = [
@@ -282,7 +282,7 @@ async fn refuses_to_listen_beyond_loopback_without_the_acknowledgement() {
 }
 
 /// Destination id -> channel state, read with the SDK.
-async fn channel_states(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
+pub(crate) async fn channel_states(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
     let cfg = ws.emulator.sdk_config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&cfg);
     let ml = aws_sdk_medialive::Client::new(&cfg);
