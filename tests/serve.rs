@@ -73,16 +73,7 @@ impl Served {
     /// `lunora serve --listen 127.0.0.1:0 ARGS` with the test token, once
     /// it says where it listens.
     pub fn start(ws: &Workspace, args: &[&str]) -> Self {
-        // As `Workspace::lunora`, as a std Command that can be spawned.
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lunora"));
-        cmd.current_dir(ws.dir())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .args(["--endpoint-url", ws.emulator.endpoint_url()]);
+        let mut cmd = ws.lunora_process();
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--refresh", "1"])
             .args(args)
             .env("LUNORA_SERVE_TOKEN", TOKEN)
@@ -283,33 +274,36 @@ async fn refuses_to_listen_beyond_loopback_without_the_acknowledgement() {
 
 /// Destination id -> channel state, read with the SDK.
 pub(crate) async fn channel_states(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
-    let cfg = ws.emulator.sdk_config().await;
-    let cfn = aws_sdk_cloudformation::Client::new(&cfg);
-    let ml = aws_sdk_medialive::Client::new(&cfg);
+    let ml = aws_sdk_medialive::Client::new(&ws.emulator.sdk_config().await);
     let mut out = std::collections::BTreeMap::new();
     for id in ["youtube", "twitch", "linkedin", "custom", "primary"] {
-        let stack = cfn
-            .describe_stacks()
-            .stack_name(format!("lunora-player-prod-dest-{id}"))
-            .send()
-            .await
-            .unwrap();
-        let channel = stack.stacks()[0]
-            .outputs()
-            .iter()
-            .find(|o| o.output_key() == Some("ChannelId"))
-            .and_then(|o| o.output_value())
-            .unwrap()
-            .to_owned();
         let d = ml
             .describe_channel()
-            .channel_id(channel)
+            .channel_id(channel_id(ws, id).await)
             .send()
             .await
             .unwrap();
         out.insert(id.to_owned(), d.state().unwrap().as_str().to_owned());
     }
     out
+}
+
+/// The channel id of destination `id`, from its stack's outputs.
+async fn channel_id(ws: &Workspace, id: &str) -> String {
+    let cfn = aws_sdk_cloudformation::Client::new(&ws.emulator.sdk_config().await);
+    let stack = cfn
+        .describe_stacks()
+        .stack_name(format!("lunora-player-prod-dest-{id}"))
+        .send()
+        .await
+        .unwrap();
+    stack.stacks()[0]
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("ChannelId"))
+        .and_then(|o| o.output_value())
+        .unwrap()
+        .to_owned()
 }
 
 /// POST `path` with `body`, with the token when `token` is given.
@@ -566,20 +560,7 @@ async fn sigterm_ends_the_server_and_its_event_streams_quietly() {
 async fn a_start_medialive_refuses_returns_its_reason_and_touches_nothing_else() {
     let env = Deployed::new().await;
     let ws = &env.0;
-    let cfn = aws_sdk_cloudformation::Client::new(&ws.emulator.sdk_config().await);
-    let stack = cfn
-        .describe_stacks()
-        .stack_name("lunora-player-prod-dest-twitch")
-        .send()
-        .await
-        .unwrap();
-    let channel = stack.stacks()[0]
-        .outputs()
-        .iter()
-        .find(|o| o.output_key() == Some("ChannelId"))
-        .and_then(|o| o.output_value())
-        .unwrap()
-        .to_owned();
+    let channel = channel_id(ws, "twitch").await;
     let reason = "The channel cannot start: input attachment is being updated";
     ws.emulator.control_with(
         "POST",
