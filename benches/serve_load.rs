@@ -592,6 +592,12 @@ async fn run(settings: &Settings) -> i32 {
                 "rss_peak_sampled": mib(peak_rss),
                 "rss_end": mib(rss_end),
                 "vm_hwm": mib(hwm),
+                // One sample a second: growth would show here.
+                "rss_every_second": samples
+                    .iter()
+                    .step_by(10)
+                    .map(|&(_, k)| (mib(k) * 10.0).round() / 10.0)
+                    .collect::<Vec<_>>(),
             },
             "aws_requests": {
                 "total": requests.len(),
