@@ -130,8 +130,12 @@ impl Live {
         });
     }
 
-    /// Asks for a fresh reading now (after an action).
+    /// Asks for a fresh reading now (after an action): the cached one
+    /// predates the action, so no request gets it any more.
     pub fn refresh_now(&self) {
+        if let Ok(mut cached) = self.cached.lock() {
+            *cached = None;
+        }
         self.wake.notify_one();
     }
 
