@@ -434,6 +434,19 @@ async fn a_start_needs_the_token_and_touches_only_its_destination() {
         other => panic!("recorded as {other:?}"),
     }
 
+    // The running channel's thumbnail is a JPEG; a stopped one has none.
+    let r = client()
+        .get(served.url("/api/destinations/twitch/thumbnail"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert!(r.bytes().await.unwrap().starts_with(&[0xFF, 0xD8]));
+    let (code, body) = get(&served, "/api/destinations/youtube/thumbnail").await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(error_code(&body), "not_running");
+
     // Stop through the API too.
     let (code, body) = post(
         &served,

@@ -66,6 +66,7 @@ pub async fn run(
         platforms,
         action: Arc::new(tokio::sync::Mutex::new(())),
         action_label: std::sync::Mutex::new(None),
+        thumbnails: std::sync::Mutex::default(),
         stopping,
         options: options.clone(),
     });

@@ -31,7 +31,8 @@ pub const BODY_LIMIT: usize = 4096;
 pub struct ErrorDocument {
     /// Stable, for programs: `unauthorized`, `read_only`, `not_found`,
     /// `unknown_destination`, `bad_request`, `busy`, `refused`,
-    /// `not_running`, `aws_error`, `method_not_allowed`.
+    /// `not_running`, `no_thumbnail`, `aws_error`, `method_not_allowed`,
+    /// `internal`.
     pub code: String,
     /// For people: what went wrong, and a hint.
     pub message: String,
@@ -213,6 +214,11 @@ pub fn unknown_destination(s: &Server, id: &str) -> ApiError {
     )
 }
 
+/// How long a fetched thumbnail is served before MediaLive is asked
+/// again (DescribeThumbnails;
+/// https://docs.aws.amazon.com/medialive/latest/ug/thumbnails-work-cli.html).
+pub const THUMBNAIL_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `GET /api/destinations/{id}/thumbnail`: the channel's latest JPEG.
 pub async fn thumbnail(
     State(s): State<Shared>,
@@ -231,22 +237,39 @@ pub async fn thumbnail(
             format!("`{id}` is not running: MediaLive makes thumbnails only while a channel runs"),
         ));
     };
-    match crate::aws::media::channel_thumbnail(&s.aws, channel).await {
-        Ok(Some(jpeg)) => Ok((
-            [
-                (header::CONTENT_TYPE, "image/jpeg"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            jpeg,
-        )
-            .into_response()),
-        Ok(None) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_thumbnail",
-            format!("MediaLive has no thumbnail of `{id}` yet (they start a few seconds after the channel gets input)"),
-        )),
-        Err(e) => Err(ApiError::aws(&e)),
-    }
+    let cached = s.thumbnails.lock().ok().and_then(|t| {
+        t.get(&id)
+            .filter(|(at, _)| at.elapsed() < THUMBNAIL_TTL)
+            .map(|(_, jpeg)| Arc::clone(jpeg))
+    });
+    let jpeg = match cached {
+        Some(jpeg) => jpeg,
+        None => match crate::aws::media::channel_thumbnail(&s.aws, channel).await {
+            Ok(Some(jpeg)) => {
+                let jpeg = Arc::new(jpeg);
+                if let Ok(mut t) = s.thumbnails.lock() {
+                    t.insert(id.clone(), (std::time::Instant::now(), Arc::clone(&jpeg)));
+                }
+                jpeg
+            }
+            Ok(None) => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "no_thumbnail",
+                    format!("MediaLive has no thumbnail of `{id}` yet (they start a few seconds after the channel gets input)"),
+                ))
+            }
+            Err(e) => return Err(ApiError::aws(&e)),
+        },
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        jpeg.as_ref().clone(),
+    )
+        .into_response())
 }
 
 /// `GET /api/events`: Server-Sent Events. `status` carries the status
