@@ -408,6 +408,17 @@ async fn a_start_needs_the_token_and_touches_only_its_destination() {
         assert_eq!(code, 400, "{p} {b}: {body}");
         assert_eq!(error_code(&body), "bad_request");
     }
+    let (code, body) = post(&served, path, Some(TOKEN), &" ".repeat(5000)).await;
+    assert_eq!(code, 413, "{body}");
+    assert_eq!(error_code(&body), "too_large");
+    let r = client()
+        .delete(served.url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(error_code(&r.text().await.unwrap()), "method_not_allowed");
     assert_eq!(channel_states(ws).await, before);
 
     // With the token: twitch runs, the others are untouched.

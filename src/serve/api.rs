@@ -31,8 +31,8 @@ pub const BODY_LIMIT: usize = 4096;
 pub struct ErrorDocument {
     /// Stable, for programs: `unauthorized`, `read_only`, `not_found`,
     /// `unknown_destination`, `bad_request`, `busy`, `refused`,
-    /// `not_running`, `no_thumbnail`, `aws_error`, `method_not_allowed`,
-    /// `internal`.
+    /// `not_running`, `no_thumbnail`, `too_large`, `aws_error`,
+    /// `method_not_allowed`, `internal`.
     pub code: String,
     /// For people: what went wrong, and a hint.
     pub message: String,
@@ -327,6 +327,28 @@ pub async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// A request body of at most [`BODY_LIMIT`] bytes; anything else is an
+/// error document (axum's own rejection would be plain text).
+pub struct Body(Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state).await.map(Body).map_err(|e| {
+            ApiError::new(
+                e.status(),
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "bad_request"
+                },
+                format!("the request body cannot be read: {e} (bodies here are at most {BODY_LIMIT} bytes of JSON)"),
+            )
+        })
+    }
+}
+
 /// The body of `POST .../start-channel`: nothing, or `{}`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -500,7 +522,7 @@ pub async fn start(
     State(s): State<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     parse_body::<StartBody>(&body, Some(StartBody::default()), "no body, or {}")?;
     if !s.deployment.destination_ids().contains(&id.as_str()) {
@@ -524,7 +546,7 @@ pub async fn stop(
     State(s): State<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let body = parse_body::<StopBody>(
         &body,
@@ -561,7 +583,7 @@ pub async fn stop(
 pub async fn failover(
     State(s): State<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let body = parse_body::<FailoverBody>(&body, None, r#"{"to": "backup"} or {"to": "primary"}"#)?;
     let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
