@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::common::contract;
 use crate::common::workspace::{example, Workspace};
 
-const TOKEN: &str = "test-token-0123456789abcdef";
+pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
 
 /// Stream keys and a passphrase no response may contain.
 const SECRETS: [&str; 5] = [
@@ -73,16 +73,7 @@ impl Served {
     /// `lunora serve --listen 127.0.0.1:0 ARGS` with the test token, once
     /// it says where it listens.
     pub fn start(ws: &Workspace, args: &[&str]) -> Self {
-        // As `Workspace::lunora`, as a std Command that can be spawned.
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lunora"));
-        cmd.current_dir(ws.dir())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .args(["--endpoint-url", ws.emulator.endpoint_url()]);
+        let mut cmd = ws.lunora_process();
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--refresh", "1"])
             .args(args)
             .env("LUNORA_SERVE_TOKEN", TOKEN)
@@ -282,34 +273,37 @@ async fn refuses_to_listen_beyond_loopback_without_the_acknowledgement() {
 }
 
 /// Destination id -> channel state, read with the SDK.
-async fn channel_states(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
-    let cfg = ws.emulator.sdk_config().await;
-    let cfn = aws_sdk_cloudformation::Client::new(&cfg);
-    let ml = aws_sdk_medialive::Client::new(&cfg);
+pub(crate) async fn channel_states(ws: &Workspace) -> std::collections::BTreeMap<String, String> {
+    let ml = aws_sdk_medialive::Client::new(&ws.emulator.sdk_config().await);
     let mut out = std::collections::BTreeMap::new();
     for id in ["youtube", "twitch", "linkedin", "custom", "primary"] {
-        let stack = cfn
-            .describe_stacks()
-            .stack_name(format!("lunora-player-prod-dest-{id}"))
-            .send()
-            .await
-            .unwrap();
-        let channel = stack.stacks()[0]
-            .outputs()
-            .iter()
-            .find(|o| o.output_key() == Some("ChannelId"))
-            .and_then(|o| o.output_value())
-            .unwrap()
-            .to_owned();
         let d = ml
             .describe_channel()
-            .channel_id(channel)
+            .channel_id(channel_id(ws, id).await)
             .send()
             .await
             .unwrap();
         out.insert(id.to_owned(), d.state().unwrap().as_str().to_owned());
     }
     out
+}
+
+/// The channel id of destination `id`, from its stack's outputs.
+async fn channel_id(ws: &Workspace, id: &str) -> String {
+    let cfn = aws_sdk_cloudformation::Client::new(&ws.emulator.sdk_config().await);
+    let stack = cfn
+        .describe_stacks()
+        .stack_name(format!("lunora-player-prod-dest-{id}"))
+        .send()
+        .await
+        .unwrap();
+    stack.stacks()[0]
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("ChannelId"))
+        .and_then(|o| o.output_value())
+        .unwrap()
+        .to_owned()
 }
 
 /// POST `path` with `body`, with the token when `token` is given.
@@ -414,6 +408,17 @@ async fn a_start_needs_the_token_and_touches_only_its_destination() {
         assert_eq!(code, 400, "{p} {b}: {body}");
         assert_eq!(error_code(&body), "bad_request");
     }
+    let (code, body) = post(&served, path, Some(TOKEN), &" ".repeat(5000)).await;
+    assert_eq!(code, 413, "{body}");
+    assert_eq!(error_code(&body), "too_large");
+    let r = client()
+        .delete(served.url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(error_code(&r.text().await.unwrap()), "method_not_allowed");
     assert_eq!(channel_states(ws).await, before);
 
     // With the token: twitch runs, the others are untouched.
@@ -439,6 +444,19 @@ async fn a_start_needs_the_token_and_touches_only_its_destination() {
         lunora::release::Actor::Http { client } => assert!(client.ip().is_loopback()),
         other => panic!("recorded as {other:?}"),
     }
+
+    // The running channel's thumbnail is a JPEG; a stopped one has none.
+    let r = client()
+        .get(served.url("/api/destinations/twitch/thumbnail"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert!(r.bytes().await.unwrap().starts_with(&[0xFF, 0xD8]));
+    let (code, body) = get(&served, "/api/destinations/youtube/thumbnail").await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(error_code(&body), "not_running");
 
     // Stop through the API too.
     let (code, body) = post(
@@ -566,20 +584,7 @@ async fn sigterm_ends_the_server_and_its_event_streams_quietly() {
 async fn a_start_medialive_refuses_returns_its_reason_and_touches_nothing_else() {
     let env = Deployed::new().await;
     let ws = &env.0;
-    let cfn = aws_sdk_cloudformation::Client::new(&ws.emulator.sdk_config().await);
-    let stack = cfn
-        .describe_stacks()
-        .stack_name("lunora-player-prod-dest-twitch")
-        .send()
-        .await
-        .unwrap();
-    let channel = stack.stacks()[0]
-        .outputs()
-        .iter()
-        .find(|o| o.output_key() == Some("ChannelId"))
-        .and_then(|o| o.output_value())
-        .unwrap()
-        .to_owned();
+    let channel = channel_id(ws, "twitch").await;
     let reason = "The channel cannot start: input attachment is being updated";
     ws.emulator.control_with(
         "POST",
@@ -609,4 +614,35 @@ async fn a_start_medialive_refuses_returns_its_reason_and_touches_nothing_else()
         .await
         .unwrap();
     assert_eq!(log.last().unwrap().destinations["twitch"], "failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_token_is_printed_once_even_when_quiet() {
+    let ws = Workspace::new(&example()).await;
+    let mut cmd = ws.lunora_process();
+    cmd.args(["serve", "-q", "--listen", "127.0.0.1:0"])
+        .env_remove("LUNORA_SERVE_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let line = lines.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("a line on stderr within 60 s");
+    let token = line
+        .strip_prefix("token (shown once; set LUNORA_SERVE_TOKEN to choose your own): ")
+        .unwrap_or_else(|| panic!("not the token line: {line}"));
+    assert_eq!(token.len(), 64);
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+    // Quiet: nothing else was printed.
+    assert!(lines.try_iter().next().is_none());
 }

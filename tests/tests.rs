@@ -4,6 +4,8 @@
 //!
 //! Run one group with `cargo test --test integration deploy::`.
 
+#[path = "browser.rs"]
+mod browser;
 #[path = "cli/main.rs"]
 mod cli;
 #[path = "common/mod.rs"]

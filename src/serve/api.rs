@@ -31,7 +31,8 @@ pub const BODY_LIMIT: usize = 4096;
 pub struct ErrorDocument {
     /// Stable, for programs: `unauthorized`, `read_only`, `not_found`,
     /// `unknown_destination`, `bad_request`, `busy`, `refused`,
-    /// `not_running`, `aws_error`, `method_not_allowed`.
+    /// `not_running`, `no_thumbnail`, `too_large`, `aws_error`,
+    /// `method_not_allowed`, `internal`.
     pub code: String,
     /// For people: what went wrong, and a hint.
     pub message: String,
@@ -213,6 +214,11 @@ pub fn unknown_destination(s: &Server, id: &str) -> ApiError {
     )
 }
 
+/// How long a fetched thumbnail is served before MediaLive is asked
+/// again (DescribeThumbnails;
+/// https://docs.aws.amazon.com/medialive/latest/ug/thumbnails-work-cli.html).
+pub const THUMBNAIL_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `GET /api/destinations/{id}/thumbnail`: the channel's latest JPEG.
 pub async fn thumbnail(
     State(s): State<Shared>,
@@ -231,22 +237,39 @@ pub async fn thumbnail(
             format!("`{id}` is not running: MediaLive makes thumbnails only while a channel runs"),
         ));
     };
-    match crate::aws::media::channel_thumbnail(&s.aws, channel).await {
-        Ok(Some(jpeg)) => Ok((
-            [
-                (header::CONTENT_TYPE, "image/jpeg"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            jpeg,
-        )
-            .into_response()),
-        Ok(None) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no_thumbnail",
-            format!("MediaLive has no thumbnail of `{id}` yet (they start a few seconds after the channel gets input)"),
-        )),
-        Err(e) => Err(ApiError::aws(&e)),
-    }
+    let cached = s.thumbnails.lock().ok().and_then(|t| {
+        t.get(&id)
+            .filter(|(at, _)| at.elapsed() < THUMBNAIL_TTL)
+            .map(|(_, jpeg)| Arc::clone(jpeg))
+    });
+    let jpeg = match cached {
+        Some(jpeg) => jpeg,
+        None => match crate::aws::media::channel_thumbnail(&s.aws, channel).await {
+            Ok(Some(jpeg)) => {
+                let jpeg = Arc::new(jpeg);
+                if let Ok(mut t) = s.thumbnails.lock() {
+                    t.insert(id.clone(), (std::time::Instant::now(), Arc::clone(&jpeg)));
+                }
+                jpeg
+            }
+            Ok(None) => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "no_thumbnail",
+                    format!("MediaLive has no thumbnail of `{id}` yet (they start a few seconds after the channel gets input)"),
+                ))
+            }
+            Err(e) => return Err(ApiError::aws(&e)),
+        },
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        jpeg.as_ref().clone(),
+    )
+        .into_response())
 }
 
 /// `GET /api/events`: Server-Sent Events. `status` carries the status
@@ -302,6 +325,28 @@ pub async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this path does not take that method",
     )
+}
+
+/// A request body of at most [`BODY_LIMIT`] bytes; anything else is an
+/// error document (axum's own rejection would be plain text).
+pub struct Body(Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state).await.map(Body).map_err(|e| {
+            ApiError::new(
+                e.status(),
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "bad_request"
+                },
+                format!("the request body cannot be read: {e} (bodies here are at most {BODY_LIMIT} bytes of JSON)"),
+            )
+        })
+    }
 }
 
 /// The body of `POST .../start-channel`: nothing, or `{}`.
@@ -477,7 +522,7 @@ pub async fn start(
     State(s): State<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     parse_body::<StartBody>(&body, Some(StartBody::default()), "no body, or {}")?;
     if !s.deployment.destination_ids().contains(&id.as_str()) {
@@ -501,7 +546,7 @@ pub async fn stop(
     State(s): State<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let body = parse_body::<StopBody>(
         &body,
@@ -538,7 +583,7 @@ pub async fn stop(
 pub async fn failover(
     State(s): State<Shared>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let body = parse_body::<FailoverBody>(&body, None, r#"{"to": "backup"} or {"to": "primary"}"#)?;
     let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));

@@ -3,8 +3,11 @@
 //! One status reading serves every client: a request takes the cached
 //! reading while it is younger than the refresh interval, and one reader
 //! at a time refreshes it (single flight), so fifty polling clients cost
-//! AWS what one does. A background task refreshes the reading every
-//! interval while someone holds the event stream (and not otherwise: an
+//! AWS what one does. While that refresh is under way, the other requests
+//! take the reading there is rather than wait for AWS (waiting made every
+//! request that came during a refresh as slow as the refresh: the p99 of
+//! `benches/serve_load.rs`). A background task refreshes the reading
+//! every interval while someone holds the event stream (and not otherwise: an
 //! idle server makes no AWS calls), and right away after an action, and
 //! broadcasts it as a `status` event. Actions' progress and reports go
 //! out on the same stream.
@@ -32,7 +35,11 @@ pub struct Live {
     aws: Aws,
     deployment: Arc<Deployment>,
     pub refresh: Duration,
-    cached: Mutex<Option<(Instant, Arc<StatusReading>)>>,
+    /// The last reading and when it was taken; locked only to copy or
+    /// replace it, never across an AWS call.
+    cached: std::sync::Mutex<Option<(Instant, Arc<StatusReading>)>>,
+    /// Held by the one reader refreshing the reading (single flight).
+    refreshing: Mutex<()>,
     events: broadcast::Sender<LiveEvent>,
     wake: Notify,
 }
@@ -46,24 +53,54 @@ impl Live {
             aws,
             deployment,
             refresh,
-            cached: Mutex::new(None),
+            cached: std::sync::Mutex::new(None),
+            refreshing: Mutex::new(()),
             events,
             wake: Notify::new(),
         }
     }
 
-    /// The reading, at most `refresh` old; reads AWS when it is older.
+    /// The reading, at most `refresh` old; reads AWS when it is older,
+    /// unless another request is reading it already: then the reading
+    /// there is (its `read_at` says how old), without waiting.
     pub async fn reading(&self) -> anyhow::Result<Arc<StatusReading>> {
-        self.read(self.refresh).await
+        self.read(self.refresh, true).await
     }
 
-    async fn read(&self, max_age: Duration) -> anyhow::Result<Arc<StatusReading>> {
-        let mut cached = self.cached.lock().await;
-        if let Some((at, r)) = cached.as_ref() {
-            if at.elapsed() < max_age {
-                return Ok(Arc::clone(r));
-            }
+    /// The cached reading if it is younger than `max_age`; any cached
+    /// reading with `max_age` `None`.
+    fn cached(&self, max_age: Option<Duration>) -> Option<Arc<StatusReading>> {
+        let cached = self.cached.lock().ok()?;
+        let (at, r) = cached.as_ref()?;
+        max_age
+            .is_none_or(|max| at.elapsed() < max)
+            .then(|| Arc::clone(r))
+    }
+
+    async fn read(
+        &self,
+        max_age: Duration,
+        may_be_stale: bool,
+    ) -> anyhow::Result<Arc<StatusReading>> {
+        if let Some(r) = self.cached(Some(max_age)) {
+            return Ok(r);
         }
+        let _refreshing = match self.refreshing.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                if may_be_stale {
+                    if let Some(r) = self.cached(None) {
+                        return Ok(r);
+                    }
+                }
+                let guard = self.refreshing.lock().await;
+                // The refresh we waited for may be fresh enough.
+                if let Some(r) = self.cached(Some(max_age)) {
+                    return Ok(r);
+                }
+                guard
+            }
+        };
         // Every AWS call has its own timeout; this bounds the whole
         // reading, so a hung refresh cannot hold the lock for ever.
         let limit = self.aws.timeouts.wait(self.aws.timeouts.call);
@@ -74,7 +111,9 @@ impl Live {
                     crate::aws::TimedOut::wait("the status reading is not complete", limit)
                 })??;
         let reading = Arc::new(reading);
-        *cached = Some((Instant::now(), Arc::clone(&reading)));
+        if let Ok(mut cached) = self.cached.lock() {
+            *cached = Some((Instant::now(), Arc::clone(&reading)));
+        }
         Ok(reading)
     }
 
@@ -91,8 +130,12 @@ impl Live {
         });
     }
 
-    /// Asks for a fresh reading now (after an action).
+    /// Asks for a fresh reading now (after an action): the cached one
+    /// predates the action, so no request gets it any more.
     pub fn refresh_now(&self) {
+        if let Ok(mut cached) = self.cached.lock() {
+            *cached = None;
+        }
         self.wake.notify_one();
     }
 
@@ -118,7 +161,9 @@ impl Live {
             } else {
                 self.refresh / 2
             };
-            match self.read(max_age).await {
+            // The refresher waits for a refresh under way: what it
+            // broadcasts is new.
+            match self.read(max_age, false).await {
                 Ok(r) => self.send("status", Self::document(&r)),
                 Err(e) => self.send("error", super::api::ApiError::aws(&e).to_json()),
             }

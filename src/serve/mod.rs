@@ -71,11 +71,18 @@ pub struct Server {
     /// 409 naming the one under way.
     pub action: Arc<tokio::sync::Mutex<()>>,
     pub action_label: std::sync::Mutex<Option<String>>,
+    /// The latest thumbnail of each destination and when it was fetched:
+    /// every page asks after every reading, AWS is asked at most once per
+    /// [`api::THUMBNAIL_TTL`] per destination.
+    pub thumbnails: std::sync::Mutex<std::collections::HashMap<String, Thumbnail>>,
     /// Flips to true when the server stops; ends the event streams.
     pub stopping: watch::Receiver<bool>,
 }
 
 pub type Shared = Arc<Server>;
+
+/// A destination's thumbnail (JPEG) and when it was fetched.
+pub type Thumbnail = (std::time::Instant, Arc<Vec<u8>>);
 
 /// Every route.
 pub fn router(server: Shared) -> Router {

@@ -86,7 +86,13 @@ impl Workspace {
     /// The binary, in the workspace, against the emulator, with test
     /// credentials and nothing inherited that could change its behaviour.
     pub fn lunora(&self) -> Command {
-        let mut cmd = Command::cargo_bin("lunora").unwrap();
+        Command::from_std(self.lunora_process())
+    }
+
+    /// [`Workspace::lunora`] as a std `Command`, for a process a test
+    /// spawns and talks to while it runs (`lunora serve`).
+    pub fn lunora_process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lunora"));
         cmd.current_dir(self.dir.path())
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
