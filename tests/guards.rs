@@ -297,6 +297,51 @@ async fn auto_stop_stops_one_destination_and_the_flow_with_the_last() {
         stops[0].source.as_deref(),
         Some("lunora-player-prod-twitch-guard-input-lost")
     );
+    assert!(stops
+        .iter()
+        .all(|s| s.started_at.is_some() && s.stopped_at.is_some()));
+
+    // `status` shows them: the newest first in `guard_stops`, and on each
+    // stopped destination the guard that stopped it last.
+    let out = env.ws.run(&["status", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "status failed");
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed: Vec<&str> = status["guard_stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["execution"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "youtube-input-lost-again",
+            "youtube-input-lost",
+            "twitch-input-lost"
+        ]
+    );
+    let last = |id: &str| {
+        status["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id)
+            .unwrap()["last_guard_stop"]
+            .clone()
+    };
+    assert_eq!(
+        last("twitch"),
+        "stopped by guard: auto-stop (alarm lunora-player-prod-twitch-guard-input-lost) at 2026-12-06 03:00:00 UTC"
+    );
+    assert_eq!(
+        last("youtube"),
+        "stopped by guard: auto-stop (alarm lunora-player-prod-youtube-guard-input-lost) at 2026-12-06 03:05:00 UTC"
+    );
+    assert_eq!(last("primary"), Value::Null, "no guard stopped primary");
+    let text = env.ws.run(&["status", "--wide"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains(
+        "stopped by guard: auto-stop (alarm lunora-player-prod-twitch-guard-input-lost)"
+    ));
 }
 
 /// A schedule window from start to stop: the start sequence starts the

@@ -3,8 +3,8 @@
 //! in its input the destination and the trigger (`kind`: `auto-stop`,
 //! `schedule-stop`, `max-session-hours`; `source`: the alarm, schedule or
 //! session machine; `time`; `window` for schedules), and Step Functions
-//! keeps its start and stop dates and status. Not yet shown by `status`
-//! (see the README's Cost guardrails).
+//! keeps its start and stop dates and status. `status` shows the newest
+//! few ([`crate::ops::status`]) when the config has guards.
 //!
 //! Step Functions API: ListExecutions
 //! (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html),
@@ -33,6 +33,55 @@ pub struct GuardStop {
     /// The execution's status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED.
     pub status: String,
     pub execution: String,
+    /// When the stop sequence started (ListExecutions `startDate`), RFC 3339.
+    pub started_at: Option<String>,
+    /// When it ended (`stopDate`; none while it runs), RFC 3339.
+    pub stopped_at: Option<String>,
+}
+
+impl GuardStop {
+    /// `auto-stop (alarm NAME) at 2026-12-06 03:00:00 UTC`: what fired
+    /// and when.
+    pub fn describe(&self) -> String {
+        let what = match (self.kind.as_str(), &self.source, &self.window) {
+            ("auto-stop", Some(alarm), _) => format!("auto-stop (alarm {alarm})"),
+            ("schedule-stop", _, Some(window)) => format!("schedule (window {window})"),
+            ("max-session-hours", _, _) => "max_session_hours (session limit)".to_owned(),
+            (kind, Some(source), _) => format!("{kind} ({source})"),
+            (kind, None, _) => kind.to_owned(),
+        };
+        match self.fired_at.as_ref().or(self.started_at.as_ref()) {
+            Some(at) => format!("{what} at {}", readable_time(at)),
+            None => what,
+        }
+    }
+
+    /// `stopped by guard: ...` (or `being stopped`, or the failure).
+    pub fn line(&self) -> String {
+        let head = match self.status.as_str() {
+            "SUCCEEDED" => "stopped by guard".to_owned(),
+            "RUNNING" => "being stopped by guard".to_owned(),
+            other => format!("guard stop {other}"),
+        };
+        format!("{head}: {}", self.describe())
+    }
+}
+
+/// `2026-12-06T03:00:00Z` as `2026-12-06 03:00:00 UTC`; anything else as is.
+fn readable_time(rfc: &str) -> String {
+    match time::OffsetDateTime::parse(rfc, &time::format_description::well_known::Rfc3339) {
+        Ok(t) => {
+            let t = crate::health::rfc3339(t);
+            format!("{} UTC", t.replacen('T', " ", 1).trim_end_matches('Z'))
+        }
+        Err(_) => rfc.to_owned(),
+    }
+}
+
+fn rfc3339(t: &aws_sdk_sfn::primitives::DateTime) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(t.secs())
+        .ok()
+        .map(crate::health::rfc3339)
 }
 
 /// What a guard wrote into a stop sequence input.
@@ -91,6 +140,8 @@ pub async fn read(aws: &Aws, stop_machine_arn: &str, limit: i32) -> anyhow::Resu
             window: t.window,
             status: e.status().as_str().to_owned(),
             execution: e.name().to_owned(),
+            started_at: rfc3339(e.start_date()),
+            stopped_at: e.stop_date().and_then(rfc3339),
         });
     }
     Ok(out)
@@ -117,5 +168,38 @@ mod tests {
         // Started by hand without a trigger, or not JSON: not a guard's.
         assert_eq!(parse_input(r#"{"destination": "twitch"}"#), None);
         assert_eq!(parse_input("not json"), None);
+    }
+
+    #[test]
+    fn a_stop_reads_as_what_fired_and_when() {
+        let mut stop = GuardStop {
+            destination: "twitch".into(),
+            kind: "auto-stop".into(),
+            source: Some("p-twitch-guard-input-lost".into()),
+            fired_at: Some("2026-12-06T03:00:00Z".into()),
+            window: None,
+            status: "SUCCEEDED".into(),
+            execution: "e".into(),
+            started_at: Some("2026-12-06T03:00:01Z".into()),
+            stopped_at: Some("2026-12-06T03:00:40Z".into()),
+        };
+        assert_eq!(
+            stop.line(),
+            "stopped by guard: auto-stop (alarm p-twitch-guard-input-lost) at 2026-12-06 03:00:00 UTC"
+        );
+        stop.kind = "schedule-stop".into();
+        stop.window = Some("gala".into());
+        stop.status = "RUNNING".into();
+        assert_eq!(
+            stop.line(),
+            "being stopped by guard: schedule (window gala) at 2026-12-06 03:00:00 UTC"
+        );
+        stop.kind = "max-session-hours".into();
+        stop.fired_at = None;
+        stop.status = "FAILED".into();
+        assert_eq!(
+            stop.line(),
+            "guard stop FAILED: max_session_hours (session limit) at 2026-12-06 03:00:01 UTC"
+        );
     }
 }
