@@ -203,6 +203,22 @@ async fn auto_stop_stops_one_destination_and_the_flow_with_the_last() {
     assert_eq!(flow, "ACTIVE");
     assert_eq!(dests["twitch"], pair("RUNNING", "ENABLED"));
     let stop_machine = env.outputs("base").await["StopSequenceArn"].clone();
+    // Deployed encrypted with the guard key (the emulator stores the
+    // configuration; it encrypts nothing and checks no key policy).
+    let base = env.outputs("base").await;
+    let described = env
+        .sfn()
+        .describe_state_machine()
+        .state_machine_arn(&stop_machine)
+        .send()
+        .await
+        .unwrap();
+    let enc = described.encryption_configuration().unwrap();
+    assert_eq!(enc.r#type().as_str(), "CUSTOMER_MANAGED_KMS_KEY");
+    assert_eq!(enc.kms_key_id(), Some(base["GuardKeyArn"].as_str()));
+    assert!(described
+        .logging_configuration()
+        .is_none_or(|l| !l.include_execution_data()));
 
     let (target, input) = env.alarm_fires("twitch", "2026-12-06T03:00:00Z").await;
     assert_eq!(target, stop_machine);

@@ -97,6 +97,8 @@ pub fn create_only(resource_type: &str) -> &'static [&'static str] {
         "AWS::CloudWatch::Dashboard" => &["DashboardName"],
         "AWS::Events::Rule" => &["Name"],
         "AWS::SNS::TopicPolicy" => &[],
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html
+        "AWS::KMS::Key" => &["KeySpec", "KeyUsage", "MultiRegion"],
         "AWS::MediaPackage::Channel" => &["Id", "Tags"],
         "AWS::MediaPackage::OriginEndpoint" => &["Id"],
         _ => &[],
@@ -265,8 +267,9 @@ fn resource_policy_statement(s: &Value) -> String {
     text
 }
 
-/// IAM statements of every role, and the statements of every SNS topic
-/// policy (a resource policy: who may publish to the alarm topic):
+/// IAM statements of every role, and the statements of every resource
+/// policy (an SNS topic policy: who may publish to the alarm topic; a KMS
+/// key policy: who may use the key):
 /// (logical id, rendered statement).
 fn iam_statements(template: &Value) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
@@ -275,10 +278,15 @@ fn iam_statements(template: &Value) -> BTreeSet<(String, String)> {
     };
     for (id, r) in resources {
         let kind = r.get("Type").and_then(Value::as_str);
-        if kind == Some("AWS::SNS::TopicPolicy") {
-            let statements = r
-                .pointer("/Properties/PolicyDocument/Statement")
-                .and_then(Value::as_array);
+        // Resource policies: the alarm topic's (who may publish) and the
+        // guard key's (who may use and administer it).
+        let resource_policy = match kind {
+            Some("AWS::SNS::TopicPolicy") => Some("/Properties/PolicyDocument/Statement"),
+            Some("AWS::KMS::Key") => Some("/Properties/KeyPolicy/Statement"),
+            _ => None,
+        };
+        if let Some(pointer) = resource_policy {
+            let statements = r.pointer(pointer).and_then(Value::as_array);
             for s in statements.into_iter().flatten() {
                 out.insert((id.clone(), resource_policy_statement(s)));
             }
@@ -468,6 +476,23 @@ mod tests {
         let narrower =
             security_changes(&flow("203.0.113.0/24", "a"), &flow("203.0.113.10/32", "a"));
         assert!(narrower.iter().all(|s| s.change == '-'));
+    }
+
+    #[test]
+    fn a_key_policy_statement_is_in_the_security_table() {
+        let key = serde_json::json!({"Resources": {"GuardKey": {"Type": "AWS::KMS::Key", "Properties": {
+            "KeyPolicy": {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"},
+                "Action": ["kms:Decrypt"], "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": "states.us-east-1.amazonaws.com"}}}]}}}}})
+        .to_string();
+        let new = security_changes("{}", &key);
+        assert_eq!(new.len(), 1);
+        assert!(new[0].detail.contains("kms:Decrypt"), "{}", new[0].detail);
+        assert!(
+            new[0].detail.contains("kms:ViaService"),
+            "{}",
+            new[0].detail
+        );
     }
 
     #[test]

@@ -163,6 +163,11 @@ struct BaseGuards {
     environment: String,
     schedule: bool,
     auto_stop: bool,
+    /// The stop sequence's ARN, and the start sequence's with a schedule:
+    /// the machines encrypted with the guard key (the encryption context
+    /// `aws:states:stateMachineArn` of their KMS calls).
+    stop_machine_arn: String,
+    encrypted_machine_arns: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -192,7 +197,15 @@ fn acting_guards(d: &Deployment) -> Option<&crate::config::model::Guards> {
 fn base_guards(d: &Deployment) -> Option<BaseGuards> {
     let g = acting_guards(d)?;
     let prefix = d.prefix();
+    let machine_arn = |name: &str| format!("{}:stateMachine:{name}", arn_prefix(d, "states"));
+    let stop_machine_arn = machine_arn(&format!("{prefix}-guard-stop"));
+    let mut encrypted_machine_arns = vec![stop_machine_arn.clone()];
+    if g.schedule.is_some() {
+        encrypted_machine_arns.push(machine_arn(&format!("{prefix}-guard-start")));
+    }
     Some(BaseGuards {
+        stop_machine_arn,
+        encrypted_machine_arns,
         stop_machine: format!("{prefix}-guard-stop"),
         start_machine: format!("{prefix}-guard-start"),
         session_machine: format!("{prefix}-guard-session"),

@@ -139,6 +139,83 @@ fn no_rendered_template_holds_a_null() {
     assert_eq!(stop["StopFlow"]["ResultSelector"]["status.$"], "$.Status");
 }
 
+/// The sequences' history holds MediaLive answers with stream keys: it is
+/// encrypted with the guard key, which only Step Functions can use, and no
+/// machine logs or traces its execution data.
+#[test]
+fn the_sequences_history_is_encrypted_with_a_key_only_step_functions_uses() {
+    let base = stack("lunora-player-prod-base");
+    let r = base["Resources"].as_object().unwrap();
+    let key_arn = serde_json::json!({"Fn::GetAtt": ["GuardKey", "Arn"]});
+    for name in ["StopSequence", "StartSequence"] {
+        let enc = &r[name]["Properties"]["EncryptionConfiguration"];
+        assert_eq!(enc["Type"], "CUSTOMER_MANAGED_KMS_KEY", "{name}");
+        assert_eq!(enc["KmsKeyId"], key_arn, "{name}");
+    }
+    for (name, res) in r {
+        if res["Type"] == "AWS::StepFunctions::StateMachine" {
+            let props = res["Properties"].as_object().unwrap();
+            assert!(!props.contains_key("LoggingConfiguration"), "{name} logs");
+            assert!(!props.contains_key("TracingConfiguration"), "{name} traces");
+        }
+    }
+    let statements = r["GuardKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_array()
+        .unwrap();
+    let crypto = [
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:CreateGrant",
+        "kms:*",
+    ];
+    for st in statements {
+        let actions: Vec<&str> = st["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let uses = actions
+            .iter()
+            .any(|a| crypto.contains(a) || a.starts_with("kms:Create"));
+        if uses {
+            // Only through Step Functions in this Region.
+            assert_eq!(
+                st["Condition"]["StringEquals"]["kms:ViaService"],
+                serde_json::json!({"Fn::Sub": "states.${AWS::Region}.amazonaws.com"}),
+                "{st}"
+            );
+        }
+    }
+    // Each role uses the key only for the machines it runs or starts.
+    let stop_arn =
+        "arn:aws:states:us-east-1:123456789012:stateMachine:lunora-player-prod-guard-stop";
+    for role in [
+        "GuardSequenceRole",
+        "GuardEventsRole",
+        "GuardSchedulerRole",
+        "GuardSessionRole",
+    ] {
+        let grant = r[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "GuardKey")
+            .unwrap_or_else(|| panic!("{role} has no GuardKey grant"));
+        assert_eq!(grant["Resource"], key_arn);
+        let ctx =
+            &grant["Condition"]["StringEquals"]["kms:EncryptionContext:aws:states:stateMachineArn"];
+        assert!(
+            ctx == stop_arn
+                || ctx
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == stop_arn)),
+            "{role}: {ctx}"
+        );
+    }
+}
+
 #[test]
 fn triggers_name_their_destination_and_windows_follow_the_time_zone() {
     let twitch = stack("lunora-player-prod-dest-twitch");

@@ -890,6 +890,22 @@ class StepFunctionsStateMachine(_Resource, CloudFormationModel):
             text = text.replace("${" + key + "}", str(value))
         return text
 
+    @staticmethod
+    def _encryption(props: dict[str, Any]) -> dict[str, Any] | None:
+        """`EncryptionConfiguration` in the API's shape, so DescribeStateMachine
+        shows it. moto stores it and encrypts nothing (no key policy is
+        checked here)."""
+        enc = props.get("EncryptionConfiguration")
+        if not enc:
+            return None
+        return drop_none(
+            {
+                "type": enc.get("Type"),
+                "kmsKeyId": enc.get("KmsKeyId"),
+                "kmsDataKeyReusePeriodSeconds": enc.get("KmsDataKeyReusePeriodSeconds"),
+            }
+        )
+
     def _create(self) -> None:
         props = self.properties
         name = props.get("StateMachineName") or self.resource_name
@@ -899,12 +915,16 @@ class StepFunctionsStateMachine(_Resource, CloudFormationModel):
             definition=self._definition(props),
             roleArn=props.get("RoleArn"),
             tags=tags or None,
+            encryptionConfiguration=self._encryption(props),
         )
         self.arn = machine.arn
 
     def _update(self, new_props: dict[str, Any]) -> None:
         self.sfn.update_state_machine(
-            self.arn, definition=self._definition(new_props), role_arn=new_props.get("RoleArn")
+            self.arn,
+            definition=self._definition(new_props),
+            role_arn=new_props.get("RoleArn"),
+            encryption_configuration=self._encryption(new_props),
         )
 
     def _delete(self) -> None:
@@ -1030,3 +1050,32 @@ MODELS = (
     SchedulerSchedule,
     BudgetsBudget,
 )
+
+
+# ====================================================================== KMS
+
+
+def _kms_key_from_cloudformation() -> None:
+    """moto 5.2.1 hands `AWS::KMS::Key`'s `Tags` to CreateKey as they are, but
+    CloudFormation writes them `Key`/`Value` and CreateKey wants
+    `TagKey`/`TagValue`
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html,
+    https://docs.aws.amazon.com/kms/latest/APIReference/API_Tag.html), so every
+    tagged key failed with `'TagKey'`. The policy is stored as the JSON text
+    GetKeyPolicy returns. No key policy is enforced here."""
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any) -> Any:
+        spec = copy.deepcopy(cloudformation_json)
+        props = spec.setdefault("Properties", {})
+        props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in _cfn_tags(props.get("Tags"))]
+        if isinstance(props.get("KeyPolicy"), dict):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        return original(cls, resource_name, spec, *args, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign]
+
+
+_kms_key_from_cloudformation()
