@@ -354,6 +354,28 @@ async fn auto_stop_stops_one_destination_and_the_flow_with_the_last() {
         "stopped by guard: auto-stop (alarm lunora-player-prod-youtube-guard-input-lost) at 2026-12-06 03:05:00 UTC"
     );
     assert_eq!(last("primary"), Value::Null, "no guard stopped primary");
+    // `releases` lists them after the releases, newest first.
+    let out = env.ws.run(&["releases", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "releases failed");
+    let releases: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed: Vec<&str> = releases["guard_stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["execution"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed[..3],
+        [
+            "youtube-input-lost-again",
+            "youtube-input-lost",
+            "twitch-input-lost"
+        ]
+    );
+    let out = env.ws.run(&["releases", "--wide"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("guard stops (newest first):"), "{text}");
+    assert!(text.contains("twitch  stopped by guard: auto-stop (alarm lunora-player-prod-twitch-guard-input-lost)"), "{text}");
     let text = env.ws.run(&["status", "--wide"]);
     assert!(String::from_utf8_lossy(&text.stdout).contains(
         "stopped by guard: auto-stop (alarm lunora-player-prod-twitch-guard-input-lost)"

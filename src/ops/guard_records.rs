@@ -16,6 +16,43 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Aws;
+use crate::config::{Deployment, StackId};
+use crate::ops::stacks::LiveStacks;
+
+/// The stop sequence's ARN (base output `StopSequenceArn`) when the config
+/// has guards that stop channels (`auto_stop`, `max_session_hours`,
+/// `schedule`; a budget alone has no stop sequence) and the base stack has
+/// it deployed. Without it nothing is read: no AWS call without guards.
+pub fn stop_sequence_arn(live: &LiveStacks, deployment: &Deployment) -> Option<String> {
+    let acting = deployment.config.guards.as_ref().is_some_and(|g| {
+        g.auto_stop.is_some() || g.max_session_hours.is_some() || g.schedule.is_some()
+    });
+    acting
+        .then(|| live.get(&deployment.stack_name(&StackId::Base)))
+        .flatten()
+        .filter(|info| info.is_deployed())
+        .and_then(|info| info.outputs.get("StopSequenceArn").cloned())
+}
+
+/// The newest `limit` guard stops of `deployment` (none, without a call,
+/// when the config has no guards that stop channels): the stack listing,
+/// then [`read`].
+pub async fn read_for(
+    aws: &Aws,
+    deployment: &Deployment,
+    limit: i32,
+) -> anyhow::Result<Vec<GuardStop>> {
+    if !deployment.config.guards.as_ref().is_some_and(|g| {
+        g.auto_stop.is_some() || g.max_session_hours.is_some() || g.schedule.is_some()
+    }) {
+        return Ok(Vec::new());
+    }
+    let live = LiveStacks::read(aws, deployment).await?;
+    match stop_sequence_arn(&live, deployment) {
+        Some(machine) => read(aws, &machine, limit).await,
+        None => Ok(Vec::new()),
+    }
+}
 
 /// One stop a guard made (or is making).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -210,19 +210,6 @@ pub struct StatusReading {
 /// and one DescribeExecution each).
 pub const GUARD_STOPS: i32 = 5;
 
-/// The stop sequence's ARN (base output `StopSequenceArn`) when the config
-/// has guards that stop channels and the base stack has it deployed.
-pub fn stop_sequence_arn(live: &LiveStacks, deployment: &Deployment) -> Option<String> {
-    let acting = deployment.config.guards.as_ref().is_some_and(|g| {
-        g.auto_stop.is_some() || g.max_session_hours.is_some() || g.schedule.is_some()
-    });
-    acting
-        .then(|| live.get(&deployment.stack_name(&StackId::Base)))
-        .flatten()
-        .filter(|info| info.is_deployed())
-        .and_then(|info| info.outputs.get("StopSequenceArn").cloned())
-}
-
 /// The alarm names lunora renders for a destination (see
 /// `templates/destination.yaml.j2`).
 pub fn destination_alarms(deployment: &Deployment, id: &str) -> [String; 3] {
@@ -354,7 +341,7 @@ pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusRe
     let mut set: JoinSet<anyhow::Result<Fetched>> = JoinSet::new();
     let mut queries = Vec::new();
     let mut alarm_names: Vec<String> = Vec::new();
-    if let Some(machine) = stop_sequence_arn(&live_stacks, deployment) {
+    if let Some(machine) = guard_records::stop_sequence_arn(&live_stacks, deployment) {
         let aws = aws.clone();
         // The record is a nicety beside the live state: a failure is a note.
         set.spawn(async move {
