@@ -19,15 +19,20 @@ use crate::aws::Aws;
 use crate::config::{Deployment, StackId};
 use crate::ops::stacks::LiveStacks;
 
+/// Whether the config has a guard that stops channels (and so a stop
+/// sequence).
+fn stops_channels(deployment: &Deployment) -> bool {
+    deployment.config.guards.as_ref().is_some_and(|g| {
+        g.auto_stop.is_some() || g.max_session_hours.is_some() || g.schedule.is_some()
+    })
+}
+
 /// The stop sequence's ARN (base output `StopSequenceArn`) when the config
 /// has guards that stop channels (`auto_stop`, `max_session_hours`,
 /// `schedule`; a budget alone has no stop sequence) and the base stack has
 /// it deployed. Without it nothing is read: no AWS call without guards.
 pub fn stop_sequence_arn(live: &LiveStacks, deployment: &Deployment) -> Option<String> {
-    let acting = deployment.config.guards.as_ref().is_some_and(|g| {
-        g.auto_stop.is_some() || g.max_session_hours.is_some() || g.schedule.is_some()
-    });
-    acting
+    stops_channels(deployment)
         .then(|| live.get(&deployment.stack_name(&StackId::Base)))
         .flatten()
         .filter(|info| info.is_deployed())
@@ -42,9 +47,7 @@ pub async fn read_for(
     deployment: &Deployment,
     limit: i32,
 ) -> anyhow::Result<Vec<GuardStop>> {
-    if !deployment.config.guards.as_ref().is_some_and(|g| {
-        g.auto_stop.is_some() || g.max_session_hours.is_some() || g.schedule.is_some()
-    }) {
+    if !stops_channels(deployment) {
         return Ok(Vec::new());
     }
     let live = LiveStacks::read(aws, deployment).await?;
