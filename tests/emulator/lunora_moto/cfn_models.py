@@ -1067,10 +1067,14 @@ def _kms_key_from_cloudformation() -> None:
 
     original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def create(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any) -> Any:
+    def create(
+        cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         spec = copy.deepcopy(cloudformation_json)
         props = spec.setdefault("Properties", {})
-        props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in _cfn_tags(props.get("Tags"))]
+        props["Tags"] = [
+            {"TagKey": t["Key"], "TagValue": t["Value"]} for t in _cfn_tags(props.get("Tags"))
+        ]
         if isinstance(props.get("KeyPolicy"), dict):
             props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
         return original(cls, resource_name, spec, *args, **kwargs)
