@@ -199,3 +199,130 @@ async fn an_open_session_counts_up_to_now_and_bad_months_are_one_line_errors() {
     let out = ws.run(&["cost", "--month", "2026-11"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+const PREFIX: &str = "lunora-player-prod";
+
+/// Starts `machine` with `input` and waits (120 s at most) for it to
+/// succeed.
+async fn run_machine(sfn: &aws_sdk_sfn::Client, machine: &str, name: &str, input: &Value) {
+    let arn = sfn
+        .start_execution()
+        .state_machine_arn(machine)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    let started = std::time::Instant::now();
+    loop {
+        let d = sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        match d.status() {
+            aws_sdk_sfn::types::ExecutionStatus::Running => {}
+            aws_sdk_sfn::types::ExecutionStatus::Succeeded => return,
+            other => panic!("{name}: {other:?}: {:?}", d.error()),
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "{name} still running"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// With guards: a session `lunora start` opened and an auto-stop ended
+/// (the stop sequence run with the input twitch's auto-stop rule sends),
+/// then one the schedule's start sequence opened, still running.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guard_stop_ends_a_session_and_a_schedule_start_opens_one() {
+    let config = std::fs::read_to_string(
+        crate::common::workspace::root().join("tests/fixtures/guards/lunora.yaml"),
+    )
+    .unwrap();
+    let ws = Workspace::new(&config).await;
+    assert_eq!(ws.run(&["deploy", "--yes"]).status.code(), Some(0));
+    let conf = ws.emulator.sdk_config().await;
+    let sfn = aws_sdk_sfn::Client::new(&conf);
+    assert_eq!(ws.run(&["start", "twitch"]).status.code(), Some(0));
+
+    // Twitch's auto-stop rule, fired: its input transformer applied.
+    let eb = aws_sdk_eventbridge::Client::new(&conf);
+    let targets = eb
+        .list_targets_by_rule()
+        .rule(format!("{PREFIX}-twitch-guard-auto-stop"))
+        .send()
+        .await
+        .unwrap();
+    let target = &targets.targets()[0];
+    let transformer = target.input_transformer().unwrap();
+    let alarm = format!("{PREFIX}-twitch-guard-input-lost");
+    let input: Value = serde_json::from_str(
+        &transformer
+            .input_template()
+            .replace("<alarm>", &serde_json::to_string(&alarm).unwrap())
+            .replace("<time>", "\"2026-12-06T03:00:00Z\""),
+    )
+    .unwrap();
+    run_machine(&sfn, target.arn(), "twitch-input-lost", &input).await;
+
+    // The gala window's start schedule, fired.
+    let scheduler = aws_sdk_scheduler::Client::new(&conf);
+    let s = scheduler
+        .get_schedule()
+        .name(format!("{PREFIX}-twitch-gala-start"))
+        .send()
+        .await
+        .unwrap();
+    let input: Value = serde_json::from_str(
+        &s.target()
+            .unwrap()
+            .input()
+            .unwrap()
+            .replace("<aws.scheduler.schedule-arn>", s.arn().unwrap())
+            .replace("<aws.scheduler.scheduled-time>", "2099-03-14T17:30:00Z"),
+    )
+    .unwrap();
+    run_machine(&sfn, s.target().unwrap().arn(), "gala-start-twitch", &input).await;
+
+    ws.emulator.clear_requests();
+    let out = ws.run(&["--output", "json", "cost", "--actual"]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: lunora::commands::cost::ActualReport =
+        crate::common::contract::document(&String::from_utf8(out.stdout).unwrap(), "cost-actual");
+    // The stop and the start sequence were listed.
+    assert_eq!(ws.emulator.count("ListExecutions"), 2);
+    let twitch: Vec<_> = report
+        .sessions
+        .iter()
+        .filter(|s| s.destination == "twitch")
+        .collect();
+    assert_eq!(twitch.len(), 2, "{:#?}", report.sessions);
+    assert_eq!(twitch[0].started_by, "cli");
+    let ended_by = twitch[0].ended_by.as_deref().unwrap();
+    assert!(ended_by.starts_with("auto-stop ("), "{ended_by}");
+    assert!(ended_by.contains(&alarm), "{ended_by}");
+    assert!(!twitch[0].open);
+    assert!(
+        twitch[1].started_by.starts_with("schedule-start"),
+        "{:?}",
+        twitch[1]
+    );
+    assert!(twitch[1].open);
+    assert!(report.sessions.iter().all(|s| s.destination == "twitch"));
+    let budget = report.budget.as_ref().unwrap();
+    assert_eq!(budget.monthly_usd, 400.0);
+    assert!((budget.remaining_usd - (400.0 - report.cost.total_usd)).abs() < 0.006);
+    assert!(report.cost.flow.hours >= 0.0);
+    let notes = report.notes.join("\n");
+    assert!(
+        notes.contains("1 stop(s) and 1 schedule start(s)"),
+        "{notes}"
+    );
+    assert!(notes.contains("still running"), "{notes}");
+}
