@@ -148,6 +148,15 @@ async fn three_recorded_sessions_of_two_hours_are_six_hours_priced_with_the_esti
     assert_eq!(report.estimate.streaming_hours, 100.0);
     assert!(report.budget.is_none());
 
+    // Markdown: the tables.
+    let out = ws.run(&[
+        "--output", "markdown", "cost", "--actual", "--month", "2026-11",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("| youtube | 6 | "), "{md}");
+    assert!(md.contains("| session | started | ended | hours |"), "{md}");
+
     // The text says it too.
     let out = ws.run(&["cost", "--actual", "--month", "2026-11"]);
     assert_eq!(out.status.code(), Some(0));

@@ -40,11 +40,19 @@ pub enum Recorder {
     Schedule,
 }
 
-/// A start or a stop.
+/// A start or a stop, or a channel found running or stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mark {
     Start,
     Stop,
+    /// `start` found it running: a session opened outside lunora's
+    /// records is counted from here (a lower bound); nothing when one is
+    /// open.
+    AlreadyRunning,
+    /// `stop` found it stopped: an open session was ended outside
+    /// lunora's records and is counted up to here (an upper bound);
+    /// nothing when none is open.
+    AlreadyStopped,
 }
 
 /// One recorded start or stop of a destination.
@@ -175,7 +183,7 @@ fn hours_of(seconds: f64) -> f64 {
 pub fn count_hours(events: &[Event], flow: &[(OffsetDateTime, FlowMark)], window: Window) -> Hours {
     let mut sorted: Vec<&Event> = events.iter().collect();
     // Stops before starts at the same instant: a restart is two sessions.
-    sorted.sort_by_key(|e| (e.at, e.mark == Mark::Start));
+    sorted.sort_by_key(|e| (e.at, matches!(e.mark, Mark::Start | Mark::AlreadyRunning)));
     let clip = |start: OffsetDateTime, end: OffsetDateTime| {
         let (s, e) = (start.max(window.from), end.min(window.to));
         (e > s).then_some((s, e))
@@ -220,6 +228,33 @@ pub fn count_hours(events: &[Event], flow: &[(OffsetDateTime, FlowMark)], window
                     }
                 } else {
                     open.insert(&e.destination, e);
+                }
+            }
+            Mark::AlreadyRunning => {
+                if !open.contains_key(e.destination.as_str()) {
+                    if (window.from..=window.to).contains(&e.at) {
+                        notes.push(format!(
+                            "{} was found already running at {} ({}) with no recorded start: started outside lunora's records, counted from then (a lower bound)",
+                            e.destination,
+                            rfc3339(e.at),
+                            e.by
+                        ));
+                    }
+                    open.insert(&e.destination, e);
+                }
+            }
+            Mark::AlreadyStopped => {
+                if let Some(start) = open.remove(e.destination.as_str()) {
+                    if (window.from..=window.to).contains(&e.at) {
+                        notes.push(format!(
+                            "{} was found already stopped at {} ({}): stopped outside lunora's records after its start at {}, counted up to then (an upper bound)",
+                            e.destination,
+                            rfc3339(e.at),
+                            e.by,
+                            rfc3339(start.at)
+                        ));
+                    }
+                    close(start, Some(e));
                 }
             }
             Mark::Stop => match open.remove(e.destination.as_str()) {

@@ -57,7 +57,9 @@ pub fn from_audit(log: &[AuditRecord], records: &mut Records) {
         for (dest, result) in &r.destinations {
             let mark = match result.as_str() {
                 "started" => Mark::Start,
-                "stopped" | "already-stopped" => Mark::Stop,
+                "already-running" => Mark::AlreadyRunning,
+                "stopped" => Mark::Stop,
+                "already-stopped" => Mark::AlreadyStopped,
                 _ => continue,
             };
             records.events.push(Event {
@@ -254,8 +256,15 @@ mod tests {
             .iter()
             .map(|e| (e.destination.as_str(), e.mark))
             .collect();
-        assert_eq!(marks, [("youtube", Mark::Start), ("youtube", Mark::Stop)]);
-        assert_eq!(records.events[0].by, "cli");
+        assert_eq!(
+            marks,
+            [
+                ("twitch", Mark::AlreadyRunning),
+                ("youtube", Mark::Start),
+                ("youtube", Mark::Stop)
+            ]
+        );
+        assert_eq!(records.events[1].by, "cli");
         assert_eq!(records.flow.len(), 1);
         assert_eq!(records.flow[0].1, FlowMark::Held);
     }

@@ -237,3 +237,45 @@ fn month_flags_parse_or_name_the_flag() {
         .unwrap_err()
         .contains("has not begun"));
 }
+
+#[test]
+fn already_stopped_and_already_running_bound_what_lunora_did_not_see() {
+    let events = [
+        // `stop --all` finds linkedin stopped: no session, nothing, no note.
+        ev(
+            datetime!(2026-12-02 10:00 UTC),
+            "linkedin",
+            Mark::AlreadyStopped,
+        ),
+        // youtube started, then stopped in the console, found stopped later.
+        ev(datetime!(2026-12-03 18:00 UTC), "youtube", Mark::Start),
+        ev(
+            datetime!(2026-12-03 21:00 UTC),
+            "youtube",
+            Mark::AlreadyStopped,
+        ),
+        // twitch started in the console, found running, then stopped.
+        ev(
+            datetime!(2026-12-04 18:00 UTC),
+            "twitch",
+            Mark::AlreadyRunning,
+        ),
+        ev(datetime!(2026-12-04 19:30 UTC), "twitch", Mark::Stop),
+        // Found running again while a session is open: nothing new.
+        ev(datetime!(2026-12-05 18:00 UTC), "custom", Mark::Start),
+        ev(
+            datetime!(2026-12-05 18:30 UTC),
+            "custom",
+            Mark::AlreadyRunning,
+        ),
+        ev(datetime!(2026-12-05 19:00 UTC), "custom", Mark::Stop),
+    ];
+    let hours = count_hours(&events, &[], december());
+    assert_eq!(hours.destinations.get("linkedin"), None);
+    assert_eq!(hours.destinations["youtube"], 3.0);
+    assert_eq!(hours.destinations["twitch"], 1.5);
+    assert_eq!(hours.destinations["custom"], 1.0);
+    assert_eq!(hours.notes.len(), 2, "{:?}", hours.notes);
+    assert!(hours.notes[0].contains("upper bound"), "{:?}", hours.notes);
+    assert!(hours.notes[1].contains("lower bound"), "{:?}", hours.notes);
+}
