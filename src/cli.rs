@@ -655,7 +655,7 @@ mod tests {
         let g = global(&["lunora", "--output", "json", "-v", "schema"]);
         assert_eq!((g.output, g.verbose), (OutputFormat::Text, 0));
         assert_eq!(
-            global(&["lunora", "--aws-timeout", "2", "cost"]).aws_timeout,
+            global(&["lunora", "--aws-timeout", "2", "validate"]).aws_timeout,
             None
         );
     }
