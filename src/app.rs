@@ -276,6 +276,15 @@ fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatu
             ))?;
             emit(console, &report)
         }
+        Command::Cost(args) if args.actual => {
+            let report = runtime()?.block_on(commands::cost::run_actual(
+                &g.config,
+                args,
+                &aws_settings(g),
+                console,
+            ))?;
+            emit(console, &report)
+        }
         Command::Cost(args) => {
             let report = commands::cost::run(&g.config, args, console)?;
             emit(console, &report)

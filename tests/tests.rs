@@ -14,6 +14,8 @@ mod common;
 mod contract;
 #[path = "cost.rs"]
 mod cost;
+#[path = "cost_actual.rs"]
+mod cost_actual;
 #[path = "deploy.rs"]
 mod deploy;
 #[path = "emulator.rs"]

@@ -468,3 +468,358 @@ impl Report for CostReport {
         out
     }
 }
+
+/// The estimate `--actual` is set beside.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EstimateBeside {
+    /// `--hours`: the streaming hours per month the estimate assumes.
+    pub streaming_hours: f64,
+    /// The estimate with lunora's stop behaviour, (a) of `lunora cost`.
+    pub total_usd: f64,
+    /// The actual total minus the estimate (negative: under it).
+    pub difference_usd: f64,
+}
+
+/// `guards.budget.monthly_usd` beside the actual total.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetBeside {
+    pub monthly_usd: f64,
+    /// The budget minus the actual total (negative: over it).
+    pub remaining_usd: f64,
+}
+
+/// What `cost --actual` found: the hours run in a month and their price.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActualReport {
+    pub config: PathBuf,
+    pub project: String,
+    pub environment: String,
+    pub region: String,
+    /// `YYYY-MM`, UTC.
+    pub month: String,
+    /// The window counted: the month, or its start up to now.
+    pub from: String,
+    pub to: String,
+    /// True for the current month: counted up to now.
+    pub so_far: bool,
+    pub rates: RatesInfo,
+    /// Every session with hours in the month, oldest first.
+    pub sessions: Vec<cost::actual::ActualSession>,
+    /// The sum of the destinations' hours.
+    pub channel_hours: f64,
+    #[serde(flatten)]
+    pub cost: cost::actual::ActualCost,
+    pub estimate: EstimateBeside,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetBeside>,
+    /// Where the hours come from and what they leave out.
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    pub width: Option<usize>,
+}
+
+/// Runs `lunora cost --actual`: reads the records, counts and prices.
+pub async fn run_actual(
+    config: &Path,
+    args: &CostArgs,
+    settings: &crate::aws::AwsSettings,
+    console: &Console,
+) -> anyhow::Result<ActualReport> {
+    let now = time::OffsetDateTime::now_utc();
+    let window =
+        cost::actual::month_window(args.month.as_deref(), now).map_err(anyhow::Error::msg)?;
+    let rates = load_rates(args.rates.as_deref())?;
+    cost::check_hours(args.hours, &rates)?;
+    let (d, aws) = super::connect_operating(config, settings, console, "cost --actual").await?;
+    let setup = Setup::from_deployment(&d, &args.destinations)?;
+    let records = crate::ops::cost_actual::read(&aws, &d, window.from).await?;
+    let mut hours = cost::actual::count_hours(&records.events, &records.flow, window);
+    if !args.destinations.is_empty() {
+        hours
+            .destinations
+            .retain(|k, _| args.destinations.contains(k));
+        hours
+            .sessions
+            .retain(|s| args.destinations.contains(&s.destination));
+    }
+    let priced = cost::actual::price(&setup, &rates, &hours)?;
+    let summary = cost::summarize(&setup, &rates, args.hours)?;
+    let mut notes = records.notes;
+    for s in hours.sessions.iter().filter(|s| s.open) {
+        notes.push(format!(
+            "{} has no recorded stop since {}: counted up to {}{}",
+            s.destination,
+            s.started_at,
+            cost::actual::rfc3339(window.to),
+            if window.so_far {
+                " (now: still running)"
+            } else {
+                " (the end of the month)"
+            }
+        ));
+    }
+    notes.extend(hours.notes);
+    if !priced.unpriced.is_empty() {
+        notes.push(format!(
+            "hours of {} are shown but not priced: not in the config (any more)",
+            priced.unpriced.join(", ")
+        ));
+    }
+    notes.push("MediaLive bills per minute with a 10-minute minimum per start; hours here are the recorded times, to the second".to_owned());
+    if window.so_far {
+        notes.push(
+            "the month is not over: the estimate and the budget are for the whole month".to_owned(),
+        );
+    }
+    if rates.file.region != d.config.region {
+        notes.insert(
+            0,
+            format!(
+                "the rates are for {} but the config deploys to {}: prices differ by Region",
+                rates.file.region, d.config.region
+            ),
+        );
+    }
+    let total = priced.total_usd;
+    let round = |usd: f64| (usd * 100.0).round() / 100.0;
+    let budget = d
+        .config
+        .guards
+        .as_ref()
+        .and_then(|g| g.budget.as_ref())
+        .map(|b| BudgetBeside {
+            monthly_usd: b.monthly_usd,
+            remaining_usd: round(b.monthly_usd - total),
+        });
+    Ok(ActualReport {
+        config: config.to_path_buf(),
+        project: d.config.project.clone(),
+        environment: d.config.environment.clone(),
+        region: d.config.region.clone(),
+        month: format!(
+            "{}-{:02}",
+            window.from.year(),
+            u8::from(window.from.month())
+        ),
+        from: cost::actual::rfc3339(window.from),
+        to: cost::actual::rfc3339(window.to),
+        so_far: window.so_far,
+        rates: RatesInfo {
+            file: rates.origin.clone(),
+            region: rates.file.region.clone(),
+            currency: rates.file.currency.clone(),
+            hours_per_month: rates.file.hours_per_month,
+            gb_per_mbps_hour: rates.file.gb_per_mbps_hour,
+            single_pipeline_factor: rates.file.single_pipeline_factor.value,
+        },
+        channel_hours: round(hours.destinations.values().sum()),
+        sessions: hours.sessions,
+        estimate: EstimateBeside {
+            streaming_hours: summary.streaming_hours,
+            total_usd: summary.with_stop.total_usd,
+            difference_usd: round(total - summary.with_stop.total_usd),
+        },
+        budget,
+        cost: priced,
+        notes,
+        width: crate::screen::width(args.wide, crate::screen::Stream::Stdout),
+    })
+}
+
+/// `+12.34` / `-12.34`.
+fn signed(usd: f64) -> String {
+    if usd >= 0.0 {
+        format!("+{}", money(usd))
+    } else {
+        format!("-{}", money(-usd))
+    }
+}
+
+impl ActualReport {
+    fn cost_rows(&self) -> Vec<Vec<String>> {
+        let mut rows: Vec<Vec<String>> = self
+            .cost
+            .destinations
+            .iter()
+            .map(|d| {
+                vec![
+                    d.destination.clone(),
+                    quantity(d.hours),
+                    money(d.running_usd),
+                    quantity(d.idle_hours),
+                    money(d.idle_usd),
+                    money(d.total_usd),
+                ]
+            })
+            .collect();
+        let f = &self.cost.flow;
+        rows.push(vec![
+            "flow (ACTIVE)".to_owned(),
+            quantity(f.hours),
+            money(f.usd),
+            String::new(),
+            String::new(),
+            money(f.usd),
+        ]);
+        rows.push(vec![
+            "total".to_owned(),
+            quantity(self.channel_hours),
+            String::new(),
+            String::new(),
+            String::new(),
+            money(self.cost.total_usd),
+        ]);
+        rows
+    }
+
+    fn headline(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "actual {}: ${}: {} channel-hour(s) running, the flow ACTIVE {} h, the channels idle the rest",
+            if self.so_far { "so far" } else { "for the month" },
+            money(self.cost.total_usd),
+            quantity(self.channel_hours),
+            quantity(self.cost.flow.hours),
+        )];
+        out.push(format!(
+            "estimate (lunora cost --hours {}): ${} for the month; the actual is ${} it",
+            quantity(self.estimate.streaming_hours),
+            money(self.estimate.total_usd),
+            if self.estimate.difference_usd > 0.0 {
+                format!("{} over", money(self.estimate.difference_usd))
+            } else {
+                format!("{} under", money(-self.estimate.difference_usd))
+            }
+        ));
+        if let Some(b) = &self.budget {
+            out.push(format!(
+                "budget: ${} a month, {} {}",
+                money(b.monthly_usd),
+                money(b.remaining_usd.abs()),
+                if b.remaining_usd >= 0.0 {
+                    "left"
+                } else {
+                    "over it"
+                }
+            ));
+        }
+        out
+    }
+}
+
+impl fmt::Display for ActualReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::screen::Align::{Left, Right};
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "lunora cost --actual: {}-{} ({}), {} ({} to {}{})",
+            self.project,
+            self.environment,
+            self.region,
+            self.month,
+            self.from,
+            self.to,
+            if self.so_far { ", so far" } else { "" }
+        );
+        let _ = writeln!(
+            out,
+            "rates: {}, {}, {}",
+            self.rates.file, self.rates.region, self.rates.currency
+        );
+        out.push('\n');
+        for line in self.headline() {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push('\n');
+        out.push_str(&crate::screen::table(
+            &["RAN", "HOURS", "RUNNING $", "IDLE H", "IDLE $", "TOTAL $"],
+            &[Left, Right, Right, Right, Right, Right],
+            &self.cost_rows(),
+            self.width,
+            2,
+        ));
+        out.push('\n');
+        if self.sessions.is_empty() {
+            let _ = writeln!(out, "no sessions recorded in {}", self.month);
+        } else {
+            let rows: Vec<Vec<String>> = self
+                .sessions
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.destination.clone(),
+                        format!("{} ({})", s.started_at, s.started_by),
+                        match (&s.ended_at, &s.ended_by) {
+                            (Some(at), Some(by)) => format!("{at} ({by})"),
+                            _ => "running (no stop recorded)".to_owned(),
+                        },
+                        quantity(s.hours),
+                    ]
+                })
+                .collect();
+            out.push_str(&crate::screen::table(
+                &["SESSION", "STARTED", "ENDED", "HOURS"],
+                &[Left, Left, Left, Right],
+                &rows,
+                self.width,
+                2,
+            ));
+        }
+        out.push('\n');
+        let _ = writeln!(out, "notes:");
+        for n in &self.notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+        f.write_str(&crate::screen::fit(&out, self.width))
+    }
+}
+
+impl Report for ActualReport {
+    fn kind(&self) -> &'static str {
+        "cost-actual"
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = format!(
+            "### lunora cost --actual: `{}-{}`, {}{}\n\n",
+            self.project,
+            self.environment,
+            self.month,
+            if self.so_far { " (so far)" } else { "" }
+        );
+        for line in self.headline() {
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push_str("\n| ran | hours | running $ | idle h | idle $ | total $ |\n|---|---:|---:|---:|---:|---:|\n");
+        for row in self.cost_rows() {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        out.push_str("\n| session | started | ended | hours |\n|---|---|---|---:|\n");
+        for s in &self.sessions {
+            let _ = writeln!(
+                out,
+                "| {} | {} ({}) | {} | {} |",
+                s.destination,
+                s.started_at,
+                s.started_by,
+                match (&s.ended_at, &s.ended_by) {
+                    (Some(at), Some(by)) => format!("{at} ({by})"),
+                    _ => "running".to_owned(),
+                },
+                quantity(s.hours)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nActual minus estimate: **{}**.\n\n**Notes**\n",
+            signed(self.estimate.difference_usd)
+        );
+        for n in &self.notes {
+            let _ = writeln!(out, "- {n}");
+        }
+        out
+    }
+}

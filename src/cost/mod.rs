@@ -10,6 +10,7 @@
 //! pure: a [`Setup`], [`Rates`] and hours in, an [`Estimate`] out; reading
 //! the rates file and the config is the command's job.
 
+pub mod actual;
 pub mod rates;
 
 use std::collections::BTreeMap;

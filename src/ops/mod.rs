@@ -9,6 +9,7 @@
 //! release store and its deploy lock. Warnings come back as values, for
 //! the face to show.
 
+pub mod cost_actual;
 pub mod deploy;
 pub mod failover;
 pub mod guard_records;
