@@ -446,8 +446,26 @@ fn guards_bound_the_worst_month() {
         "{g}"
     );
     assert!(g["unguarded_month_usd"].as_f64().unwrap() > worst);
-    // The example has no guards: no `guards` field.
-    assert!(json(&[]).get("guards").is_none());
+    // The guards create the KMS key GuardKey: $1 a month, in both estimates.
+    for estimate in ["with_stop", "without_stop"] {
+        let keys: Vec<&Value> = v[estimate]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["category"] == "guard-key")
+            .collect();
+        assert_eq!(keys.len(), 1, "{estimate}");
+        assert_eq!(keys[0]["monthly_usd"], 1.0);
+        assert_eq!(keys[0]["source"], "https://aws.amazon.com/kms/pricing/");
+    }
+    // The example has no guards: no `guards` field and no key.
+    let example = json(&[]);
+    assert!(example.get("guards").is_none());
+    assert!(!example["with_stop"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["category"] == "guard-key"));
     let text = String::from_utf8(
         lunora()
             .args(["-c", "tests/fixtures/guards/lunora.yaml", "cost"])

@@ -569,6 +569,14 @@ pub async fn run_actual(
         ));
     }
     notes.push("MediaLive bills per minute with a 10-minute minimum per start; hours here are the recorded times, to the second".to_owned());
+    if let Some(k) = &priced.guard_key {
+        notes.push(format!(
+            "the guards' KMS key (GuardKey) is counted for every hour of the window: ${} a month prorated hourly, {} of {} h; a key created or deleted during the month costs less, and its requests are not priced",
+            money(k.usd_per_month),
+            quantity(k.hours),
+            quantity(k.month_hours)
+        ));
+    }
     if window.so_far {
         notes.push(
             "the month is not over: the estimate and the budget are for the whole month".to_owned(),
@@ -664,6 +672,16 @@ impl ActualReport {
             String::new(),
             money(f.usd),
         ]);
+        if let Some(k) = &self.cost.guard_key {
+            rows.push(vec![
+                "guard key (KMS)".to_owned(),
+                quantity(k.hours),
+                money(k.usd),
+                String::new(),
+                String::new(),
+                money(k.usd),
+            ]);
+        }
         rows.push(vec![
             "total".to_owned(),
             quantity(self.channel_hours),

@@ -85,6 +85,15 @@ pub struct Guards {
     pub budget: Option<Budget>,
 }
 
+impl Guards {
+    /// Whether a guard acts on channels (`auto_stop`, `max_session_hours`
+    /// or `schedule`): the base stack then holds the stop sequence and the
+    /// KMS key `GuardKey`. A budget alone only alerts.
+    pub fn acts(&self) -> bool {
+        self.auto_stop.is_some() || self.max_session_hours.is_some() || self.schedule.is_some()
+    }
+}
+
 /// Stop a destination when its input is lost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -350,11 +350,29 @@ pub struct FlowCost {
 }
 
 /// The priced hours.
+/// The guards' KMS key (`GuardKey`) over the window: $1 a month prorated
+/// hourly (<https://aws.amazon.com/kms/pricing/>), counted for every hour
+/// of the window out of the hours of its calendar month (a key created or
+/// deleted during the month costs less; requests are not priced).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardKeyCost {
+    /// Hours of the window.
+    pub hours: f64,
+    /// Hours of the calendar month.
+    pub month_hours: f64,
+    pub usd_per_month: f64,
+    pub usd: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActualCost {
     pub destinations: Vec<DestinationCost>,
     pub flow: FlowCost,
+    /// The guards' KMS key, when the config's guards create it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard_key: Option<GuardKeyCost>,
     pub total_usd: f64,
     /// Destinations with recorded hours that the config no longer has:
     /// their hours are shown but not priced.
@@ -387,7 +405,12 @@ pub fn running_usd_per_hour(setup: &Setup, rates: &Rates, id: &str) -> Result<f6
     Ok(hour
         .items
         .iter()
-        .filter(|i| !matches!(i.category, Category::Flow | Category::Idle))
+        .filter(|i| {
+            !matches!(
+                i.category,
+                Category::Flow | Category::Idle | Category::GuardKey
+            )
+        })
         .map(|i| i.quantity * i.rate_usd)
         .sum())
 }
@@ -430,7 +453,23 @@ pub fn price(setup: &Setup, rates: &Rates, hours: &Hours) -> Result<ActualCost, 
     let flow_rate = rates.file.mediaconnect.flow_hour.usd;
     let flow = to_cents(flow_rate * hours.flow_hours, "the flow's hours")?;
     total += flow;
+    let guard_key = if setup.guard_key {
+        let month_hours =
+            f64::from(hours.window.from.month().length(hours.window.from.year())) * 24.0;
+        let rate = rates.file.kms.key_month.usd;
+        let usd = to_cents(rate * elapsed / month_hours, "the guard key")?;
+        total += usd;
+        Some(GuardKeyCost {
+            hours: elapsed,
+            month_hours,
+            usd_per_month: rate,
+            usd: from_cents(usd),
+        })
+    } else {
+        None
+    };
     Ok(ActualCost {
+        guard_key,
         destinations,
         flow: FlowCost {
             hours: hours.flow_hours,

@@ -94,6 +94,10 @@ pub struct Setup {
     pub input_mode: InputMode,
     pub feed: Feed,
     pub channels: Vec<Channel>,
+    /// The guards create the KMS key `GuardKey` (auto_stop,
+    /// max_session_hours or schedule set): a fixed monthly charge.
+    #[serde(default)]
+    pub guard_key: bool,
 }
 
 impl Setup {
@@ -136,6 +140,7 @@ impl Setup {
                         .collect(),
                 })
                 .collect(),
+            guard_key: deployment.config.guards.as_ref().is_some_and(|g| g.acts()),
         })
     }
 
@@ -210,6 +215,8 @@ pub enum Category {
     Idle,
     /// Every per-GB charge.
     DataTransfer,
+    /// The guards' KMS key: per month, whatever the hours.
+    GuardKey,
 }
 
 impl Category {
@@ -220,6 +227,7 @@ impl Category {
             Self::MedialiveOutput => "MediaLive output charges",
             Self::Idle => "MediaLive idle charges (stopped channels, inputs)",
             Self::DataTransfer => "data transfer and MediaPackage (per GB)",
+            Self::GuardKey => "the guards' KMS key (per month)",
         }
     }
 }
@@ -555,6 +563,18 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             &file.mediapackage.origination_gb,
         )?);
     }
+    // The guards' key (GuardKey in the base stack) exists all month, at
+    // $1 a month prorated hourly (https://aws.amazon.com/kms/pricing/).
+    if setup.guard_key {
+        items.push(Item::new(
+            Category::GuardKey,
+            "AWS KMS key of the guard state machines (GuardKey)",
+            Vec::new(),
+            1.0,
+            "key-month",
+            &file.kms.key_month,
+        )?);
+    }
     Estimate::from_items(items, premium_cents)
 }
 
@@ -706,6 +726,14 @@ pub fn summarize(setup: &Setup, rates: &Rates, streaming_hours: f64) -> Result<S
         }
     })
     .collect();
+    if with_stop.category_cents(Category::GuardKey) > 0 {
+        comparison.push(ComparisonRow {
+            what: Category::GuardKey.label().to_owned(),
+            original_usd: 0.0,
+            estimate_usd: from_cents(with_stop.category_cents(Category::GuardKey)),
+            left_out: true,
+        });
+    }
     if with_stop.over_30fps_premium_usd > 0.0 {
         comparison.push(ComparisonRow {
             what: "  of the outputs: the >30 fps class (e.g. 1080p60)".to_owned(),
@@ -831,7 +859,9 @@ pub fn guard_bounds(
                 stop_when_idle: true,
             },
         )?;
-        let cents = hour.total_cents - hour.category_cents(Category::Idle);
+        let cents = hour.total_cents
+            - hour.category_cents(Category::Idle)
+            - hour.category_cents(Category::GuardKey);
         let usd_per_hour = from_cents(cents);
         let what = format!("{} left running", c.id);
         let at_most_usd = match &bound {

@@ -580,3 +580,38 @@ fn guards_bound_a_forgotten_destination() {
     assert_eq!(g.worst_month_usd, None);
     assert_eq!(g.forgotten[0].at_most_usd, None);
 }
+
+#[test]
+fn acting_guards_add_the_guard_key_once_a_month() {
+    let r = rates();
+    let mut setup = Setup::from_deployment(&example(), &[]).unwrap();
+    setup.guard_key = false;
+    let without = with_stop(&setup, 100.0);
+    setup.guard_key = true;
+    let with = with_stop(&setup, 100.0);
+    let key = item(&with, "AWS KMS key");
+    assert_eq!(key.category, Category::GuardKey);
+    assert_eq!((key.quantity, key.unit.as_str()), (1.0, "key-month"));
+    assert_eq!(key.monthly_usd, r.file.kms.key_month.usd);
+    assert_eq!(key.monthly_usd, 1.0);
+    assert!(key.verified && key.source.contains("aws.amazon.com/kms/pricing"));
+    assert_eq!(with.total_cents() - without.total_cents(), 100);
+    // The same at 0 hours: the key is there all month.
+    assert_eq!(
+        with_stop(&setup, 0.0).category_cents(Category::GuardKey),
+        100
+    );
+    // A forgotten destination's hourly price leaves the key out.
+    let limits = GuardLimits {
+        max_session_hours: Some(6.0),
+        ..GuardLimits::default()
+    };
+    let a = guard_bounds(&setup, &r, limits, &with, 630.0).unwrap();
+    setup.guard_key = false;
+    let b = guard_bounds(&setup, &r, limits, &without, 630.0).unwrap();
+    assert_eq!(a.forgotten, b.forgotten);
+    assert_eq!(
+        to_cents(a.worst_month_usd.unwrap(), "").unwrap() - 100,
+        to_cents(b.worst_month_usd.unwrap(), "").unwrap()
+    );
+}

@@ -22,9 +22,11 @@ use crate::ops::stacks::LiveStacks;
 /// Whether the config has a guard that stops channels (and so a stop
 /// sequence).
 fn stops_channels(deployment: &Deployment) -> bool {
-    deployment.config.guards.as_ref().is_some_and(|g| {
-        g.auto_stop.is_some() || g.max_session_hours.is_some() || g.schedule.is_some()
-    })
+    deployment
+        .config
+        .guards
+        .as_ref()
+        .is_some_and(crate::config::model::Guards::acts)
 }
 
 /// The stop sequence's ARN (base output `StopSequenceArn`) when the config

@@ -188,10 +188,7 @@ struct BudgetView {
 /// Whether any guard that acts on channels is set (the budget only
 /// alerts, and needs no state machine).
 fn acting_guards(d: &Deployment) -> Option<&crate::config::model::Guards> {
-    d.config
-        .guards
-        .as_ref()
-        .filter(|g| g.auto_stop.is_some() || g.max_session_hours.is_some() || g.schedule.is_some())
+    d.config.guards.as_ref().filter(|g| g.acts())
 }
 
 fn base_guards(d: &Deployment) -> Option<BaseGuards> {

@@ -60,6 +60,7 @@ fn setup() -> Setup {
                 audio_kbps: 128,
             }],
         }],
+        guard_key: false,
     }
 }
 
@@ -278,4 +279,30 @@ fn already_stopped_and_already_running_bound_what_lunora_did_not_see() {
     assert_eq!(hours.notes.len(), 2, "{:?}", hours.notes);
     assert!(hours.notes[0].contains("upper bound"), "{:?}", hours.notes);
     assert!(hours.notes[1].contains("lower bound"), "{:?}", hours.notes);
+}
+
+#[test]
+fn the_guard_key_is_prorated_by_the_hours_of_the_month() {
+    let rates = Rates::built_in().unwrap();
+    let hours = count_hours(&[], &[], december());
+    let mut s = setup();
+    assert_eq!(price(&s, &rates, &hours).unwrap().guard_key, None);
+    s.guard_key = true;
+    let whole = price(&s, &rates, &hours).unwrap();
+    let key = whole.guard_key.clone().unwrap();
+    assert_eq!((key.hours, key.month_hours, key.usd), (744.0, 744.0, 1.0));
+    // Half of December: half the month's dollar.
+    let half = count_hours(
+        &[],
+        &[],
+        window(
+            datetime!(2026-12-01 00:00 UTC),
+            datetime!(2026-12-16 12:00 UTC),
+        ),
+    );
+    let key = price(&s, &rates, &half).unwrap().guard_key.unwrap();
+    assert_eq!((key.hours, key.usd), (372.0, 0.5));
+    s.guard_key = false;
+    let without = price(&s, &rates, &hours).unwrap();
+    assert!((whole.total_usd - without.total_usd - 1.0).abs() < 0.005);
 }
