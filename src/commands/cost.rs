@@ -568,7 +568,11 @@ pub async fn run_actual(
             priced.unpriced.join(", ")
         ));
     }
-    notes.push("MediaLive bills per minute with a 10-minute minimum per start; hours here are the recorded times, to the second".to_owned());
+    // "The duration of each running resource will be rounded up to the
+    // nearest minute, above a 10-minute minimum"
+    // (https://aws.amazon.com/medialive/pricing/), applied by
+    // cost::actual::billed_seconds.
+    notes.push("MediaLive bills running inputs and outputs by the minute, at least 10 minutes per start: each session's MediaLive charges are priced for its billed time (shown as `billed` beside the recorded hours where they differ); data transfer and the flow for the recorded hours".to_owned());
     if let Some(k) = &priced.guard_key {
         notes.push(format!(
             "the guards' KMS key (GuardKey) is counted for every hour of the window: ${} a month prorated hourly, {} of {} h; a key created or deleted during the month costs less, and its requests are not priced",
@@ -637,6 +641,17 @@ pub async fn run_actual(
     })
 }
 
+/// Recorded hours, and MediaLive's billed hours beside them where they
+/// differ (rounded up to the minute, 10 minutes at least per start):
+/// `0.05 (billed 0.17)`.
+fn hours_cell(hours: f64, billed: f64) -> String {
+    if (hours - billed).abs() < 0.005 {
+        quantity(hours)
+    } else {
+        format!("{} (billed {})", quantity(hours), quantity(billed))
+    }
+}
+
 /// `+12.34` / `-12.34`.
 fn signed(usd: f64) -> String {
     if usd >= 0.0 {
@@ -655,7 +670,7 @@ impl ActualReport {
             .map(|d| {
                 vec![
                     d.destination.clone(),
-                    quantity(d.hours),
+                    hours_cell(d.hours, d.billed_hours),
                     money(d.running_usd),
                     quantity(d.idle_hours),
                     money(d.idle_usd),
@@ -774,7 +789,7 @@ impl fmt::Display for ActualReport {
                             (Some(at), Some(by)) => format!("{at} ({by})"),
                             _ => "running (no stop recorded)".to_owned(),
                         },
-                        quantity(s.hours),
+                        hours_cell(s.hours, s.billed_hours),
                     ]
                 })
                 .collect();
@@ -827,7 +842,7 @@ impl Report for ActualReport {
                     (Some(at), Some(by)) => format!("{at} ({by})"),
                     _ => "running".to_owned(),
                 },
-                quantity(s.hours)
+                hours_cell(s.hours, s.billed_hours)
             );
         }
         let _ = writeln!(

@@ -18,6 +18,15 @@
 //! is ACTIVE while any destination runs (it is started with the first and
 //! stopped with the last), and also after a `stop --keep-flow` until it
 //! is stopped.
+//!
+//! MediaLive bills running inputs and outputs on demand by the minute: "The
+//! duration of each running resource will be rounded up to the nearest
+//! minute, above a 10-minute minimum"
+//! (<https://aws.amazon.com/medialive/pricing/>). So each session's billed
+//! time is its recorded time rounded up to the minute and at least 10
+//! minutes when it started in the window (a session carried over from the
+//! month before paid its minimum then); the hours shown stay the recorded
+//! ones, and the billed hours are priced.
 
 use std::collections::BTreeMap;
 
@@ -153,8 +162,11 @@ pub struct ActualSession {
     /// `None`: still running (no stop recorded).
     pub ended_at: Option<String>,
     pub ended_by: Option<String>,
-    /// Hours within the month.
+    /// Hours within the month, as recorded.
     pub hours: f64,
+    /// Hours MediaLive bills for it: rounded up to the minute, at least 10
+    /// minutes per start (see the module docs).
+    pub billed_hours: f64,
     /// True when no stop is recorded: counted up to the window's end
     /// (now, for the current month).
     pub open: bool,
@@ -167,6 +179,9 @@ pub struct Hours {
     pub sessions: Vec<ActualSession>,
     /// Destination -> hours in the window (two decimals).
     pub destinations: BTreeMap<String, f64>,
+    /// Destination -> billed hours (two decimals): each session rounded up
+    /// to the minute, at least 10 minutes per start in the window.
+    pub billed: BTreeMap<String, f64>,
     pub flow_hours: f64,
     /// Overlapping starts, stops with no start.
     pub notes: Vec<String>,
@@ -175,6 +190,22 @@ pub struct Hours {
 /// Hours to two decimals.
 fn hours_of(seconds: f64) -> f64 {
     (seconds / 36.0).round() / 100.0
+}
+
+/// MediaLive's minimum per start, in seconds: 10 minutes
+/// (<https://aws.amazon.com/medialive/pricing/>).
+pub const MEDIALIVE_MINIMUM_SECONDS: f64 = 600.0;
+
+/// The seconds MediaLive bills for `seconds` of running: rounded up to the
+/// minute, and at least [`MEDIALIVE_MINIMUM_SECONDS`] when the start is
+/// counted (`started_in_window`).
+pub fn billed_seconds(seconds: f64, started_in_window: bool) -> f64 {
+    let minutes = (seconds / 60.0).ceil() * 60.0;
+    if started_in_window {
+        minutes.max(MEDIALIVE_MINIMUM_SECONDS)
+    } else {
+        minutes
+    }
 }
 
 /// Pairs the starts and stops of every destination into sessions and
@@ -193,6 +224,7 @@ pub fn count_hours(events: &[Event], flow: &[(OffsetDateTime, FlowMark)], window
     let mut sessions = Vec::new();
     let mut intervals: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
     let mut seconds: BTreeMap<String, f64> = BTreeMap::new();
+    let mut billed: BTreeMap<String, f64> = BTreeMap::new();
     let mut close = |start: &Event, end: Option<&Event>| {
         let end_at = end.map_or(window.to, |e| e.at);
         let clipped = clip(start.at, end_at);
@@ -201,6 +233,15 @@ pub fn count_hours(events: &[Event], flow: &[(OffsetDateTime, FlowMark)], window
             *seconds.entry(start.destination.clone()).or_default() += (e - s).as_seconds_f64();
         }
         let secs = clipped.map_or(0.0, |(s, e)| (e - s).as_seconds_f64());
+        let started_in_window = (window.from..=window.to).contains(&start.at);
+        let billed_secs = if clipped.is_some() || started_in_window {
+            billed_seconds(secs, started_in_window)
+        } else {
+            0.0
+        };
+        if billed_secs > 0.0 {
+            *billed.entry(start.destination.clone()).or_default() += billed_secs;
+        }
         if clipped.is_some() || (end.is_none() && start.at <= window.to) {
             sessions.push(ActualSession {
                 destination: start.destination.clone(),
@@ -209,6 +250,7 @@ pub fn count_hours(events: &[Event], flow: &[(OffsetDateTime, FlowMark)], window
                 ended_at: end.map(|e| rfc3339(e.at)),
                 ended_by: end.map(|e| e.by.clone()),
                 hours: hours_of(secs),
+                billed_hours: hours_of(billed_secs),
                 open: end.is_none(),
             });
         }
@@ -297,6 +339,7 @@ pub fn count_hours(events: &[Event], flow: &[(OffsetDateTime, FlowMark)], window
         window,
         sessions,
         destinations: seconds.into_iter().map(|(d, s)| (d, hours_of(s))).collect(),
+        billed: billed.into_iter().map(|(d, s)| (d, hours_of(s))).collect(),
         flow_hours: hours_of(union_seconds(intervals)),
         notes,
     }
@@ -328,8 +371,11 @@ fn union_seconds(mut intervals: Vec<(OffsetDateTime, OffsetDateTime)>) -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct DestinationCost {
     pub destination: String,
-    /// Hours its channel ran in the window.
+    /// Hours its channel ran in the window, as recorded.
     pub hours: f64,
+    /// Hours MediaLive bills: each session rounded up to the minute, at
+    /// least 10 minutes per start. Priced.
+    pub billed_hours: f64,
     /// Dollars per running hour: its MediaLive input and outputs and the
     /// data it moves (the estimate's rates, the flow apart).
     pub usd_per_hour: f64,
@@ -379,9 +425,16 @@ pub struct ActualCost {
     pub unpriced: Vec<String>,
 }
 
-/// Dollars per running hour of one channel: every item of a one-hour
-/// estimate of it but the flow and the idle charges, unrounded.
-pub fn running_usd_per_hour(setup: &Setup, rates: &Rates, id: &str) -> Result<f64, CostError> {
+/// Dollars per running hour of one channel in `categories`: those items of
+/// a one-hour estimate of it, unrounded. Its MediaLive input and outputs
+/// (billed by the minute with a minimum) and the data it moves (by the GB)
+/// are priced apart.
+pub fn usd_per_hour_of(
+    setup: &Setup,
+    rates: &Rates,
+    id: &str,
+    categories: &[Category],
+) -> Result<f64, CostError> {
     let one = Setup {
         channels: setup
             .channels
@@ -405,12 +458,7 @@ pub fn running_usd_per_hour(setup: &Setup, rates: &Rates, id: &str) -> Result<f6
     Ok(hour
         .items
         .iter()
-        .filter(|i| {
-            !matches!(
-                i.category,
-                Category::Flow | Category::Idle | Category::GuardKey
-            )
-        })
+        .filter(|i| categories.contains(&i.category))
         .map(|i| i.quantity * i.rate_usd)
         .sum())
 }
@@ -434,15 +482,24 @@ pub fn price(setup: &Setup, rates: &Rates, hours: &Hours) -> Result<ActualCost, 
     let mut total: i64 = 0;
     for c in &setup.channels {
         let h = hours.destinations.get(&c.id).copied().unwrap_or(0.0);
-        let per_hour = running_usd_per_hour(setup, rates, &c.id)?;
+        let billed = hours.billed.get(&c.id).copied().unwrap_or(h);
+        let medialive = usd_per_hour_of(
+            setup,
+            rates,
+            &c.id,
+            &[Category::MedialiveInput, Category::MedialiveOutput],
+        )?;
+        let transfer = usd_per_hour_of(setup, rates, &c.id, &[Category::DataTransfer])?;
+        let per_hour = medialive + transfer;
         let what = format!("{}'s hours", c.id);
-        let running = to_cents(per_hour * h, &what)?;
+        let running = to_cents(medialive * billed + transfer * h, &what)?;
         let idle_hours = (elapsed - h).max(0.0);
         let idle = to_cents(idle_rate * idle_hours, &what)?;
         total += running + idle;
         destinations.push(DestinationCost {
             destination: c.id.clone(),
             hours: h,
+            billed_hours: billed,
             usd_per_hour: (per_hour * 10_000.0).round() / 10_000.0,
             running_usd: from_cents(running),
             idle_hours: (idle_hours * 100.0).round() / 100.0,

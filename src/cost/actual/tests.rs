@@ -306,3 +306,58 @@ fn the_guard_key_is_prorated_by_the_hours_of_the_month() {
     let without = price(&s, &rates, &hours).unwrap();
     assert!((whole.total_usd - without.total_usd - 1.0).abs() < 0.005);
 }
+
+#[test]
+fn medialive_bills_each_start_by_the_minute_and_ten_minutes_at_least() {
+    let events = [
+        // 4 minutes: billed 10.
+        ev(datetime!(2026-12-02 18:00 UTC), "youtube", Mark::Start),
+        ev(datetime!(2026-12-02 18:04 UTC), "youtube", Mark::Stop),
+        // 61 min 30 s: billed 62 min.
+        ev(datetime!(2026-12-03 18:00:00 UTC), "youtube", Mark::Start),
+        ev(datetime!(2026-12-03 19:01:30 UTC), "youtube", Mark::Stop),
+        // Started in November, 5 minutes in December: its minimum was
+        // billed in November, so 5 minutes here.
+        ev(datetime!(2026-11-30 23:00 UTC), "twitch", Mark::Start),
+        ev(datetime!(2026-12-01 00:05 UTC), "twitch", Mark::Stop),
+    ];
+    let hours = count_hours(&events, &[], december());
+    let by_start = |at: &str| {
+        hours
+            .sessions
+            .iter()
+            .find(|s| s.started_at == at)
+            .unwrap()
+            .clone()
+    };
+    let short = by_start("2026-12-02T18:00:00Z");
+    assert_eq!((short.hours, short.billed_hours), (0.07, 0.17));
+    let long = by_start("2026-12-03T18:00:00Z");
+    assert_eq!((long.hours, long.billed_hours), (1.03, 1.03));
+    let carried = by_start("2026-11-30T23:00:00Z");
+    assert_eq!((carried.hours, carried.billed_hours), (0.08, 0.08));
+    // youtube: 4 min + 61.5 min recorded, 10 + 62 min billed.
+    assert_eq!(hours.destinations["youtube"], 1.09);
+    assert_eq!(hours.billed["youtube"], 1.2);
+    assert_eq!(billed_seconds(240.0, true), 600.0);
+    assert_eq!(billed_seconds(3690.0, true), 3720.0);
+    assert_eq!(billed_seconds(300.0, false), 300.0);
+    assert_eq!(billed_seconds(0.5, false), 60.0);
+
+    // MediaLive charges are priced for the billed hours, data transfer and
+    // idle for the recorded ones.
+    let rates = Rates::built_in().unwrap();
+    let s = setup();
+    let f = &rates.file;
+    let factor = f.single_pipeline_factor.value;
+    let medialive = rates.input(s.input_class()).unwrap().usd * factor
+        + rates.output(s.channels[0].outputs[0].class()).unwrap().usd * factor;
+    let transfer = 10.0 * f.gb_per_mbps_hour * f.mediaconnect.transfer_to_medialive_gb.usd
+        + 3.128 * f.gb_per_mbps_hour * f.medialive.internet_transfer_gb.usd;
+    let cost = price(&s, &rates, &hours).unwrap();
+    let d = &cost.destinations[0];
+    assert_eq!((d.hours, d.billed_hours), (1.09, 1.2));
+    let cents = |usd: f64| (usd * 100.0).round() / 100.0;
+    assert_eq!(d.running_usd, cents(1.2 * medialive + 1.09 * transfer));
+    assert_eq!(d.idle_hours, 744.0 - 1.09);
+}
