@@ -96,11 +96,7 @@ pub fn run(config: &Path, args: &CostArgs, console: &Console) -> anyhow::Result<
         }
         None => None,
     };
-    if rates.file.region != d.config.region {
-        let note = format!(
-            "the rates are for {} but the config deploys to {}: prices differ by Region",
-            rates.file.region, d.config.region
-        );
+    if let Some(note) = region_note(&rates, &d.config.region) {
         console.warn(&note);
         notes.insert(0, note);
     }
@@ -111,18 +107,34 @@ pub fn run(config: &Path, args: &CostArgs, console: &Console) -> anyhow::Result<
         region: d.config.region.clone(),
         input_mode: d.config.input_mode.as_str().to_owned(),
         destinations: setup.channels.iter().map(|c| c.id.clone()).collect(),
-        rates: RatesInfo {
+        rates: RatesInfo::of(&rates),
+        summary,
+        guards,
+        notes,
+        width: crate::screen::width(args.wide, crate::screen::Stream::Stdout),
+    })
+}
+
+impl RatesInfo {
+    fn of(rates: &Rates) -> Self {
+        Self {
             file: rates.origin.clone(),
             region: rates.file.region.clone(),
             currency: rates.file.currency.clone(),
             hours_per_month: rates.file.hours_per_month,
             gb_per_mbps_hour: rates.file.gb_per_mbps_hour,
             single_pipeline_factor: rates.file.single_pipeline_factor.value,
-        },
-        summary,
-        guards,
-        notes,
-        width: crate::screen::width(args.wide, crate::screen::Stream::Stdout),
+        }
+    }
+}
+
+/// The note when the rates are for another Region than the config's.
+fn region_note(rates: &Rates, region: &str) -> Option<String> {
+    (rates.file.region != region).then(|| {
+        format!(
+            "the rates are for {} but the config deploys to {region}: prices differ by Region",
+            rates.file.region
+        )
     })
 }
 
@@ -586,14 +598,8 @@ pub async fn run_actual(
             "the month is not over: the estimate and the budget are for the whole month".to_owned(),
         );
     }
-    if rates.file.region != d.config.region {
-        notes.insert(
-            0,
-            format!(
-                "the rates are for {} but the config deploys to {}: prices differ by Region",
-                rates.file.region, d.config.region
-            ),
-        );
+    if let Some(note) = region_note(&rates, &d.config.region) {
+        notes.insert(0, note);
     }
     let total = priced.total_usd;
     let round = |usd: f64| (usd * 100.0).round() / 100.0;
@@ -619,14 +625,7 @@ pub async fn run_actual(
         from: cost::actual::rfc3339(window.from),
         to: cost::actual::rfc3339(window.to),
         so_far: window.so_far,
-        rates: RatesInfo {
-            file: rates.origin.clone(),
-            region: rates.file.region.clone(),
-            currency: rates.file.currency.clone(),
-            hours_per_month: rates.file.hours_per_month,
-            gb_per_mbps_hour: rates.file.gb_per_mbps_hour,
-            single_pipeline_factor: rates.file.single_pipeline_factor.value,
-        },
+        rates: RatesInfo::of(&rates),
         channel_hours: round(hours.destinations.values().sum()),
         sessions: hours.sessions,
         estimate: EstimateBeside {

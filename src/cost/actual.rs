@@ -34,7 +34,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime, Time, UtcOffset};
 
-use super::{estimate, from_cents, to_cents, Category, CostError, Rates, Setup, Usage};
+use super::{from_cents, one_hour_of, to_cents, Category, CostError, Rates, Setup};
 use crate::config::model::InputMode;
 
 /// Who recorded an event.
@@ -435,27 +435,7 @@ pub fn usd_per_hour_of(
     id: &str,
     categories: &[Category],
 ) -> Result<f64, CostError> {
-    let one = Setup {
-        channels: setup
-            .channels
-            .iter()
-            .filter(|c| c.id == id)
-            .cloned()
-            .collect(),
-        ..setup.clone()
-    };
-    if one.channels.is_empty() {
-        return Ok(0.0);
-    }
-    let hour = estimate(
-        &one,
-        rates,
-        Usage {
-            streaming_hours: 1.0,
-            stop_when_idle: true,
-        },
-    )?;
-    Ok(hour
+    Ok(one_hour_of(setup, rates, id)?
         .items
         .iter()
         .filter(|i| categories.contains(&i.category))

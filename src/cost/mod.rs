@@ -835,6 +835,31 @@ fn bound_hours(l: &GuardLimits) -> Option<(f64, String)> {
     }
 }
 
+/// One streaming hour of one destination's channel alone (its input,
+/// outputs and transfer, the flow, the idle charges of the rest of a
+/// zero-length month, and the guard key when set): what the guards' worst
+/// case and `cost --actual` price a running hour from. No channel `id`:
+/// an empty estimate.
+pub fn one_hour_of(setup: &Setup, rates: &Rates, id: &str) -> Result<Estimate, CostError> {
+    let one = Setup {
+        channels: setup
+            .channels
+            .iter()
+            .filter(|c| c.id == id)
+            .cloned()
+            .collect(),
+        ..setup.clone()
+    };
+    estimate(
+        &one,
+        rates,
+        Usage {
+            streaming_hours: 1.0,
+            stop_when_idle: true,
+        },
+    )
+}
+
 /// Prices one forgotten destination per guard limits, beside the estimate
 /// with lunora's stop behaviour (`with_stop`).
 pub fn guard_bounds(
@@ -847,18 +872,7 @@ pub fn guard_bounds(
     let bound = bound_hours(&limits);
     let mut forgotten = Vec::new();
     for c in &setup.channels {
-        let one = Setup {
-            channels: vec![c.clone()],
-            ..setup.clone()
-        };
-        let hour = estimate(
-            &one,
-            rates,
-            Usage {
-                streaming_hours: 1.0,
-                stop_when_idle: true,
-            },
-        )?;
+        let hour = one_hour_of(setup, rates, &c.id)?;
         let cents = hour.total_cents
             - hour.category_cents(Category::Idle)
             - hour.category_cents(Category::GuardKey);

@@ -6,31 +6,19 @@
 //! stops) and start sequence (`StartSequenceArn`: schedule starts). The
 //! counting itself is pure (`cost::actual`).
 //!
-//! Without `guards:` no Step Functions call is made.
-//!
-//! Step Functions API: ListExecutions
-//! (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html)
-//! lists a machine's executions newest first with their `startDate`,
-//! `stopDate` and `status`, paged with `nextToken`; DescribeExecution
-//! (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html)
-//! gives the input (which destination, which trigger). Executions are
-//! kept 90 days after they close
-//! (https://docs.aws.amazon.com/step-functions/latest/dg/limits-overview.html),
-//! so a guard's stop older than that is no longer seen.
+//! Without `guards:` no Step Functions call is made. The executions are
+//! read by [`crate::ops::guard_records::read_since`] (ListExecutions and
+//! DescribeExecution, paged back to the month's start); Step Functions
+//! keeps them 90 days, so a guard's stop older than that is no longer seen.
 
 use time::OffsetDateTime;
 
 use crate::aws::Aws;
-use crate::config::{Deployment, StackId};
+use crate::config::Deployment;
 use crate::cost::actual::{Event, FlowMark, Mark, Recorder};
-use crate::ops::guard_records::parse_input;
+use crate::ops::guard_records::{self, START_OUTPUT, STOP_OUTPUT};
 use crate::ops::stacks::LiveStacks;
 use crate::release::AuditRecord;
-
-/// The base stack output naming the stop sequence.
-pub const STOP_OUTPUT: &str = "StopSequenceArn";
-/// The base stack output naming the start sequence (with `schedule:`).
-pub const START_OUTPUT: &str = "StartSequenceArn";
 
 /// Everything counted, and what could not be.
 #[derive(Debug, Default)]
@@ -94,32 +82,15 @@ pub async fn read(
         store.location(),
         log.len()
     ));
-    let Some(guards) = &deployment.config.guards else {
+    let Some(guards) = deployment.config.guards.as_ref().filter(|g| g.acts()) else {
         return Ok(records);
     };
     let live = LiveStacks::read(aws, deployment).await?;
-    let outputs = live
-        .get(&deployment.stack_name(&StackId::Base))
-        .filter(|info| info.is_deployed())
-        .map(|info| info.outputs.clone())
-        .unwrap_or_default();
-    match outputs.get(STOP_OUTPUT) {
+    match guard_records::stop_sequence_arn(&live, deployment) {
         Some(arn) => {
-            let stops = executions(aws, arn, from).await?;
-            for x in stops {
-                // Only a stop that ran to its end stopped the channel.
-                if x.status != "SUCCEEDED" {
-                    continue;
-                }
-                let Some(at) = x.stopped else { continue };
+            let stops = guard_records::read_since(aws, &arn, from).await?;
+            for at in push_succeeded(&mut records.events, stops, Mark::Stop, Recorder::Guard) {
                 records.guard_stops += 1;
-                records.events.push(Event {
-                    at,
-                    destination: x.destination,
-                    mark: Mark::Stop,
-                    recorder: Recorder::Guard,
-                    by: x.by,
-                });
                 // The stop sequence stops the flow with the last channel.
                 records.flow.push((at, FlowMark::Stopped));
             }
@@ -129,22 +100,12 @@ pub async fn read(
         )),
     }
     if guards.schedule.is_some() {
-        match outputs.get(START_OUTPUT) {
+        match guard_records::start_sequence_arn(&live, deployment) {
             Some(arn) => {
-                for x in executions(aws, arn, from).await? {
-                    if x.status != "SUCCEEDED" {
-                        continue;
-                    }
-                    let Some(at) = x.stopped else { continue };
-                    records.schedule_starts += 1;
-                    records.events.push(Event {
-                        at,
-                        destination: x.destination,
-                        mark: Mark::Start,
-                        recorder: Recorder::Schedule,
-                        by: x.by,
-                    });
-                }
+                let starts = guard_records::read_since(aws, &arn, from).await?;
+                records.schedule_starts +=
+                    push_succeeded(&mut records.events, starts, Mark::Start, Recorder::Schedule)
+                        .len();
             }
             None => records.notes.push(format!(
                 "the base stack has no `{START_OUTPUT}` output (the schedule not deployed yet?): sessions started by the schedule are not counted"
@@ -158,74 +119,30 @@ pub async fn read(
     Ok(records)
 }
 
-/// One guard execution.
-struct Execution {
-    destination: String,
-    /// `schedule-start`, `auto-stop (arn:...)`, ...
-    by: String,
-    status: String,
-    stopped: Option<OffsetDateTime>,
-}
-
-/// The executions of `machine` that guards started, newest first, back to
-/// the first one started before `from` (it may end a session of the
-/// month) and no further.
-async fn executions(
-    aws: &Aws,
-    machine: &str,
-    from: OffsetDateTime,
-) -> anyhow::Result<Vec<Execution>> {
-    let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("Step Functions on `{machine}`: {e}");
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    'pages: loop {
-        let page = aws
-            .sfn
-            .list_executions()
-            .state_machine_arn(machine)
-            .max_results(1000)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| err(&aws_sdk_sfn::error::DisplayErrorContext(&e)))?;
-        for e in page.executions() {
-            let started = to_time(e.start_date());
-            let described = aws
-                .sfn
-                .describe_execution()
-                .execution_arn(e.execution_arn())
-                .send()
-                .await
-                .map_err(|x| err(&aws_sdk_sfn::error::DisplayErrorContext(&x)))?;
-            if let Some(t) = described.input().and_then(parse_input) {
-                let by = match &t.source {
-                    Some(source) => format!("{} ({source})", t.kind),
-                    None => t.kind.clone(),
-                };
-                out.push(Execution {
-                    destination: t.destination,
-                    by,
-                    status: e.status().as_str().to_owned(),
-                    stopped: e.stop_date().map(to_time),
-                });
-            }
-            if started < from {
-                break 'pages;
-            }
+/// Each execution that ran to its end (SUCCEEDED: only then did it stop
+/// or start the channel) as an event at its stop date; the dates pushed.
+fn push_succeeded(
+    events: &mut Vec<Event>,
+    executions: Vec<guard_records::GuardStop>,
+    mark: Mark,
+    recorder: Recorder,
+) -> Vec<OffsetDateTime> {
+    let mut pushed = Vec::new();
+    for x in executions {
+        if x.status != "SUCCEEDED" {
+            continue;
         }
-        match page.next_token() {
-            Some(t) => token = Some(t.to_owned()),
-            None => break,
-        }
+        let Some(at) = x.stopped() else { continue };
+        pushed.push(at);
+        events.push(Event {
+            at,
+            by: x.by(),
+            destination: x.destination,
+            mark,
+            recorder,
+        });
     }
-    Ok(out)
-}
-
-fn to_time(d: &aws_sdk_sfn::primitives::DateTime) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(d.secs()) * 1_000_000_000 + i128::from(d.subsec_nanos()),
-    )
-    .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    pushed
 }
 
 #[cfg(test)]
@@ -267,5 +184,42 @@ mod tests {
         assert_eq!(records.events[1].by, "cli");
         assert_eq!(records.flow.len(), 1);
         assert_eq!(records.flow[0].1, FlowMark::Held);
+    }
+
+    #[test]
+    fn only_succeeded_executions_become_events_at_their_stop_date() {
+        let x = |status: &str, stopped: Option<&str>| guard_records::GuardStop {
+            destination: "twitch".into(),
+            kind: "auto-stop".into(),
+            source: Some("p-twitch-guard-input-lost".into()),
+            fired_at: None,
+            window: None,
+            status: status.into(),
+            execution: "e".into(),
+            started_at: Some("2026-12-06T03:00:00Z".into()),
+            stopped_at: stopped.map(str::to_owned),
+        };
+        let mut events = Vec::new();
+        let pushed = push_succeeded(
+            &mut events,
+            vec![
+                x("SUCCEEDED", Some("2026-12-06T03:00:40Z")),
+                x("FAILED", Some("2026-12-06T03:01:00Z")),
+                x("RUNNING", None),
+            ],
+            Mark::Stop,
+            Recorder::Guard,
+        );
+        assert_eq!(pushed.len(), 1);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            crate::cost::actual::rfc3339(events[0].at),
+            "2026-12-06T03:00:40Z"
+        );
+        assert_eq!(events[0].by, "auto-stop (p-twitch-guard-input-lost)");
+        assert_eq!(
+            (events[0].mark, events[0].recorder),
+            (Mark::Stop, Recorder::Guard)
+        );
     }
 }

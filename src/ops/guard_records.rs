@@ -8,9 +8,13 @@
 //!
 //! Step Functions API: ListExecutions
 //! (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html),
-//! newest first; DescribeExecution
+//! newest first, paged with `nextToken`; DescribeExecution
 //! (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html)
-//! for the input.
+//! for the input. The same reading serves the start sequence (base output
+//! `StartSequenceArn`, schedule starts), whose inputs have the same shape,
+//! and `cost --actual`, which pages back to the start of a month.
+//! Executions are kept 90 days after they close
+//! (https://docs.aws.amazon.com/step-functions/latest/dg/limits-overview.html).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -29,16 +33,33 @@ fn stops_channels(deployment: &Deployment) -> bool {
         .is_some_and(crate::config::model::Guards::acts)
 }
 
+/// The base stack output naming the stop sequence.
+pub const STOP_OUTPUT: &str = "StopSequenceArn";
+/// The base stack output naming the start sequence (with `schedule:`).
+pub const START_OUTPUT: &str = "StartSequenceArn";
+
+/// The base stack's output `name` when the config has guards that stop
+/// channels and the base stack is deployed.
+fn sequence_arn(live: &LiveStacks, deployment: &Deployment, name: &str) -> Option<String> {
+    stops_channels(deployment)
+        .then(|| live.get(&deployment.stack_name(&StackId::Base)))
+        .flatten()
+        .filter(|info| info.is_deployed())
+        .and_then(|info| info.outputs.get(name).cloned())
+}
+
+/// The start sequence's ARN (base output `StartSequenceArn`), as
+/// [`stop_sequence_arn`]; only a config with `schedule:` deploys it.
+pub fn start_sequence_arn(live: &LiveStacks, deployment: &Deployment) -> Option<String> {
+    sequence_arn(live, deployment, START_OUTPUT)
+}
+
 /// The stop sequence's ARN (base output `StopSequenceArn`) when the config
 /// has guards that stop channels (`auto_stop`, `max_session_hours`,
 /// `schedule`; a budget alone has no stop sequence) and the base stack has
 /// it deployed. Without it nothing is read: no AWS call without guards.
 pub fn stop_sequence_arn(live: &LiveStacks, deployment: &Deployment) -> Option<String> {
-    stops_channels(deployment)
-        .then(|| live.get(&deployment.stack_name(&StackId::Base)))
-        .flatten()
-        .filter(|info| info.is_deployed())
-        .and_then(|info| info.outputs.get("StopSequenceArn").cloned())
+    sequence_arn(live, deployment, STOP_OUTPUT)
 }
 
 /// The newest `limit` guard stops of `deployment` (none, without a call,
@@ -59,7 +80,8 @@ pub async fn read_for(
     }
 }
 
-/// One stop a guard made (or is making).
+/// One stop a guard made (or is making); for the start sequence, one
+/// start a schedule made (same input, same fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GuardStop {
@@ -100,12 +122,33 @@ impl GuardStop {
 
     /// `stopped by guard: ...` (or `being stopped`, or the failure).
     pub fn line(&self) -> String {
+        let head = self.head();
+        format!("{head}: {}", self.describe())
+    }
+
+    /// `auto-stop (arn:...)`: the kind and the source, as `cost --actual`
+    /// names who ended (or started) a session.
+    pub fn by(&self) -> String {
+        match &self.source {
+            Some(source) => format!("{} ({source})", self.kind),
+            None => self.kind.clone(),
+        }
+    }
+
+    /// When the execution ended, when it did.
+    pub fn stopped(&self) -> Option<time::OffsetDateTime> {
+        self.stopped_at.as_deref().and_then(|at| {
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
+        })
+    }
+
+    fn head(&self) -> String {
         let head = match self.status.as_str() {
             "SUCCEEDED" => "stopped by guard".to_owned(),
             "RUNNING" => "being stopped by guard".to_owned(),
             other => format!("guard stop {other}"),
         };
-        format!("{head}: {}", self.describe())
+        head
     }
 }
 
@@ -151,40 +194,81 @@ pub fn parse_input(input: &str) -> Option<Trigger> {
     })
 }
 
+/// How far back to read a machine's executions (newest first).
+#[derive(Debug, Clone, Copy)]
+enum Back {
+    /// The newest n (1-1000), one page.
+    Newest(i32),
+    /// Every page back to the first execution started before this time,
+    /// that one included (it may end a session after it).
+    To(time::OffsetDateTime),
+}
+
 /// The newest `limit` (1-1000) executions of the stop sequence, as guard
 /// stops; executions whose input is not a guard's are left out.
 pub async fn read(aws: &Aws, stop_machine_arn: &str, limit: i32) -> anyhow::Result<Vec<GuardStop>> {
-    let listed = aws
-        .sfn
-        .list_executions()
-        .state_machine_arn(stop_machine_arn)
-        .max_results(limit.clamp(1, 1000))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", aws_sdk_sfn::error::DisplayErrorContext(&e)))?;
+    read_back(aws, stop_machine_arn, Back::Newest(limit)).await
+}
+
+/// The executions of `machine` (the stop or the start sequence) that
+/// guards started, newest first, back to the first one started before
+/// `from`, that one included, and no further.
+pub async fn read_since(
+    aws: &Aws,
+    machine: &str,
+    from: time::OffsetDateTime,
+) -> anyhow::Result<Vec<GuardStop>> {
+    read_back(aws, machine, Back::To(from)).await
+}
+
+async fn read_back(aws: &Aws, machine: &str, back: Back) -> anyhow::Result<Vec<GuardStop>> {
+    let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("Step Functions on `{machine}`: {e}");
     let mut out = Vec::new();
-    for e in listed.executions() {
-        let d = aws
+    let mut token: Option<String> = None;
+    'pages: loop {
+        let page = aws
             .sfn
-            .describe_execution()
-            .execution_arn(e.execution_arn())
+            .list_executions()
+            .state_machine_arn(machine)
+            .max_results(match back {
+                Back::Newest(n) => n.clamp(1, 1000),
+                Back::To(_) => 1000,
+            })
+            .set_next_token(token.take())
             .send()
             .await
-            .map_err(|err| anyhow::anyhow!("{}", aws_sdk_sfn::error::DisplayErrorContext(&err)))?;
-        let Some(t) = d.input().and_then(parse_input) else {
-            continue;
-        };
-        out.push(GuardStop {
-            destination: t.destination,
-            kind: t.kind,
-            source: t.source,
-            fired_at: t.fired_at,
-            window: t.window,
-            status: e.status().as_str().to_owned(),
-            execution: e.name().to_owned(),
-            started_at: rfc3339(e.start_date()),
-            stopped_at: e.stop_date().and_then(rfc3339),
-        });
+            .map_err(|e| err(&aws_sdk_sfn::error::DisplayErrorContext(&e)))?;
+        for e in page.executions() {
+            let d = aws
+                .sfn
+                .describe_execution()
+                .execution_arn(e.execution_arn())
+                .send()
+                .await
+                .map_err(|x| err(&aws_sdk_sfn::error::DisplayErrorContext(&x)))?;
+            if let Some(stop) = d.input().and_then(parse_input).map(|t| GuardStop {
+                destination: t.destination,
+                kind: t.kind,
+                source: t.source,
+                fired_at: t.fired_at,
+                window: t.window,
+                status: e.status().as_str().to_owned(),
+                execution: e.name().to_owned(),
+                started_at: rfc3339(e.start_date()),
+                stopped_at: e.stop_date().and_then(rfc3339),
+            }) {
+                out.push(stop);
+            }
+            if let Back::To(from) = back {
+                if e.start_date().secs() < from.unix_timestamp() {
+                    break 'pages;
+                }
+            }
+        }
+        match (back, page.next_token()) {
+            (Back::To(_), Some(t)) => token = Some(t.to_owned()),
+            _ => break,
+        }
     }
     Ok(out)
 }
