@@ -6,6 +6,7 @@
 //! prints, not from a copied figure.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+use crate::common::sfn::run_machine;
 use crate::common::workspace::{example, Workspace};
 
 use lunora::release::{Actor, AuditRecord, ReleaseStore};
@@ -210,40 +211,6 @@ async fn an_open_session_counts_up_to_now_and_bad_months_are_one_line_errors() {
 }
 
 const PREFIX: &str = "lunora-player-prod";
-
-/// Starts `machine` with `input` and waits (120 s at most) for it to
-/// succeed.
-async fn run_machine(sfn: &aws_sdk_sfn::Client, machine: &str, name: &str, input: &Value) {
-    let arn = sfn
-        .start_execution()
-        .state_machine_arn(machine)
-        .name(name)
-        .input(input.to_string())
-        .send()
-        .await
-        .unwrap()
-        .execution_arn()
-        .to_owned();
-    let started = std::time::Instant::now();
-    loop {
-        let d = sfn
-            .describe_execution()
-            .execution_arn(&arn)
-            .send()
-            .await
-            .unwrap();
-        match d.status() {
-            aws_sdk_sfn::types::ExecutionStatus::Running => {}
-            aws_sdk_sfn::types::ExecutionStatus::Succeeded => return,
-            other => panic!("{name}: {other:?}: {:?}", d.error()),
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
-            "{name} still running"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-}
 
 /// With guards: a session `lunora start` opened and an auto-stop ended
 /// (the stop sequence run with the input twitch's auto-stop rule sends),

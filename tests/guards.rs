@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::Value;
@@ -17,9 +16,6 @@ use serde_json::Value;
 use crate::common::workspace::{root, Workspace};
 
 const PREFIX: &str = "lunora-player-prod";
-/// The sequences wait 10 s between polls; MediaLive here changes state at
-/// once, so one execution needs one or two waits.
-const DEADLINE: Duration = Duration::from_secs(120);
 
 struct Env {
     ws: Workspace,
@@ -108,40 +104,7 @@ impl Env {
     /// Starts `machine` with `input` and waits (with a deadline) for it to
     /// succeed; returns the execution ARN.
     async fn run(&self, machine: &str, name: &str, input: &Value) -> String {
-        let sfn = self.sfn();
-        let arn = sfn
-            .start_execution()
-            .state_machine_arn(machine)
-            .name(name)
-            .input(input.to_string())
-            .send()
-            .await
-            .unwrap()
-            .execution_arn()
-            .to_owned();
-        let started = Instant::now();
-        loop {
-            let d = sfn
-                .describe_execution()
-                .execution_arn(&arn)
-                .send()
-                .await
-                .unwrap();
-            match d.status() {
-                ExecutionStatus::Running => {}
-                ExecutionStatus::Succeeded => return arn,
-                other => panic!(
-                    "{name}: {other:?}: {:?} {:?}",
-                    d.error(),
-                    d.cause().map(|c| c.chars().take(600).collect::<String>())
-                ),
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "{name} still running after {DEADLINE:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        crate::common::sfn::run_machine(&self.sfn(), machine, name, input).await
     }
 
     /// What the auto-stop rule of `dest` would send the stop sequence when

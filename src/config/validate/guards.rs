@@ -265,16 +265,14 @@ fn check_window_times(
 ) -> Option<WindowTimes> {
     let field = |f: &str| format!("guards.schedule.windows[{i}].{f}");
     if w.days.is_empty() {
-        let parse = |c: &mut Checker<'_>, f: &str, text: &str| -> Option<DateTime> {
-            let t = text.parse::<DateTime>().ok().filter(|_| text.contains('T'));
-            if t.is_none() {
-                c.error(
-                    &field(f),
-                    format!("`{text}` is not a date and time"),
-                    "write a one-off window's times as `2027-03-14T18:30`, or add `days:` for a weekly window (`18:30`)",
-                );
-            }
-            t
+        let parse = |c: &mut Checker<'_>, f: &str, text: &str| {
+            parsed::<DateTime>(
+                c,
+                &field(f),
+                text.contains('T').then_some(text),
+                format!("`{text}` is not a date and time"),
+                "write a one-off window's times as `2027-03-14T18:30`, or add `days:` for a weekly window (`18:30`)",
+            )
         };
         let start = parse(c, "start", &w.start);
         let stop = parse(c, "stop", &w.stop);
@@ -307,16 +305,14 @@ fn check_window_times(
         }
         Some(WindowTimes::Once { start, stop })
     } else {
-        let parse = |c: &mut Checker<'_>, f: &str, text: &str| -> Option<Time> {
-            let t = text.parse::<Time>().ok();
-            if t.is_none() {
-                c.error(
-                    &field(f),
-                    format!("`{text}` is not a time of day"),
-                    "write a weekly window's times as `18:30`; a one-off window has no `days:`",
-                );
-            }
-            t
+        let parse = |c: &mut Checker<'_>, f: &str, text: &str| {
+            parsed::<Time>(
+                c,
+                &field(f),
+                Some(text),
+                format!("`{text}` is not a time of day"),
+                "write a weekly window's times as `18:30`; a one-off window has no `days:`",
+            )
         };
         let start = parse(c, "start", &w.start);
         let stop = parse(c, "stop", &w.stop);
@@ -415,6 +411,22 @@ fn suggest_zone(name: &str) -> Option<String> {
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     yaml::closest(name, &refs).map(str::to_owned)
+}
+
+/// `text` parsed as a `T`, or an error at `field` (`None` text: refused
+/// before parsing).
+fn parsed<T: std::str::FromStr>(
+    c: &mut Checker<'_>,
+    field: &str,
+    text: Option<&str>,
+    message: String,
+    hint: &str,
+) -> Option<T> {
+    let t = text.and_then(|t| t.parse::<T>().ok());
+    if t.is_none() {
+        c.error(field, message, hint);
+    }
+    t
 }
 
 #[cfg(test)]
