@@ -206,7 +206,7 @@ fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatu
                     let aws = commands::aws_for(&deployment, &aws_settings(g), console).await?;
                     let online = aws.has_credentials().await;
                     let store = commands::open_store(&deployment, online.then_some(&aws))?;
-                    commands::releases::run(&store).await
+                    commands::releases::run(&store, online.then_some((&aws, &deployment))).await
                 })
                 .map(|mut r| {
                     r.width = crate::screen::width(args.wide, crate::screen::Stream::Stdout);
@@ -269,6 +269,15 @@ fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatu
         }
         Command::Thumbnail(args) => {
             let report = runtime()?.block_on(commands::thumbnail::run(
+                &g.config,
+                args,
+                &aws_settings(g),
+                console,
+            ))?;
+            emit(console, &report)
+        }
+        Command::Cost(args) if args.actual => {
+            let report = runtime()?.block_on(commands::cost::run_actual(
                 &g.config,
                 args,
                 &aws_settings(g),

@@ -3,7 +3,7 @@
 //! `--help` text; the command names are the product contract.
 //!
 //! Each command lists, and accepts after its name, only the shared options
-//! it uses (`schema` takes no `-c`, `cost` no AWS option). Before the
+//! it uses (`schema` takes no `-c`, `presets` no AWS option). Before the
 //! command every shared option is accepted, as `lunora -c FILE plan` has
 //! always been written; a command ignores the ones there it does not use.
 
@@ -514,6 +514,19 @@ pub struct CostArgs {
     /// Every column, never wrapped (default: fit the terminal width).
     #[arg(long)]
     pub wide: bool,
+    /// The hours every destination and the flow really ran this month,
+    /// from lunora's records (release store audit trail, guards' stops),
+    /// priced with the same rates and set beside the estimate and the
+    /// budget. Needs AWS (and the release store).
+    #[arg(long)]
+    pub actual: bool,
+    /// With `--actual`: the month to count, `YYYY-MM` in UTC (default:
+    /// the current month, so far).
+    #[arg(long, value_name = "YYYY-MM", requires = "actual")]
+    pub month: Option<String>,
+    /// The AWS connection (used by `--actual` only).
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Format of `lunora outputs`.
@@ -642,7 +655,7 @@ mod tests {
         let g = global(&["lunora", "--output", "json", "-v", "schema"]);
         assert_eq!((g.output, g.verbose), (OutputFormat::Text, 0));
         assert_eq!(
-            global(&["lunora", "--aws-timeout", "2", "cost"]).aws_timeout,
+            global(&["lunora", "--aws-timeout", "2", "validate"]).aws_timeout,
             None
         );
     }

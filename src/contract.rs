@@ -25,6 +25,7 @@ pub fn schemas() -> Vec<(&'static str, RootSchema)> {
     use commands::*;
     let mut out = vec![
         document::<cost::CostReport>("cost"),
+        document::<cost::ActualReport>("cost-actual"),
         document::<crate::ops::deploy::DeployReport>("deploy"),
         document::<crate::diagnostic::DiagnosticsReport>("diagnostics"),
         document::<crate::serve::api::ErrorDocument>("error"),

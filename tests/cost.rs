@@ -404,3 +404,80 @@ fn extreme_hours() {
     );
     assert!(!text.contains(" -0"), "{text}");
 }
+
+/// With `guards:`, `cost` adds the bounded worst case (JSON: a `guards`
+/// field; the rest of the document is unchanged) and says it in text.
+#[test]
+fn guards_bound_the_worst_month() {
+    let out = lunora()
+        .args([
+            "-c",
+            "tests/fixtures/guards/lunora.yaml",
+            "--output",
+            "json",
+            "cost",
+            "--hours",
+            "100",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = &v["guards"];
+    assert_eq!(g["bound"], "15 min + 6 h");
+    assert_eq!(g["limits"]["max_session_hours"], 6.0);
+    assert_eq!(g["limits"]["longest_window_hours"], 4.5);
+    let forgotten = g["forgotten"].as_array().unwrap();
+    assert_eq!(forgotten.len(), 3);
+    for f in forgotten {
+        let per_hour = f["usd_per_hour"].as_f64().unwrap();
+        assert!(per_hour > 0.0);
+        let at_most = f["at_most_usd"].as_f64().unwrap();
+        assert!((at_most - per_hour * 6.25).abs() < 0.01, "{f}");
+    }
+    let a = v["with_stop"]["total_usd"].as_f64().unwrap();
+    let worst = g["worst_month_usd"].as_f64().unwrap();
+    assert!(
+        (worst - a - forgotten[0]["at_most_usd"].as_f64().unwrap()).abs() < 0.005,
+        "{g}"
+    );
+    assert!(g["unguarded_month_usd"].as_f64().unwrap() > worst);
+    // The guards create the KMS key GuardKey: $1 a month, in both estimates.
+    for estimate in ["with_stop", "without_stop"] {
+        let keys: Vec<&Value> = v[estimate]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["category"] == "guard-key")
+            .collect();
+        assert_eq!(keys.len(), 1, "{estimate}");
+        assert_eq!(keys[0]["monthly_usd"], 1.0);
+        assert_eq!(keys[0]["source"], "https://aws.amazon.com/kms/pricing/");
+    }
+    // The example has no guards: no `guards` field and no key.
+    let example = json(&[]);
+    assert!(example.get("guards").is_none());
+    assert!(!example["with_stop"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["category"] == "guard-key"));
+    let text = String::from_utf8(
+        lunora()
+            .args(["-c", "tests/fixtures/guards/lunora.yaml", "cost"])
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("guards: a destination left running costs at most 15 min + 6 h"),
+        "{text}"
+    );
+    assert!(text.contains("worst month with the guards:"), "{text}");
+}

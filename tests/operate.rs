@@ -439,6 +439,7 @@ struct StatusJson {
     ingest: IngestJson,
     destinations: Vec<DestJson>,
     check: CheckJson,
+    guard_stops: Vec<serde_json::Value>,
     notes: Vec<String>,
 }
 
@@ -529,6 +530,7 @@ struct DestJson {
     alerts: Vec<AlertJson>,
     hls: Option<serde_json::Value>,
     alarms: BTreeMap<String, String>,
+    last_guard_stop: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -564,6 +566,9 @@ async fn status_failover_and_outputs_read_the_stacks() {
     env.start(&["twitch"]).await;
 
     let s = status(&env).await;
+    // No guards in this config: no guard stops read, none shown.
+    assert!(s.guard_stops.is_empty());
+    assert!(s.destinations.iter().all(|d| d.last_guard_stop.is_none()));
     assert_eq!(s.kind, "status");
     assert_eq!(s.deployment, PREFIX);
     assert_eq!(s.ingest.flow.state, "ACTIVE");

@@ -618,7 +618,7 @@ async fn store_check(backend: &impl Backend) {
         raw.write(stray, b"hello".to_vec()).await;
         is_damaged(store.check().await.unwrap_err(), stray);
         // `releases` shows it.
-        let report = releases::run(&store).await.unwrap();
+        let report = releases::run(&store, None).await.unwrap();
         assert!(
             report
                 .to_string()
@@ -886,7 +886,7 @@ async fn schema1_records_of_one_run_are_one_release() {
     assert_eq!(run.records, [r3.id.as_str(), &r4.id, &r5.id]);
     assert_eq!(run.before.as_ref(), Some(&r2));
 
-    let report = releases::run(&store).await.unwrap();
+    let report = releases::run(&store, None).await.unwrap();
     let json = serde_json::to_value(&report).unwrap();
     let list = json["releases"].as_array().unwrap();
     assert_eq!(list.len(), 2, "{json}");
@@ -950,7 +950,7 @@ async fn releases_command_lists_text_and_json_with_corrupt_entries() {
     let backend = LocalBackend::new();
     let (store, raw) = backend.open("prod");
 
-    let empty = releases::run(&store).await.unwrap();
+    let empty = releases::run(&store, None).await.unwrap();
     assert_eq!(
         empty.to_string(),
         format!("no releases recorded in {}\n", store.location())
@@ -960,7 +960,7 @@ async fn releases_command_lists_text_and_json_with_corrupt_entries() {
     let bytes = raw.read(&file_of(&r2)).await;
     raw.write(&file_of(&r2), bytes[..10].to_vec()).await;
 
-    let mut report = releases::run(&store).await.unwrap();
+    let mut report = releases::run(&store, None).await.unwrap();
     // Without a width (`--wide`): every column, one line per release.
     let text = report.to_string();
     let lines: Vec<&str> = text.lines().collect();

@@ -14,10 +14,14 @@ mod common;
 mod contract;
 #[path = "cost.rs"]
 mod cost;
+#[path = "cost_actual.rs"]
+mod cost_actual;
 #[path = "deploy.rs"]
 mod deploy;
 #[path = "emulator.rs"]
 mod emulator;
+#[path = "guards.rs"]
+mod guards;
 #[path = "mocks.rs"]
 mod mocks;
 #[path = "nohang.rs"]

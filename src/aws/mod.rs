@@ -191,6 +191,8 @@ pub struct Aws {
     pub mediapackage: aws_sdk_mediapackage::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub servicequotas: aws_sdk_servicequotas::Client,
+    /// Step Functions: the guards' session limit executions.
+    pub sfn: aws_sdk_sfn::Client,
     /// Set when talking to an endpoint override (an emulator).
     pub endpoint_url: Option<String>,
     /// Where templates over CloudFormation's inline limit are uploaded:
@@ -297,6 +299,7 @@ impl Aws {
             mediapackage: aws_sdk_mediapackage::Client::new(&sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             servicequotas: aws_sdk_servicequotas::Client::new(&sdk),
+            sfn: aws_sdk_sfn::Client::new(&sdk),
             sdk,
             endpoint_url,
             template_bucket: None,
@@ -321,6 +324,7 @@ impl Aws {
             mediapackage: aws_sdk_mediapackage::Client::new(&sdk),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             servicequotas: aws_sdk_servicequotas::Client::new(&sdk),
+            sfn: aws_sdk_sfn::Client::new(&sdk),
             sdk,
             cloudformation,
             sts,

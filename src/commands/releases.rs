@@ -5,7 +5,10 @@
 //! wrote stage by stage show as one release (see
 //! [`crate::release::continues_run`]), under the id of its last record.
 //! The history is read in [`crate::release::history`], which `lunora
-//! serve` shares; this face presents it.
+//! serve` shares; this face presents it. With guards that stop channels
+//! (and credentials), the stops the guards made follow the releases: a
+//! channel a guard stopped changed without anyone running lunora
+//! ([`crate::ops::guard_records`]).
 
 use std::fmt::{self, Write as _};
 
@@ -13,9 +16,39 @@ use crate::output::Report;
 use crate::release::history::{ReleaseLine, ReleaseSummary, ReleasesReport};
 use crate::release::ReleaseStore;
 
-/// `lunora releases`.
-pub async fn run(store: &ReleaseStore) -> anyhow::Result<ReleasesReport> {
-    Ok(crate::release::history::read(store).await?)
+/// How many guard stops `releases` shows.
+const GUARD_STOPS: i32 = 20;
+
+/// `lunora releases`; `guards`: the connection and deployment to read the
+/// guard stops with (online only; nothing is read without guards).
+pub async fn run(
+    store: &ReleaseStore,
+    guards: Option<(&crate::aws::Aws, &crate::config::Deployment)>,
+) -> anyhow::Result<ReleasesReport> {
+    let mut report = crate::release::history::read(store).await?;
+    if let Some((aws, deployment)) = guards {
+        match crate::ops::guard_records::read_for(aws, deployment, GUARD_STOPS).await {
+            Ok(stops) => report.guard_stops = stops,
+            Err(e) => report.guard_stops_error = Some(format!("{e:#}")),
+        }
+    }
+    Ok(report)
+}
+
+/// The guard stops as text lines: `TIME  DEST  stopped by guard: ...`.
+fn guard_stop_lines(report: &ReleasesReport) -> String {
+    let mut out = String::new();
+    if !report.guard_stops.is_empty() {
+        let _ = writeln!(out, "\nguard stops (newest first):");
+        for s in &report.guard_stops {
+            let at = s.started_at.as_deref().unwrap_or("-");
+            let _ = writeln!(out, "{at}  {}  {}", s.destination, s.line());
+        }
+    }
+    if let Some(e) = &report.guard_stops_error {
+        let _ = writeln!(out, "note: the guards' stop records could not be read: {e}");
+    }
+    out
 }
 
 impl ReleasesReport {
@@ -48,7 +81,8 @@ impl fmt::Display for ReleasesReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::screen::Align::{Left, Whole};
         if self.releases.is_empty() {
-            return writeln!(f, "no releases recorded in {}", self.store);
+            writeln!(f, "no releases recorded in {}", self.store)?;
+            return f.write_str(&crate::screen::fit(&guard_stop_lines(self), self.width));
         }
         let mut out = String::new();
         let valid: Vec<&ReleaseSummary> = self.valid().collect();
@@ -108,6 +142,7 @@ impl fmt::Display for ReleasesReport {
                 let _ = writeln!(out, "CORRUPT {file}: {reason}");
             }
         }
+        out.push_str(&guard_stop_lines(self));
         f.write_str(&crate::screen::fit(&out, self.width))
     }
 }
@@ -121,6 +156,10 @@ impl Report for ReleasesReport {
         let mut out = format!("### lunora releases: `{}`\n\n", self.store);
         if self.releases.is_empty() {
             out.push_str("No releases recorded.\n");
+            let stops = guard_stop_lines(self);
+            if !stops.is_empty() {
+                out.push_str(&format!("\n```\n{}\n```\n", stops.trim()));
+            }
             return out;
         }
         out.push_str(
@@ -144,6 +183,10 @@ impl Report for ReleasesReport {
                     reason.replace('|', "\\|")
                 )),
             }
+        }
+        let stops = guard_stop_lines(self);
+        if !stops.is_empty() {
+            out.push_str(&format!("\n```\n{}\n```\n", stops.trim()));
         }
         out
     }

@@ -307,6 +307,17 @@ impl fmt::Display for StatusReport {
                     writeln!(f, "{:used$}{more}", "")?;
                 }
             }
+            // An operator must never wonder why a channel stopped.
+            // Wrapped, never cut: the alarm's name is the point.
+            if let Some(stop) = &d.last_guard_stop {
+                let indent = id_w + 2;
+                let room = v
+                    .width
+                    .map_or(usize::MAX, |w| w.saturating_sub(indent).max(10));
+                for l in wrap(stop, room) {
+                    writeln!(f, "{:indent$}{l}", "")?;
+                }
+            }
         }
         for n in &r.notes {
             writeln!(f, "{}", line(format!("note: {n}")))?;

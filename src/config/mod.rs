@@ -5,7 +5,9 @@
 //! then [`validate`] checks what types cannot: names, CIDRs, ports, secret
 //! references, presets against MediaLive and platform limits, and stages.
 //! All problems are reported together, each on one line with file, line,
-//! field and hint. Nothing here touches the network or the clock.
+//! field and hint. Nothing here touches the network; the clock is read once,
+//! by [`load`], for the one check that needs it (a one-off schedule window
+//! must lie ahead).
 
 pub mod model;
 pub mod secrets;
@@ -20,6 +22,7 @@ use crate::presets::model::{Platform, Preset};
 use crate::presets::Library;
 use crate::yaml::{self, Locator};
 pub use model::Config;
+pub use validate::guards::{window_times, WindowTimes};
 pub use validate::{
     partition, DEFAULT_MIN_LATENCY_MS, DEFAULT_RECOVERY_WINDOW_MS, DEFAULT_SRT_PORT,
     MAX_FLOW_OUTPUTS,
@@ -165,14 +168,31 @@ pub fn load(path: &Path) -> Result<Deployment, Diagnostics> {
     let base_dir = path.parent().unwrap_or_else(|| Path::new("."));
     let loaded = yaml::from_str::<Config>(path, &text, &validate::type_hint)?;
     let library = Library::load(&preset_dirs(base_dir, &loaded.value))?;
-    validate::validate(path, loaded.value, &loaded.locator, &library)
+    validate::validate(
+        path,
+        loaded.value,
+        &loaded.locator,
+        &library,
+        jiff::Timestamp::now(),
+    )
 }
 
 /// Parses and validates config text against a given library (for tests,
 /// benchmarks and fuzzing: no file system).
 pub fn from_text(path: &Path, text: &str, library: &Library) -> Result<Deployment, Diagnostics> {
+    from_text_at(path, text, library, jiff::Timestamp::now())
+}
+
+/// [`from_text`] as of a given time: a one-off schedule window must start
+/// after `now`.
+pub fn from_text_at(
+    path: &Path,
+    text: &str,
+    library: &Library,
+    now: jiff::Timestamp,
+) -> Result<Deployment, Diagnostics> {
     let loaded = yaml::from_str::<Config>(path, text, &validate::type_hint)?;
-    validate::validate(path, loaded.value, &loaded.locator, library)
+    validate::validate(path, loaded.value, &loaded.locator, library, now)
 }
 
 /// The user preset directories of a config: `presets/` next to it when it

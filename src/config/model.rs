@@ -57,6 +57,123 @@ pub struct Config {
     /// `environment`, `destination` and `managed-by`).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Cost guardrails that act in the account, without the CLI: stop an
+    /// idle channel, bound a session, follow event windows, alert on
+    /// spend. Off unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guards: Option<Guards>,
+}
+
+/// Cost guardrails, deployed as Step Functions state machines, CloudWatch
+/// alarms, EventBridge rules, EventBridge Scheduler schedules and an AWS
+/// Budget. Each part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guards {
+    /// Stop a destination whose channel has lost its input for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_stop: Option<AutoStop>,
+    /// Stop a destination that has run this many hours since `lunora
+    /// start` (1-72).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_session_hours: Option<i64>,
+    /// Event windows: destinations started and stopped at set times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    /// An AWS Budget on the project's spend, with e-mail alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+impl Guards {
+    /// Whether a guard acts on channels (`auto_stop`, `max_session_hours`
+    /// or `schedule`): the base stack then holds the stop sequence and the
+    /// KMS key `GuardKey`. A budget alone only alerts.
+    pub fn acts(&self) -> bool {
+        self.auto_stop.is_some() || self.max_session_hours.is_some() || self.schedule.is_some()
+    }
+}
+
+/// Stop a destination when its input is lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoStop {
+    /// Minutes of lost input (MediaLive `InputLossSeconds`) after which the
+    /// destination is stopped the way `lunora stop` stops it (1-1440).
+    pub input_lost_minutes: i64,
+}
+
+/// Event windows, all in one time zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// The IANA time zone of every window, e.g. `Europe/Berlin` or
+    /// `America/New_York` (EventBridge Scheduler follows its daylight
+    /// saving time).
+    pub time_zone: String,
+    /// The windows.
+    pub windows: Vec<Window>,
+}
+
+/// One event window: a one-off (`start` and `stop` are dates and times,
+/// `2027-03-14T18:30`) or weekly (`days` set; `start` and `stop` are
+/// times of day, `18:30`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Short name (lowercase letters, digits, `-`), used in schedule names.
+    pub name: String,
+    /// The destination ids the window starts and stops.
+    pub destinations: Vec<String>,
+    /// Weekly windows: the days, e.g. `[sun]` or `[mon, wed, fri]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<Weekday>,
+    /// Start: `YYYY-MM-DDTHH:MM` (one-off) or `HH:MM` (weekly).
+    pub start: String,
+    /// Stop: `YYYY-MM-DDTHH:MM` (one-off) or `HH:MM` (weekly, the same day).
+    pub stop: String,
+}
+
+/// A day of the week.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    /// The day as EventBridge Scheduler's cron day-of-week field spells it
+    /// (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based).
+    pub fn cron(self) -> &'static str {
+        match self {
+            Self::Mon => "MON",
+            Self::Tue => "TUE",
+            Self::Wed => "WED",
+            Self::Thu => "THU",
+            Self::Fri => "FRI",
+            Self::Sat => "SAT",
+            Self::Sun => "SUN",
+        }
+    }
+}
+
+/// A monthly AWS Budget on the spend tagged with this project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// The monthly budget in US dollars (more than 0).
+    pub monthly_usd: f64,
+    /// E-mail addresses alerted when actual spend passes 80 % and 100 %,
+    /// and when forecast spend passes 100 % (1-10 addresses).
+    pub emails: Vec<String>,
 }
 
 /// How the MediaLive channels take their input from the flow.

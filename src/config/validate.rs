@@ -7,6 +7,8 @@
 //! the MediaLive quotas (https://docs.aws.amazon.com/medialive/latest/ug/limits.html);
 //! a check whose fact AWS does not document is marked UNVERIFIED beside it.
 
+pub mod guards;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -91,6 +93,7 @@ pub(super) fn validate(
     config: Config,
     locator: &Locator,
     library: &Library,
+    now: jiff::Timestamp,
 ) -> Result<Deployment, Diagnostics> {
     let mut c = Checker {
         path,
@@ -107,6 +110,7 @@ pub(super) fn validate(
     let destinations = check_destinations(&mut c, &config, library);
     let stages = check_stages(&mut c, &config);
     check_alarms_and_tags(&mut c, &config);
+    guards::check_guards(&mut c, &config, now);
     // A secret-shaped value may also appear in another field's message or
     // hint (a stage naming a destination id, a "did you mean"): drop those.
     let echoes = |d: &Diagnostic| {
@@ -1155,6 +1159,13 @@ fn default_stages(config: &Config) -> Vec<ResolvedStage> {
     stages
 }
 
+/// A plausible e-mail address: `user@host.tld`, no whitespace.
+fn is_email(email: &str) -> bool {
+    email.split_once('@').is_some_and(|(user, host)| {
+        !user.is_empty() && host.contains('.') && !email.contains(char::is_whitespace)
+    })
+}
+
 /// Characters AWS accepts in tag keys and values (IAM's rule, the strictest).
 fn tag_char(ch: char) -> bool {
     ch.is_alphanumeric() || ch == ' ' || "_.:/=+-@".contains(ch)
@@ -1162,10 +1173,7 @@ fn tag_char(ch: char) -> bool {
 
 fn check_alarms_and_tags(c: &mut Checker<'_>, config: &Config) {
     for (i, email) in config.alarms.emails.iter().enumerate() {
-        let valid = email.split_once('@').is_some_and(|(user, host)| {
-            !user.is_empty() && host.contains('.') && !email.contains(char::is_whitespace)
-        });
-        if !valid {
+        if !is_email(email) {
             c.error(
                 &format!("alarms.emails[{i}]"),
                 format!("`{email}` is not an e-mail address"),

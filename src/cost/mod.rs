@@ -10,6 +10,7 @@
 //! pure: a [`Setup`], [`Rates`] and hours in, an [`Estimate`] out; reading
 //! the rates file and the config is the command's job.
 
+pub mod actual;
 pub mod rates;
 
 use std::collections::BTreeMap;
@@ -93,6 +94,10 @@ pub struct Setup {
     pub input_mode: InputMode,
     pub feed: Feed,
     pub channels: Vec<Channel>,
+    /// The guards create the KMS key `GuardKey` (auto_stop,
+    /// max_session_hours or schedule set): a fixed monthly charge.
+    #[serde(default)]
+    pub guard_key: bool,
 }
 
 impl Setup {
@@ -135,6 +140,7 @@ impl Setup {
                         .collect(),
                 })
                 .collect(),
+            guard_key: deployment.config.guards.as_ref().is_some_and(|g| g.acts()),
         })
     }
 
@@ -209,6 +215,8 @@ pub enum Category {
     Idle,
     /// Every per-GB charge.
     DataTransfer,
+    /// The guards' KMS key: per month, whatever the hours.
+    GuardKey,
 }
 
 impl Category {
@@ -219,6 +227,7 @@ impl Category {
             Self::MedialiveOutput => "MediaLive output charges",
             Self::Idle => "MediaLive idle charges (stopped channels, inputs)",
             Self::DataTransfer => "data transfer and MediaPackage (per GB)",
+            Self::GuardKey => "the guards' KMS key (per month)",
         }
     }
 }
@@ -554,6 +563,18 @@ pub fn estimate(setup: &Setup, rates: &Rates, usage: Usage) -> Result<Estimate, 
             &file.mediapackage.origination_gb,
         )?);
     }
+    // The guards' key (GuardKey in the base stack) exists all month, at
+    // $1 a month prorated hourly (https://aws.amazon.com/kms/pricing/).
+    if setup.guard_key {
+        items.push(Item::new(
+            Category::GuardKey,
+            "AWS KMS key of the guard state machines (GuardKey)",
+            Vec::new(),
+            1.0,
+            "key-month",
+            &file.kms.key_month,
+        )?);
+    }
     Estimate::from_items(items, premium_cents)
 }
 
@@ -705,6 +726,14 @@ pub fn summarize(setup: &Setup, rates: &Rates, streaming_hours: f64) -> Result<S
         }
     })
     .collect();
+    if with_stop.category_cents(Category::GuardKey) > 0 {
+        comparison.push(ComparisonRow {
+            what: Category::GuardKey.label().to_owned(),
+            original_usd: 0.0,
+            estimate_usd: from_cents(with_stop.category_cents(Category::GuardKey)),
+            left_out: true,
+        });
+    }
     if with_stop.over_30fps_premium_usd > 0.0 {
         comparison.push(ComparisonRow {
             what: "  of the outputs: the >30 fps class (e.g. 1080p60)".to_owned(),
@@ -723,6 +752,164 @@ pub fn summarize(setup: &Setup, rates: &Rates, streaming_hours: f64) -> Result<S
         without_stop,
         original,
         comparison,
+    })
+}
+
+/// The cost guards of a deployment, as the cost model needs them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardLimits {
+    /// `auto_stop.input_lost_minutes`.
+    pub input_lost_minutes: Option<f64>,
+    /// `max_session_hours`.
+    pub max_session_hours: Option<f64>,
+    /// The longest schedule window, in hours.
+    pub longest_window_hours: Option<f64>,
+    /// `budget.monthly_usd`.
+    pub budget_usd: Option<f64>,
+}
+
+/// What one destination left running costs, and how long the guards let
+/// it run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgottenChannel {
+    pub destination: String,
+    /// Dollars per hour while it runs: its input, outputs and transfer,
+    /// and the flow it keeps running.
+    pub usd_per_hour: f64,
+    /// The most hours the guards let it run (`None`: no guard bounds it).
+    pub at_most_hours: Option<f64>,
+    /// What those hours cost.
+    pub at_most_usd: Option<f64>,
+    /// Left running for the rest of the month (the idle hours), with no
+    /// guard.
+    pub unguarded_usd: f64,
+}
+
+/// The month with the guards bounding it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardBounds {
+    pub limits: GuardLimits,
+    /// How the bound is made, in words ("15 min + 6 h").
+    pub bound: String,
+    /// Every destination, most expensive first.
+    pub forgotten: Vec<ForgottenChannel>,
+    /// The most expensive destination forgotten once, bounded: (a) plus
+    /// its `at_most_usd`.
+    pub worst_month_usd: Option<f64>,
+    /// The same destination forgotten for the rest of the month, without
+    /// guards: (a) plus its `unguarded_usd`.
+    pub unguarded_month_usd: f64,
+    /// `budget_usd` minus the bounded worst month (negative: over budget).
+    pub budget_headroom_usd: Option<f64>,
+}
+
+/// The most hours the guards let a forgotten destination run, and the
+/// words for it. The session limit stops any destination `lunora start`
+/// started; auto-stop stops one whose input is gone. Their sum is a bound
+/// whichever fires: a channel started outside `lunora start` (no session)
+/// with its encoder still sending is bounded by neither, which the notes
+/// say. Without a session limit, a schedule window bounds the channels it
+/// starts.
+fn bound_hours(l: &GuardLimits) -> Option<(f64, String)> {
+    let minutes = l.input_lost_minutes;
+    let fmt_h = |h: f64| {
+        let text = format!("{h:.2}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    };
+    match (minutes, l.max_session_hours, l.longest_window_hours) {
+        (Some(m), Some(h), _) => Some((m / 60.0 + h, format!("{} min + {} h", fmt_h(m), fmt_h(h)))),
+        (None, Some(h), _) => Some((h, format!("{} h (session limit)", fmt_h(h)))),
+        (Some(m), None, Some(w)) => Some((
+            m / 60.0 + w,
+            format!("{} min + {} h (longest window)", fmt_h(m), fmt_h(w)),
+        )),
+        (None, None, Some(w)) => Some((w, format!("{} h (longest window)", fmt_h(w)))),
+        (Some(m), None, None) => Some((
+            m / 60.0,
+            format!("{} min after its input is lost", fmt_h(m)),
+        )),
+        (None, None, None) => None,
+    }
+}
+
+/// One streaming hour of one destination's channel alone (its input,
+/// outputs and transfer, the flow, the idle charges of the rest of a
+/// zero-length month, and the guard key when set): what the guards' worst
+/// case and `cost --actual` price a running hour from. No channel `id`:
+/// an empty estimate.
+pub fn one_hour_of(setup: &Setup, rates: &Rates, id: &str) -> Result<Estimate, CostError> {
+    let one = Setup {
+        channels: setup
+            .channels
+            .iter()
+            .filter(|c| c.id == id)
+            .cloned()
+            .collect(),
+        ..setup.clone()
+    };
+    estimate(
+        &one,
+        rates,
+        Usage {
+            streaming_hours: 1.0,
+            stop_when_idle: true,
+        },
+    )
+}
+
+/// Prices one forgotten destination per guard limits, beside the estimate
+/// with lunora's stop behaviour (`with_stop`).
+pub fn guard_bounds(
+    setup: &Setup,
+    rates: &Rates,
+    limits: GuardLimits,
+    with_stop: &Estimate,
+    idle_hours: f64,
+) -> Result<GuardBounds, CostError> {
+    let bound = bound_hours(&limits);
+    let mut forgotten = Vec::new();
+    for c in &setup.channels {
+        let hour = one_hour_of(setup, rates, &c.id)?;
+        let cents = hour.total_cents
+            - hour.category_cents(Category::Idle)
+            - hour.category_cents(Category::GuardKey);
+        let usd_per_hour = from_cents(cents);
+        let what = format!("{} left running", c.id);
+        let at_most_usd = match &bound {
+            Some((hours, _)) => Some(from_cents(to_cents(usd_per_hour * hours, &what)?)),
+            None => None,
+        };
+        forgotten.push(ForgottenChannel {
+            destination: c.id.clone(),
+            usd_per_hour,
+            at_most_hours: bound.as_ref().map(|(h, _)| *h),
+            at_most_usd,
+            unguarded_usd: from_cents(to_cents(usd_per_hour * idle_hours, &what)?),
+        });
+    }
+    forgotten.sort_by(|a, b| b.usd_per_hour.total_cmp(&a.usd_per_hour));
+    let base = with_stop.total_cents;
+    let worst = forgotten.first();
+    let worst_month_cents = match worst.and_then(|w| w.at_most_usd) {
+        Some(usd) => Some(base + to_cents(usd, "the worst month")?),
+        None => None,
+    };
+    let unguarded = base + to_cents(worst.map_or(0.0, |w| w.unguarded_usd), "the month")?;
+    let budget_headroom_usd = match (limits.budget_usd, worst_month_cents) {
+        (Some(budget), Some(w)) => Some(from_cents(to_cents(budget, "the budget")? - w)),
+        (Some(budget), None) => Some(from_cents(to_cents(budget, "the budget")? - base)),
+        _ => None,
+    };
+    Ok(GuardBounds {
+        limits,
+        bound: bound.map_or_else(|| "no guard bounds a forgotten channel".to_owned(), |b| b.1),
+        forgotten,
+        worst_month_usd: worst_month_cents.map(from_cents),
+        unguarded_month_usd: from_cents(unguarded),
+        budget_headroom_usd,
     })
 }
 

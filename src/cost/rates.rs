@@ -299,7 +299,39 @@ pub struct RatesFile {
     pub mediaconnect: MediaConnectRates,
     pub medialive: MediaLiveRates,
     pub mediapackage: MediaPackageRates,
+    /// AWS KMS (the guards' key). Optional, so a rates file copied before
+    /// it existed still reads; missing, it is the AWS list price.
+    #[serde(default)]
+    pub kms: KmsRates,
 }
+
+/// AWS KMS rates: the customer managed key the guards' state machines
+/// encrypt their execution history with (`GuardKey` in the base stack).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsRates {
+    /// One customer managed key for a month, prorated by the hour.
+    pub key_month: Rate,
+}
+
+impl Default for KmsRates {
+    /// The list price: "Each AWS KMS key that you create in AWS KMS costs
+    /// $1/month (prorated hourly)" (<https://aws.amazon.com/kms/pricing/>).
+    fn default() -> Self {
+        Self {
+            key_month: Rate {
+                usd: 1.0,
+                source: "https://aws.amazon.com/kms/pricing/".to_owned(),
+                date: "2026-12-06".to_owned(),
+                verified: true,
+                note: Some(KEY_MONTH_NOTE.to_owned()),
+            },
+        }
+    }
+}
+
+/// What the key's rate covers and leaves out.
+const KEY_MONTH_NOTE: &str = "$1 per key per month, prorated hourly; requests ($0.03 per 10,000 after the account's 20,000 free a month) are not priced";
 
 /// Parsed, checked rates and the name of the file they came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -447,6 +479,7 @@ fn check(path: &Path, f: &RatesFile, locator: &Locator) -> Result<(), Diagnostic
             "mediapackage.origination_gb",
             &f.mediapackage.origination_gb,
         ),
+        named("kms.key_month", &f.kms.key_month),
     ];
     for (i, r) in f.medialive.inputs.iter().enumerate() {
         rates.push((format!("medialive.inputs[{i}]"), r.usd, &r.source));
@@ -457,6 +490,8 @@ fn check(path: &Path, f: &RatesFile, locator: &Locator) -> Result<(), Diagnostic
     for (field, usd, source) in rates {
         let (max, unit) = if field.ends_with("_gb") {
             (MAX_USD_PER_GB, "GB")
+        } else if field.ends_with("_month") {
+            (MAX_USD_PER_HOUR, "month")
         } else {
             (MAX_USD_PER_HOUR, "hour")
         };

@@ -520,3 +520,98 @@ fn hours_extremes() {
         .all(|i| i.quantity.is_sign_positive()));
     assert!(summarize(&setup, &rates(), 730.0).is_ok());
 }
+
+/// A forgotten destination costs its running hour (input, outputs,
+/// transfer and the flow it keeps up) times the hours the guards allow;
+/// without guards, times the month's idle hours.
+#[test]
+fn guards_bound_a_forgotten_destination() {
+    let d = example();
+    let setup = Setup::from_deployment(&d, &["youtube".to_owned()]).unwrap();
+    let r = rates();
+    let a = with_stop(&setup, 100.0);
+    let hour = with_stop(&setup, 1.0);
+    let per_hour = hour.total_cents() - hour.category_cents(Category::Idle);
+    let limits = GuardLimits {
+        input_lost_minutes: Some(15.0),
+        max_session_hours: Some(6.0),
+        longest_window_hours: Some(3.0),
+        budget_usd: Some(400.0),
+    };
+    let idle = r.file.hours_per_month - 100.0;
+    let g = guard_bounds(&setup, &r, limits, &a, idle).unwrap();
+    assert_eq!(g.bound, "15 min + 6 h");
+    let f = &g.forgotten[0];
+    assert_eq!(f.destination, "youtube");
+    assert_eq!(to_cents(f.usd_per_hour, "").unwrap(), per_hour);
+    assert_eq!(f.at_most_hours, Some(6.25));
+    let expect = (per_hour as f64 * 6.25).round() as i64;
+    assert_eq!(to_cents(f.at_most_usd.unwrap(), "").unwrap(), expect);
+    assert_eq!(
+        to_cents(g.worst_month_usd.unwrap(), "").unwrap(),
+        a.total_cents() + expect
+    );
+    let unguarded = (per_hour as f64 * idle).round() as i64;
+    assert_eq!(
+        to_cents(g.unguarded_month_usd, "").unwrap(),
+        a.total_cents() + unguarded
+    );
+    assert!(g.unguarded_month_usd > g.worst_month_usd.unwrap());
+    let headroom = 40_000 - (a.total_cents() + expect);
+    assert_eq!(
+        (g.budget_headroom_usd.unwrap() * 100.0).round() as i64,
+        headroom
+    );
+
+    // Auto-stop alone bounds only a channel whose input is lost.
+    let only = GuardLimits {
+        input_lost_minutes: Some(30.0),
+        ..GuardLimits::default()
+    };
+    let g = guard_bounds(&setup, &r, only, &a, idle).unwrap();
+    assert_eq!(g.bound, "30 min after its input is lost");
+    assert_eq!(g.forgotten[0].at_most_hours, Some(0.5));
+    // A budget alone bounds nothing.
+    let none = GuardLimits {
+        budget_usd: Some(400.0),
+        ..GuardLimits::default()
+    };
+    let g = guard_bounds(&setup, &r, none, &a, idle).unwrap();
+    assert_eq!(g.worst_month_usd, None);
+    assert_eq!(g.forgotten[0].at_most_usd, None);
+}
+
+#[test]
+fn acting_guards_add_the_guard_key_once_a_month() {
+    let r = rates();
+    let mut setup = Setup::from_deployment(&example(), &[]).unwrap();
+    setup.guard_key = false;
+    let without = with_stop(&setup, 100.0);
+    setup.guard_key = true;
+    let with = with_stop(&setup, 100.0);
+    let key = item(&with, "AWS KMS key");
+    assert_eq!(key.category, Category::GuardKey);
+    assert_eq!((key.quantity, key.unit.as_str()), (1.0, "key-month"));
+    assert_eq!(key.monthly_usd, r.file.kms.key_month.usd);
+    assert_eq!(key.monthly_usd, 1.0);
+    assert!(key.verified && key.source.contains("aws.amazon.com/kms/pricing"));
+    assert_eq!(with.total_cents() - without.total_cents(), 100);
+    // The same at 0 hours: the key is there all month.
+    assert_eq!(
+        with_stop(&setup, 0.0).category_cents(Category::GuardKey),
+        100
+    );
+    // A forgotten destination's hourly price leaves the key out.
+    let limits = GuardLimits {
+        max_session_hours: Some(6.0),
+        ..GuardLimits::default()
+    };
+    let a = guard_bounds(&setup, &r, limits, &with, 630.0).unwrap();
+    setup.guard_key = false;
+    let b = guard_bounds(&setup, &r, limits, &without, 630.0).unwrap();
+    assert_eq!(a.forgotten, b.forgotten);
+    assert_eq!(
+        to_cents(a.worst_month_usd.unwrap(), "").unwrap() - 100,
+        to_cents(b.worst_month_usd.unwrap(), "").unwrap()
+    );
+}

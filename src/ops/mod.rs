@@ -9,12 +9,15 @@
 //! release store and its deploy lock. Warnings come back as values, for
 //! the face to show.
 
+pub mod cost_actual;
 pub mod deploy;
 pub mod failover;
+pub mod guard_records;
 pub mod operate;
 pub mod plan;
 pub mod playlist;
 pub mod rollback;
+pub mod session_limit;
 pub mod stacks;
 pub mod status;
 pub mod thumbnail;

@@ -15,7 +15,9 @@
 //! MediaLive's reason ([`OperateReport::failed`]) while the others go
 //! ahead. Every start and stop is written to the release store: the
 //! session of each started channel (for `status` uptime) and one audit
-//! record, with who acted ([`Actor`]).
+//! record, with who acted ([`Actor`]). With `guards.max_session_hours`,
+//! start arms and stop disarms each destination's session limit
+//! ([`session_limit`]).
 
 use std::collections::BTreeMap;
 
@@ -27,7 +29,8 @@ use crate::aws::media;
 use crate::aws::Aws;
 use crate::config::Deployment;
 pub use crate::config::UnknownDestinations;
-use crate::ops::stacks::{read_stacks, Stacks};
+use crate::ops::session_limit::{self, Session};
+use crate::ops::stacks::{LiveStacks, Stacks};
 use crate::progress::{Progress, StackProgress};
 pub use crate::release::Actor;
 use crate::release::AuditRecord;
@@ -285,9 +288,13 @@ pub async fn start(
     by: &Actor,
     progress: &Progress,
 ) -> anyhow::Result<OperateReport> {
-    let stacks = read_stacks(aws, deployment).await?;
+    let (stacks, session_machine) = read_with_session_limit(aws, deployment).await?;
     let mut notes = Vec::new();
     let targets = targets(deployment, &stacks, ids, all, &mut notes)?;
+    let output_arns: BTreeMap<String, Option<String>> = targets
+        .iter()
+        .map(|t| (t.id.clone(), t.output_arn.clone()))
+        .collect();
     let flow_arn = stacks.flow_arn()?.to_owned();
     let flow_line = progress.stack("flow");
     flow_line.step("checking the flow");
@@ -321,6 +328,25 @@ pub async fn start(
     })
     .await;
     record_sessions(deployment, aws, &outcomes, by, &mut notes).await;
+    if let Some(machine) = &session_machine {
+        let sessions: Vec<Session> = outcomes
+            .iter()
+            .filter(|o| o.result == "started")
+            .filter_map(|o| {
+                Some(Session {
+                    id: o.id.clone(),
+                    channel_id: o.channel_id.clone()?,
+                    output_arn: output_arns.get(&o.id).cloned().flatten(),
+                })
+            })
+            .collect();
+        let hours = deployment
+            .config
+            .guards
+            .as_ref()
+            .and_then(|g| g.max_session_hours);
+        notes.extend(session_limit::arm(aws, machine, &flow_arn, &sessions, hours).await);
+    }
     let report = OperateReport {
         action: Action::Start,
         flow: Some(flow),
@@ -331,6 +357,28 @@ pub async fn start(
 }
 
 type Done = (String, Option<String>, String);
+
+/// The deployment's stacks (one listing) and, when the config sets
+/// `guards.max_session_hours` and the base stack has it deployed, the
+/// session limit's ARN (base output `SessionLimitArn`).
+async fn read_with_session_limit(
+    aws: &Aws,
+    deployment: &Deployment,
+) -> anyhow::Result<(Stacks, Option<String>)> {
+    let live = LiveStacks::read(aws, deployment).await?;
+    let stacks = Stacks::from_live(&live, deployment);
+    let wanted = deployment
+        .config
+        .guards
+        .as_ref()
+        .is_some_and(|g| g.max_session_hours.is_some());
+    let machine = wanted
+        .then(|| live.get(&deployment.stack_name(&crate::config::StackId::Base)))
+        .flatten()
+        .filter(|info| info.is_deployed())
+        .and_then(|info| info.outputs.get(session_limit::OUTPUT).cloned());
+    Ok((stacks, machine))
+}
 
 /// Records in the release store when (and by whom) channels were
 /// started, and forgets stopped ones, so that `status` can show uptime.
@@ -559,7 +607,7 @@ pub async fn stop(
     by: &Actor,
     progress: &Progress,
 ) -> anyhow::Result<OperateReport> {
-    let stacks = read_stacks(aws, deployment).await?;
+    let (stacks, session_machine) = read_with_session_limit(aws, deployment).await?;
     let mut notes = Vec::new();
     let targets = targets(deployment, &stacks, ids, all, &mut notes)?;
     let flow_arn = stacks.flow.as_ref().and_then(|o| o.get("FlowArn")).cloned();
@@ -597,6 +645,14 @@ pub async fn stop(
     })
     .await;
     record_sessions(deployment, aws, &outcomes, by, &mut notes).await;
+    if let Some(machine) = &session_machine {
+        let ended: Vec<String> = outcomes
+            .iter()
+            .filter(|o| matches!(o.result.as_str(), "stopped" | "already-stopped"))
+            .map(|o| o.id.clone())
+            .collect();
+        notes.extend(session_limit::disarm(aws, machine, &ended, "stopped by lunora stop").await);
+    }
     let flow = match flow_info {
         None => None,
         Some(info) => {

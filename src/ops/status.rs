@@ -28,11 +28,21 @@
 //!   group; AWS publishes no HTTP error counts for RTMP),
 //!   `Output4xxErrors` and `Output5xxErrors`.
 //!
+//! When the config has guards that stop channels (`auto_stop`,
+//! `max_session_hours`, `schedule`), the reading also holds the newest
+//! [`GUARD_STOPS`] stops the guards made ([`crate::ops::guard_records`]:
+//! ListExecutions and DescribeExecution on the base stack's stop
+//! sequence), and each destination that is not running says which guard
+//! stopped it last. Without guards there is no such call.
+//!
 //! IAM for an operator running `status`: cloudformation:DescribeStacks,
 //! cloudformation:ListStacks, mediaconnect:DescribeFlow,
 //! mediaconnect:DescribeFlowSourceMetadata, medialive:DescribeChannel,
 //! medialive:ListAlerts, mediapackage:ListOriginEndpoints,
-//! cloudwatch:DescribeAlarms, cloudwatch:GetMetricData.
+//! cloudwatch:DescribeAlarms, cloudwatch:GetMetricData; with guards,
+//! states:ListExecutions and states:DescribeExecution on the stop
+//! sequence, and kms:Decrypt on the guard key (the execution input is
+//! encrypted with it; see `templates/base.yaml.j2`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,7 +51,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
-use super::stacks::{read_stacks, Stacks};
+use super::guard_records::{self, GuardStop};
+use super::stacks::{LiveStacks, Stacks};
 use crate::aws::media::{self, FlowInfo, MetricQuery};
 use crate::aws::Aws;
 use crate::config::model::DestinationKind;
@@ -144,6 +155,10 @@ pub struct DestinationStatus {
     pub hls: Option<HlsCheck>,
     /// Alarm name -> state.
     pub alarms: BTreeMap<String, String>,
+    /// While the channel is not running: the newest guard stop of this
+    /// destination among `guard_stops`, as `stopped by guard: auto-stop
+    /// (alarm NAME) at TIME`.
+    pub last_guard_stop: Option<String>,
 }
 
 impl DestinationStatus {
@@ -185,8 +200,15 @@ pub struct StatusReading {
     pub ingest: IngestStatus,
     pub destinations: Vec<DestinationStatus>,
     pub check: Check,
+    /// The newest stops the guards made (config with guards only), newest
+    /// first.
+    pub guard_stops: Vec<GuardStop>,
     pub notes: Vec<String>,
 }
+
+/// How many guard stops a reading holds (one ListExecutions of that many,
+/// and one DescribeExecution each).
+pub const GUARD_STOPS: i32 = 5;
 
 /// The alarm names lunora renders for a destination (see
 /// `templates/destination.yaml.j2`).
@@ -232,6 +254,7 @@ enum Fetched {
     },
     Alarms(BTreeMap<String, String>),
     Metrics(BTreeMap<String, Reading>),
+    GuardStops(Result<Vec<GuardStop>, String>),
 }
 
 fn metric(
@@ -300,7 +323,8 @@ pub fn in_use_key(role: SourceRole, failover_mode: Option<&str>) -> String {
 
 /// One reading of everything `status` shows.
 pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusReading> {
-    let stacks = read_stacks(aws, deployment).await?;
+    let live_stacks = LiveStacks::read(aws, deployment).await?;
+    let stacks = Stacks::from_live(&live_stacks, deployment);
     let now = OffsetDateTime::now_utc();
     let flow_outputs = stacks.flow.clone().unwrap_or_default();
     let flow_arn = flow_outputs.get("FlowArn").cloned();
@@ -317,6 +341,17 @@ pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusRe
     let mut set: JoinSet<anyhow::Result<Fetched>> = JoinSet::new();
     let mut queries = Vec::new();
     let mut alarm_names: Vec<String> = Vec::new();
+    if let Some(machine) = guard_records::stop_sequence_arn(&live_stacks, deployment) {
+        let aws = aws.clone();
+        // The record is a nicety beside the live state: a failure is a note.
+        set.spawn(async move {
+            Ok(Fetched::GuardStops(
+                guard_records::read(&aws, &machine, GUARD_STOPS)
+                    .await
+                    .map_err(|e| format!("{e:#}")),
+            ))
+        });
+    }
     if let Some(arn) = flow_arn.clone() {
         let aws1 = aws.clone();
         let arn1 = arn.clone();
@@ -448,6 +483,7 @@ pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusRe
     let mut channels: BTreeMap<String, ChannelRead> = BTreeMap::new();
     let mut alarms = BTreeMap::new();
     let mut metrics = BTreeMap::new();
+    let mut guard_stops: Vec<GuardStop> = Vec::new();
     while let Some(joined) = set.join_next().await {
         match joined?? {
             Fetched::Flow(f) => flow_info = f,
@@ -462,6 +498,10 @@ pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusRe
             }
             Fetched::Alarms(a) => alarms = a,
             Fetched::Metrics(m) => metrics = m,
+            Fetched::GuardStops(Ok(g)) => guard_stops = g,
+            Fetched::GuardStops(Err(e)) => notes.push(format!(
+                "the guards' stop records could not be read: {e} (hint: `status` needs states:ListExecutions, states:DescribeExecution and kms:Decrypt on the guard key)"
+            )),
         }
     }
     if let Ok(Some(e)) = metrics_failed.lock().map(|f| f.clone()) {
@@ -686,6 +726,7 @@ pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusRe
             alerts: alerts.unwrap_or_default(),
             hls,
             alarms: alarm_states,
+            last_guard_stop: last_guard_stop(&guard_stops, id, state.as_deref()),
         });
     };
     for d in &deployment.destinations {
@@ -771,8 +812,25 @@ pub async fn read(aws: &Aws, deployment: &Deployment) -> anyhow::Result<StatusRe
             healthy: problems.is_empty(),
             problems,
         },
+        guard_stops,
         notes,
     })
+}
+
+/// The newest guard stop of `id` (`stops` is newest first), as a line,
+/// unless the channel runs (or starts) again.
+pub fn last_guard_stop(
+    stops: &[GuardStop],
+    id: &str,
+    channel_state: Option<&str>,
+) -> Option<String> {
+    if matches!(channel_state, Some("RUNNING" | "STARTING")) {
+        return None;
+    }
+    stops
+        .iter()
+        .find(|s| s.destination == id)
+        .map(GuardStop::line)
 }
 
 /// When `lunora start` started each running channel, from the release

@@ -97,6 +97,8 @@ pub fn create_only(resource_type: &str) -> &'static [&'static str] {
         "AWS::CloudWatch::Dashboard" => &["DashboardName"],
         "AWS::Events::Rule" => &["Name"],
         "AWS::SNS::TopicPolicy" => &[],
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html
+        "AWS::KMS::Key" => &["KeySpec", "KeyUsage", "MultiRegion"],
         "AWS::MediaPackage::Channel" => &["Id", "Tags"],
         "AWS::MediaPackage::OriginEndpoint" => &["Id"],
         _ => &[],
@@ -265,8 +267,9 @@ fn resource_policy_statement(s: &Value) -> String {
     text
 }
 
-/// IAM statements of every role, and the statements of every SNS topic
-/// policy (a resource policy: who may publish to the alarm topic):
+/// IAM statements of every role, and the statements of every resource
+/// policy (an SNS topic policy: who may publish to the alarm topic; a KMS
+/// key policy: who may use the key):
 /// (logical id, rendered statement).
 fn iam_statements(template: &Value) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
@@ -275,12 +278,29 @@ fn iam_statements(template: &Value) -> BTreeSet<(String, String)> {
     };
     for (id, r) in resources {
         let kind = r.get("Type").and_then(Value::as_str);
-        if kind == Some("AWS::SNS::TopicPolicy") {
+        // Resource policies: the alarm topic's (who may publish) and the
+        // guard key's (who may use and administer it).
+        let resource_policy = match kind {
+            Some("AWS::SNS::TopicPolicy") => Some("/Properties/PolicyDocument/Statement"),
+            Some("AWS::KMS::Key") => Some("/Properties/KeyPolicy/Statement"),
+            _ => None,
+        };
+        if let Some(pointer) = resource_policy {
+            let statements = r.pointer(pointer).and_then(Value::as_array);
+            for s in statements.into_iter().flatten() {
+                out.insert((id.clone(), resource_policy_statement(s)));
+            }
+            continue;
+        }
+        // A policy attached to a role from another resource (a
+        // destination stack adds its channel to the base stack's guard
+        // role this way) grants as much as one written in the role.
+        if matches!(kind, Some("AWS::IAM::RolePolicy" | "AWS::IAM::Policy")) {
             let statements = r
                 .pointer("/Properties/PolicyDocument/Statement")
                 .and_then(Value::as_array);
             for s in statements.into_iter().flatten() {
-                out.insert((id.clone(), resource_policy_statement(s)));
+                out.insert((id.clone(), identity_statement(s)));
             }
             continue;
         }
@@ -306,23 +326,25 @@ fn iam_statements(template: &Value) -> BTreeSet<(String, String)> {
                 .pointer("/PolicyDocument/Statement")
                 .and_then(Value::as_array);
             for s in statements.into_iter().flatten() {
-                let mut actions = as_list(s.get("Action"));
-                actions.sort();
-                let mut resources = as_list(s.get("Resource"));
-                resources.sort();
-                out.insert((
-                    id.clone(),
-                    format!(
-                        "{} {} on {}",
-                        s.get("Effect").and_then(Value::as_str).unwrap_or("Allow"),
-                        actions.join(", "),
-                        resources.join(", ")
-                    ),
-                ));
+                out.insert((id.clone(), identity_statement(s)));
             }
         }
     }
     out
+}
+
+/// An identity-policy statement as a table row: effect, actions, resources.
+fn identity_statement(s: &Value) -> String {
+    let mut actions = as_list(s.get("Action"));
+    actions.sort();
+    let mut resources = as_list(s.get("Resource"));
+    resources.sort();
+    format!(
+        "{} {} on {}",
+        s.get("Effect").and_then(Value::as_str).unwrap_or("Allow"),
+        actions.join(", "),
+        resources.join(", ")
+    )
 }
 
 /// Allow-listed CIDRs: (logical id, property, CIDR).
@@ -457,6 +479,23 @@ mod tests {
     }
 
     #[test]
+    fn a_key_policy_statement_is_in_the_security_table() {
+        let key = serde_json::json!({"Resources": {"GuardKey": {"Type": "AWS::KMS::Key", "Properties": {
+            "KeyPolicy": {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"},
+                "Action": ["kms:Decrypt"], "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": "states.us-east-1.amazonaws.com"}}}]}}}}})
+        .to_string();
+        let new = security_changes("{}", &key);
+        assert_eq!(new.len(), 1);
+        assert!(new[0].detail.contains("kms:Decrypt"), "{}", new[0].detail);
+        assert!(
+            new[0].detail.contains("kms:ViaService"),
+            "{}",
+            new[0].detail
+        );
+    }
+
+    #[test]
     fn a_topic_policy_statement_is_in_the_security_table() {
         let t = |sources: &str| {
             serde_json::json!({"Resources": {"AlarmTopicPolicy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
@@ -484,6 +523,83 @@ mod tests {
             .any(|c| c.change == '+' && c.detail.contains("rule/*")));
         let risks = stack_risks("s-base", &narrow, &wider, &[], &BTreeSet::new());
         assert!(risks.iter().any(|r| r.kind == RiskKind::IamBroadening));
+    }
+
+    /// The guards' roles and the policy each destination adds to the
+    /// guard role show up in the security table as they are rendered, with
+    /// no special case for them.
+    #[test]
+    fn guard_grants_are_in_the_security_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/guards/lunora.yaml");
+        let with = crate::config::load(&path).expect("the guards fixture loads");
+        let mut without = with.clone();
+        without.config.guards = None;
+        let before = crate::render::render(&without).expect("renders");
+        let after = crate::render::render(&with).expect("renders");
+        let mut rows = Vec::new();
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b.name, a.name);
+            for c in security_changes(&b.template, &a.template) {
+                assert_eq!(c.change, '+', "{c:?}");
+                rows.push(format!("{} {} {}", a.name, c.logical_id, c.detail));
+            }
+        }
+        let has = |needle: &[&str]| {
+            assert!(
+                rows.iter().any(|r| needle.iter().all(|n| r.contains(n))),
+                "no row with {needle:?} in:\n{}",
+                rows.join("\n")
+            );
+        };
+        has(&[
+            "-base",
+            "GuardSequenceRole",
+            "trust Allow",
+            "states.amazonaws.com",
+        ]);
+        has(&[
+            "-base",
+            "GuardSequenceRole",
+            "Allow medialive:ListChannels on *",
+        ]);
+        has(&[
+            "-base",
+            "GuardSequenceRole",
+            "mediaconnect:DescribeFlow, mediaconnect:StartFlow, mediaconnect:StopFlow on arn:aws:mediaconnect:us-east-1:123456789012:flow:*:lunora-player-prod",
+        ]);
+        has(&[
+            "-base",
+            "GuardEventsRole",
+            "states:StartExecution",
+            "StopSequence",
+        ]);
+        has(&[
+            "-base",
+            "GuardSchedulerRole",
+            "states:StartExecution",
+            "StartSequence",
+        ]);
+        has(&[
+            "-base",
+            "GuardSessionRole",
+            "states:StartExecution",
+            "StopSequence",
+        ]);
+        has(&[
+            "-dest-twitch",
+            "GuardPolicy",
+            "medialive:DescribeChannel, medialive:StartChannel, medialive:StopChannel on",
+            "Channel",
+        ]);
+        has(&[
+            "-dest-twitch",
+            "GuardPolicy",
+            "mediaconnect:UpdateFlowOutput on",
+            "OutputArn",
+        ]);
+        // Nothing else changes: the flow stack has no guard.
+        assert!(rows.iter().all(|r| !r.contains("-flow ")), "{rows:?}");
     }
 
     #[test]

@@ -17,6 +17,14 @@ pub struct ReleasesReport {
     /// Where the history lives.
     pub store: String,
     pub releases: Vec<ReleaseLine>,
+    /// `lunora releases` with guards that stop channels, and credentials:
+    /// the newest stops the guards made, newest first (the stop
+    /// sequence's executions; see `status`).
+    #[serde(default)]
+    pub guard_stops: Vec<crate::ops::guard_records::GuardStop>,
+    /// Why the guard stops could not be read, if they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard_stops_error: Option<String>,
     /// The text's width (`None`: every column, no limit; `lunora
     /// releases` sets it from the terminal unless `--wide`).
     #[serde(skip)]
@@ -152,6 +160,8 @@ pub async fn read(store: &ReleaseStore) -> Result<ReleasesReport, ReleaseError> 
     Ok(ReleasesReport {
         store: store.location(),
         releases,
+        guard_stops: Vec::new(),
+        guard_stops_error: None,
         width: None,
     })
 }

@@ -23,6 +23,11 @@ struct Exports {
     flow_arn: String,
     flow_egress_ip: String,
     input_security_group_id: String,
+    stop_sequence_arn: String,
+    start_sequence_arn: String,
+    guard_sequence_role: String,
+    guard_scheduler_role_arn: String,
+    guard_events_role_arn: String,
 }
 
 fn exports(d: &Deployment) -> Exports {
@@ -35,6 +40,11 @@ fn exports(d: &Deployment) -> Exports {
         flow_arn: format!("{flow}-FlowArn"),
         flow_egress_ip: format!("{flow}-EgressIp"),
         input_security_group_id: format!("{flow}-InputSecurityGroupId"),
+        stop_sequence_arn: format!("{base}-StopSequenceArn"),
+        start_sequence_arn: format!("{base}-StartSequenceArn"),
+        guard_sequence_role: format!("{base}-GuardSequenceRoleName"),
+        guard_scheduler_role_arn: format!("{base}-GuardSchedulerRoleArn"),
+        guard_events_role_arn: format!("{base}-GuardEventsRoleArn"),
     }
 }
 
@@ -133,8 +143,102 @@ struct BaseContext {
     alarm_emails: Vec<String>,
     account_root_arn: String,
     rule_arn_pattern: String,
+    guards: Option<BaseGuards>,
+    budget: Option<BudgetView>,
     tags: Vec<Tag>,
     exports: Exports,
+}
+
+/// The guard state machines of the base stack.
+#[derive(Debug, Serialize)]
+struct BaseGuards {
+    stop_machine: String,
+    start_machine: String,
+    session_machine: String,
+    /// `max_session_hours` in seconds (the session machine's Wait).
+    session_seconds: Option<i64>,
+    session_hours: Option<i64>,
+    /// The tag values that mark this deployment's channels.
+    project: String,
+    environment: String,
+    schedule: bool,
+    auto_stop: bool,
+    /// The stop sequence's ARN, and the start sequence's with a schedule:
+    /// the machines encrypted with the guard key (the encryption context
+    /// `aws:states:stateMachineArn` of their KMS calls).
+    stop_machine_arn: String,
+    encrypted_machine_arns: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct BudgetNotification {
+    kind: &'static str,
+    percent: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct BudgetView {
+    name: String,
+    amount: f64,
+    tag_filter: String,
+    emails: Vec<String>,
+    notifications: Vec<BudgetNotification>,
+}
+
+/// Whether any guard that acts on channels is set (the budget only
+/// alerts, and needs no state machine).
+fn acting_guards(d: &Deployment) -> Option<&crate::config::model::Guards> {
+    d.config.guards.as_ref().filter(|g| g.acts())
+}
+
+fn base_guards(d: &Deployment) -> Option<BaseGuards> {
+    let g = acting_guards(d)?;
+    let prefix = d.prefix();
+    let machine_arn = |name: &str| format!("{}:stateMachine:{name}", arn_prefix(d, "states"));
+    let stop_machine_arn = machine_arn(&format!("{prefix}-guard-stop"));
+    let mut encrypted_machine_arns = vec![stop_machine_arn.clone()];
+    if g.schedule.is_some() {
+        encrypted_machine_arns.push(machine_arn(&format!("{prefix}-guard-start")));
+    }
+    Some(BaseGuards {
+        stop_machine_arn,
+        encrypted_machine_arns,
+        stop_machine: format!("{prefix}-guard-stop"),
+        start_machine: format!("{prefix}-guard-start"),
+        session_machine: format!("{prefix}-guard-session"),
+        session_seconds: g.max_session_hours.map(|h| h * 3600),
+        session_hours: g.max_session_hours,
+        project: d.config.project.clone(),
+        environment: d.config.environment.clone(),
+        schedule: g.schedule.is_some(),
+        auto_stop: g.auto_stop.is_some(),
+    })
+}
+
+fn budget_view(d: &Deployment) -> Option<BudgetView> {
+    let b = d.config.guards.as_ref()?.budget.as_ref()?;
+    Some(BudgetView {
+        name: d.prefix(),
+        amount: b.monthly_usd,
+        // Cost allocation tags are filtered as `user:KEY$VALUE`; lunora
+        // tags every resource with `project`.
+        tag_filter: format!("user:project${}", d.config.project),
+        emails: b.emails.clone(),
+        notifications: vec![
+            BudgetNotification {
+                kind: "ACTUAL",
+                percent: 80,
+            },
+            BudgetNotification {
+                kind: "ACTUAL",
+                percent: 100,
+            },
+            BudgetNotification {
+                kind: "FORECASTED",
+                percent: 100,
+            },
+        ],
+    })
 }
 
 pub(super) fn base(d: &Deployment) -> minijinja::Value {
@@ -196,6 +300,8 @@ pub(super) fn base(d: &Deployment) -> minijinja::Value {
             d.config.account_id
         ),
         rule_arn_pattern: rule_arn_pattern(d),
+        guards: base_guards(d),
+        budget: budget_view(d),
         tags: tags(d, None).1,
         exports: exports(d),
     })
@@ -572,9 +678,126 @@ struct DestinationContext {
     audio: AudioView,
     rtmp: Option<RtmpView>,
     mediapackage: Option<MediaPackageView>,
+    guard: Option<DestGuards>,
     tags: Vec<Tag>,
     tags_map: BTreeMap<String, String>,
     exports: Exports,
+}
+
+/// The guard resources of one destination stack.
+#[derive(Debug, Serialize)]
+struct DestGuards {
+    policy_name: String,
+    auto_stop: Option<AutoStopView>,
+    schedules: Vec<ScheduleView>,
+}
+
+#[derive(Debug, Serialize)]
+struct AutoStopView {
+    alarm_name: String,
+    rule_name: String,
+    minutes: i64,
+    /// The rule's InputTemplate, for `Fn::Sub` (`${ChannelId}`,
+    /// `${FlowArn}`, `${OutputArn}`) and EventBridge (`<alarm>`, `<time>`).
+    input_template: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ScheduleView {
+    logical_id: String,
+    name: String,
+    description: String,
+    expression: String,
+    time_zone: String,
+    /// `start` or `stop`: which sequence the schedule runs.
+    action: &'static str,
+    /// The target's Input, for `Fn::Sub`.
+    input: String,
+}
+
+/// The stop and start sequences' input for one destination, as a JSON
+/// string for `Fn::Sub`: `${ChannelId}`, `${FlowArn}` and (rtp-fec)
+/// `${OutputArn}` are filled in by CloudFormation. `trigger` is spliced in
+/// as it is (EventBridge placeholders must stay unquoted).
+fn sequence_input(d: &Deployment, id: &str, trigger: &str) -> String {
+    let mut fields = vec![
+        format!("\"destination\": {}", serde_json::Value::from(id)),
+        "\"channel_id\": \"${ChannelId}\"".to_owned(),
+        "\"flow_arn\": \"${FlowArn}\"".to_owned(),
+    ];
+    if d.config.input_mode == InputMode::RtpFec {
+        fields.push("\"output_arn\": \"${OutputArn}\"".to_owned());
+    }
+    fields.push(format!("\"trigger\": {trigger}"));
+    format!("{{{}}}", fields.join(", "))
+}
+
+/// `sunday-service` -> `SundayService`, for logical ids.
+fn camel(slug: &str) -> String {
+    slug.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+fn dest_guards(d: &Deployment, id: &str) -> Option<DestGuards> {
+    let g = acting_guards(d)?;
+    let prefix = d.prefix();
+    let auto_stop = g.auto_stop.as_ref().map(|a| {
+        let alarm_name = format!("{prefix}-{id}-guard-input-lost");
+        // EventBridge fills in <alarm> and <time> from the event
+        // (InputTransformer: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html);
+        // unquoted, a string value is inserted as a quoted JSON string.
+        let trigger = "{\"kind\": \"auto-stop\", \"source\": <alarm>, \"time\": <time>}";
+        AutoStopView {
+            rule_name: rule_name(d, &format!("{id}-guard-auto-stop")),
+            alarm_name,
+            minutes: a.input_lost_minutes,
+            input_template: sequence_input(d, id, trigger),
+        }
+    });
+    let mut schedules = Vec::new();
+    if let Some(s) = &g.schedule {
+        for w in s
+            .windows
+            .iter()
+            .filter(|w| w.destinations.iter().any(|x| x == id))
+        {
+            // Validation parsed every window; one that does not parse here
+            // cannot reach rendering.
+            let Some(times) = crate::config::window_times(w) else {
+                continue;
+            };
+            let (start, stop) = times.expressions(w);
+            for (action, expression) in [("start", start), ("stop", stop)] {
+                // EventBridge Scheduler fills in its context attributes
+                // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html).
+                let trigger = format!(
+                    "{{\"kind\": \"schedule-{action}\", \"source\": \"<aws.scheduler.schedule-arn>\", \"time\": \"<aws.scheduler.scheduled-time>\", \"window\": {}}}",
+                    serde_json::Value::from(w.name.as_str())
+                );
+                schedules.push(ScheduleView {
+                    logical_id: format!("Guard{}{}", camel(&w.name), camel(action)),
+                    name: rule_name(d, &format!("{id}-{}-{action}", w.name)),
+                    description: format!("lunora {prefix}: {action} {id} for window {}", w.name),
+                    expression,
+                    time_zone: s.time_zone.clone(),
+                    action,
+                    input: sequence_input(d, id, &trigger),
+                });
+            }
+        }
+    }
+    Some(DestGuards {
+        policy_name: format!("guard-{id}"),
+        auto_stop,
+        schedules,
+    })
 }
 
 /// The CloudFormation dynamic reference that resolves the stream key at
@@ -693,6 +916,7 @@ pub(super) fn destination(d: &Deployment, id: &str) -> minijinja::Value {
         },
         rtmp,
         mediapackage,
+        guard: dest_guards(d, id),
         tags,
         tags_map,
         exports: exports(d),

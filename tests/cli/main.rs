@@ -6,6 +6,7 @@ mod commands;
 mod contract;
 mod errors;
 mod fuzz;
+mod guards;
 mod interface;
 mod lint;
 mod render;

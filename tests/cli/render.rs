@@ -116,9 +116,21 @@ fn every_resource_that_takes_tags_is_tagged_managed_by_lunora() {
                         "AWS::SNS::Subscription"
                             | "AWS::SNS::TopicPolicy"
                             | "AWS::CloudWatch::Dashboard"
+                            | "AWS::IAM::Policy"
+                            | "AWS::Scheduler::Schedule"
                     )
                 ) {
                     continue; // takes no tags
+                }
+                if r["Type"] == "AWS::Budgets::Budget" {
+                    let tags = r["Properties"]["ResourceTags"].as_array().unwrap();
+                    assert!(
+                        tags.iter()
+                            .any(|t| t["Key"] == "managed-by" && t["Value"] == "lunora"),
+                        "{}: {id}",
+                        stack.name
+                    );
+                    continue;
                 }
                 let tags = &r["Properties"]["Tags"];
                 let managed = match tags {
@@ -145,18 +157,46 @@ fn iam_policies_name_their_resources() {
             let value: Value = serde_json::from_str(&stack.template).unwrap();
             let mut all = Vec::new();
             for r in value["Resources"].as_object().unwrap().values() {
-                if r["Type"] != "AWS::IAM::Role" {
-                    continue;
-                }
-                for p in r["Properties"]["Policies"].as_array().unwrap() {
-                    for s in p["PolicyDocument"]["Statement"].as_array().unwrap() {
-                        // The one documented exception: IAM lists no
-                        // resource type for the mediaconnect:Managed*
-                        // actions, so AWS grants them on `*`.
-                        if s["Sid"] == "ManageFlowOutputs" {
+                let documents: Vec<&Value> = match r["Type"].as_str() {
+                    Some("AWS::IAM::Role") => r["Properties"]["Policies"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| &p["PolicyDocument"])
+                        .collect(),
+                    Some("AWS::IAM::Policy") => vec![&r["Properties"]["PolicyDocument"]],
+                    _ => continue,
+                };
+                for document in documents {
+                    for s in document["Statement"].as_array().unwrap() {
+                        // The documented exceptions: IAM lists no resource
+                        // type for the mediaconnect:Managed* actions nor
+                        // for medialive:ListChannels, so AWS grants them
+                        // on `*`.
+                        if s["Sid"] == "ManageFlowOutputs" || s["Sid"] == "ListChannels" {
+                            assert_eq!(s["Resource"], "*");
                             continue;
                         }
-                        strings(&s["Resource"], &mut all);
+                        let resources: Vec<&Value> = match &s["Resource"] {
+                            Value::Array(items) => items.iter().collect(),
+                            other => vec![other],
+                        };
+                        for resource in resources {
+                            match resource {
+                                Value::String(arn) => all.push(arn.clone()),
+                                // An intrinsic names one resource of the
+                                // deployment (its channel, output, flow
+                                // or state machine).
+                                Value::Object(f) => assert!(
+                                    f.contains_key("Ref")
+                                        || f.contains_key("Fn::GetAtt")
+                                        || f.contains_key("Fn::ImportValue"),
+                                    "{}: {resource}",
+                                    stack.name
+                                ),
+                                other => panic!("{}: resource {other}", stack.name),
+                            }
+                        }
                     }
                 }
             }
@@ -420,8 +460,12 @@ fn alarms_rules_and_the_dashboard_carry_the_deployment_prefix() {
                     stack.name
                 );
                 let target = &r["Properties"]["Targets"][0]["Arn"]["Fn::ImportValue"];
+                let target = target.as_str().unwrap();
+                // Alert rules tell the alarm topic; the auto-stop guard
+                // starts the stop sequence.
                 assert!(
-                    target.as_str().unwrap().ends_with("-AlarmTopicArn"),
+                    target.ends_with("-AlarmTopicArn")
+                        || (id == "GuardAutoStopRule" && target.ends_with("-StopSequenceArn")),
                     "{name}: {id}"
                 );
             }

@@ -54,6 +54,7 @@ pub fn configs() -> Vec<(&'static str, PathBuf)> {
             "custom-platform",
             r.join("tests/fixtures/custom-platform/lunora.yaml"),
         ),
+        ("guards", r.join("tests/fixtures/guards/lunora.yaml")),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod emulator;
+pub mod sfn;
 pub mod workspace;
 
 /// Displayed width of a line of terminal text: characters, ANSI colour

@@ -127,6 +127,9 @@ def main() -> None:
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     port = server.server_address[1]
     url = f"http://127.0.0.1:{port}"
+    # Step Functions' aws-sdk tasks call this server back at localhost:$MOTO_PORT
+    # (moto.settings.moto_server_port, read at each call).
+    os.environ["MOTO_PORT"] = str(port)
     set_public_endpoint(url)  # MediaPackage origin endpoint URLs point here
     thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
     thread.start()

@@ -5,7 +5,9 @@ AWS::MediaConnect::{Flow,FlowSource,FlowOutput}, AWS::MediaLive::{Input,
 InputSecurityGroup,Channel} and AWS::CloudWatch::Alarm, plus the patches to
 moto's CloudFormation engine and its MediaConnect / MediaLive / MediaPackage
 services (incl. the health APIs: alerts, thumbnails, source metadata, an HLS
-origin) and CloudWatch (Smithy RPC v2 CBOR, dimension matching) described in
+origin), CloudWatch (Smithy RPC v2 CBOR, dimension matching) and Step Functions
+(state machines run, AWS error names; models for AWS::StepFunctions::StateMachine,
+AWS::Scheduler::Schedule and AWS::Budgets::Budget) described in
 ../README.md. The CBOR protocol adapter is WSGI middleware the launcher adds
 (cloudwatch_ext.CborAdapter). Import it before the moto server handles a request.
 """
@@ -40,6 +42,7 @@ def install() -> None:
         medialive_health,
         mediapackage_ext,
         servicequotas_ext,
+        stepfunctions_ext,
     )
 
     cloudwatch_ext.install()
@@ -49,6 +52,7 @@ def install() -> None:
     medialive_health.install()
     mediapackage_ext.install()
     servicequotas_ext.install()
+    stepfunctions_ext.install()
     cfn_engine.install()  # also clears moto's cached model list
     cfn_protection.install()  # after cfn_engine: wraps its delete_stack
     assert cfn_models.MODELS

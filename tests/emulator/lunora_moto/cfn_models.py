@@ -29,9 +29,16 @@ from moto.mediaconnect.models import MediaConnectBackend, mediaconnect_backends
 from moto.medialive.models import MediaLiveBackend, medialive_backends
 from moto.sns.models import sns_backends
 
+# moto's own AWS::StepFunctions::StateMachine model must be defined before ours:
+# the engine maps each type to the last subclass that names it.
+import moto.stepfunctions.models  # noqa: F401  (isort: skip)
+from moto.budgets.models import budgets_backends
+from moto.scheduler.models import scheduler_backends
+
 from . import journal
 from . import mediaconnect_ext as mcx
 from . import medialive_ext as mlx
+from . import stepfunctions_ext as sfx
 from .common import BadRequestException, drop_none, service_model, to_api
 
 
@@ -834,6 +841,201 @@ class SnsTopicPolicy(_Resource, CloudFormationModel):
         return self.policy_id
 
 
+# ====================================================================== Step Functions
+
+
+def _cfn_tags(tags: Any) -> list[dict[str, str]]:
+    """CFN Tags ([{Key, Value}] or {k: v}) -> [{Key, Value}]."""
+    if isinstance(tags, dict):
+        return [{"Key": k, "Value": v} for k, v in tags.items()]
+    return [{"Key": t.get("Key"), "Value": t.get("Value")} for t in tags or []]
+
+
+class StepFunctionsStateMachine(_Resource, CloudFormationModel):
+    """Replaces moto's model, which reads only `DefinitionString` and creates
+    the machine in the backend that does not execute.
+
+    As CloudFormation documents
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-stepfunctions-statemachine.html):
+    `Definition` (an object) or `DefinitionString`, then every `${name}` of
+    `DefinitionSubstitutions` replaced by its value; `Ref` is the ARN.
+    """
+
+    CFN_TYPE = "AWS::StepFunctions::StateMachine"
+    NAME_PROPERTY = "StateMachineName"
+    ATTRIBUTES = ("Arn", "Name", "StateMachineRevisionId")
+    CREATE_ONLY = ("StateMachineName", "StateMachineType")
+
+    arn = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @property
+    def sfn(self) -> Any:
+        return sfx.backend(self.account_id, self.region_name)
+
+    @staticmethod
+    def _definition(props: dict[str, Any]) -> str:
+        if props.get("DefinitionString") is not None:
+            text = str(props["DefinitionString"])
+        elif isinstance(props.get("Definition"), dict):
+            text = json.dumps(props["Definition"])
+        else:
+            raise BadRequestException("A state machine needs Definition or DefinitionString.")
+        for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            text = text.replace("${" + key + "}", str(value))
+        return text
+
+    @staticmethod
+    def _encryption(props: dict[str, Any]) -> dict[str, Any] | None:
+        """`EncryptionConfiguration` in the API's shape, so DescribeStateMachine
+        shows it. moto stores it and encrypts nothing (no key policy is
+        checked here)."""
+        enc = props.get("EncryptionConfiguration")
+        if not enc:
+            return None
+        return drop_none(
+            {
+                "type": enc.get("Type"),
+                "kmsKeyId": enc.get("KmsKeyId"),
+                "kmsDataKeyReusePeriodSeconds": enc.get("KmsDataKeyReusePeriodSeconds"),
+            }
+        )
+
+    def _create(self) -> None:
+        props = self.properties
+        name = props.get("StateMachineName") or self.resource_name
+        tags = [{"key": t["Key"], "value": t["Value"]} for t in _cfn_tags(props.get("Tags"))]
+        machine = self.sfn.create_state_machine(
+            name=name,
+            definition=self._definition(props),
+            roleArn=props.get("RoleArn"),
+            tags=tags or None,
+            encryptionConfiguration=self._encryption(props),
+        )
+        self.arn = machine.arn
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        self.sfn.update_state_machine(
+            self.arn,
+            definition=self._definition(new_props),
+            role_arn=new_props.get("RoleArn"),
+            encryption_configuration=self._encryption(new_props),
+        )
+
+    def _delete(self) -> None:
+        self.sfn.delete_state_machine(self.arn)
+
+    def _attribute(self, name: str) -> Any:
+        machine = self.sfn.describe_state_machine(self.arn)
+        if name == "Arn":
+            return machine.arn
+        if name == "Name":
+            return machine.name
+        return getattr(machine, "revision_id", None) or machine.arn
+
+
+# ====================================================================== Scheduler / Budgets
+
+
+class SchedulerSchedule(_Resource, CloudFormationModel):
+    """moto 5.2.1 has the EventBridge Scheduler API but no model. Stored, so
+    GetSchedule reads it back (target, input, expression, zone); nothing fires."""
+
+    CFN_TYPE = "AWS::Scheduler::Schedule"
+    NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Arn",)
+    CREATE_ONLY = ("Name", "GroupName")
+
+    name = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @property
+    def scheduler(self) -> Any:
+        return scheduler_backends[self.account_id][self.region_name]
+
+    def _kwargs(self, props: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "description": props.get("Description"),
+            "end_date": props.get("EndDate"),
+            "flexible_time_window": props.get("FlexibleTimeWindow"),
+            "group_name": props.get("GroupName"),
+            "kms_key_arn": props.get("KmsKeyArn"),
+            "name": self.name,
+            "schedule_expression": props.get("ScheduleExpression"),
+            "schedule_expression_timezone": props.get("ScheduleExpressionTimezone"),
+            "start_date": props.get("StartDate"),
+            "state": props.get("State"),
+            "target": props.get("Target"),
+        }
+
+    def _create(self) -> None:
+        self.name = self.properties.get("Name") or self.resource_name
+        self.scheduler.create_schedule(
+            **self._kwargs(self.properties), action_after_completion=None
+        )
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        self.scheduler.update_schedule(**self._kwargs(new_props))
+
+    def _delete(self) -> None:
+        self.scheduler.delete_schedule(self.properties.get("GroupName"), self.name)
+
+    def _attribute(self, name: str) -> Any:
+        return self.scheduler.get_schedule(self.properties.get("GroupName"), self.name).arn
+
+
+class BudgetsBudget(_Resource, CloudFormationModel):
+    """moto 5.2.1 has the Budgets API but no model. Stored, so DescribeBudget
+    and DescribeNotificationsForBudget read it back; nothing is measured."""
+
+    CFN_TYPE = "AWS::Budgets::Budget"
+    ATTRIBUTES = ("Id",)
+
+    name = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @property
+    def budgets(self) -> Any:
+        return budgets_backends[self.account_id]["aws"]
+
+    def _put(self, props: dict[str, Any]) -> None:
+        budget = copy.deepcopy(props.get("Budget") or {})
+        budget["BudgetName"] = self.name
+        limit = budget.get("BudgetLimit")
+        if isinstance(limit, dict) and limit.get("Amount") is not None:
+            limit["Amount"] = str(limit["Amount"])  # the API's type is a string
+        self.budgets.create_budget(
+            account_id=self.account_id,
+            budget=budget,
+            notifications=copy.deepcopy(props.get("NotificationsWithSubscribers") or []),
+        )
+
+    def _create(self) -> None:
+        self.name = (self.properties.get("Budget") or {}).get("BudgetName") or self.resource_name
+        self._put(self.properties)
+
+    def _update(self, new_props: dict[str, Any]) -> None:
+        self.budgets.delete_budget(account_id=self.account_id, budget_name=self.name)
+        self._put(new_props)
+
+    def _delete(self) -> None:
+        self.budgets.delete_budget(account_id=self.account_id, budget_name=self.name)
+
+    def _attribute(self, name: str) -> Any:
+        return self.name
+
+
 MODELS = (
     MediaConnectFlow,
     MediaConnectFlowSource,
@@ -844,4 +1046,40 @@ MODELS = (
     CloudWatchAlarm,
     SnsSubscription,
     SnsTopicPolicy,
+    StepFunctionsStateMachine,
+    SchedulerSchedule,
+    BudgetsBudget,
 )
+
+
+# ====================================================================== KMS
+
+
+def _kms_key_from_cloudformation() -> None:
+    """moto 5.2.1 hands `AWS::KMS::Key`'s `Tags` to CreateKey as they are, but
+    CloudFormation writes them `Key`/`Value` and CreateKey wants
+    `TagKey`/`TagValue`
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html,
+    https://docs.aws.amazon.com/kms/latest/APIReference/API_Tag.html), so every
+    tagged key failed with `'TagKey'`. The policy is stored as the JSON text
+    GetKeyPolicy returns. No key policy is enforced here."""
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(
+        cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        spec = copy.deepcopy(cloudformation_json)
+        props = spec.setdefault("Properties", {})
+        props["Tags"] = [
+            {"TagKey": t["Key"], "TagValue": t["Value"]} for t in _cfn_tags(props.get("Tags"))
+        ]
+        if isinstance(props.get("KeyPolicy"), dict):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        return original(cls, resource_name, spec, *args, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign]
+
+
+_kms_key_from_cloudformation()
