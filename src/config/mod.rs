@@ -7,6 +7,7 @@
 //! All problems are reported together, each on one line with file, line,
 //! field and hint. Nothing here touches the network or the clock.
 
+pub mod edit;
 pub mod model;
 pub mod secrets;
 mod validate;
