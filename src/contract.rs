@@ -24,7 +24,9 @@ pub const PROGRESS_EVENT: &str = "progress-event";
 pub fn schemas() -> Vec<(&'static str, RootSchema)> {
     use commands::*;
     let mut out = vec![
+        document::<destination::AddReport>("add-destination"),
         document::<cost::CostReport>("cost"),
+        document::<destination::RemoveReport>("remove-destination"),
         document::<crate::ops::deploy::DeployReport>("deploy"),
         document::<crate::diagnostic::DiagnosticsReport>("diagnostics"),
         document::<crate::serve::api::ErrorDocument>("error"),

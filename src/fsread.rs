@@ -231,9 +231,60 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<
     Ok(())
 }
 
+/// Replaces an existing file the way [`write_atomically`] writes one,
+/// keeping the file's permissions (a temporary file is created `0600`).
+/// A read-only file is refused rather than replaced: the rename would
+/// replace it regardless of its mode.
+pub fn replace_keeping_mode(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let permissions = std::fs::metadata(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?
+        .permissions();
+    if permissions.readonly() {
+        anyhow::bail!(
+            "`{}` is read-only; nothing was written (make it writable first, e.g. `chmod u+w`)",
+            path.display()
+        );
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot write `{}`; nothing was written", path.display()))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes)
+        .and_then(|()| tmp.as_file().set_permissions(permissions))
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot replace `{}`", path.display()))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn replaces_a_file_keeping_its_mode_and_refuses_a_read_only_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"old").expect("write");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        replace_keeping_mode(&path, b"new").expect("replace");
+        assert_eq!(std::fs::read(&path).expect("read"), b"new");
+        assert_eq!(mode(&path), 0o640);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+        let err = replace_keeping_mode(&path, b"newer").expect_err("read-only");
+        assert!(err.to_string().contains("is read-only"), "{err}");
+        assert_eq!(std::fs::read(&path).expect("read"), b"new");
+    }
 
     #[test]
     fn reads_at_most_the_limit() {

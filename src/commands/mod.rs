@@ -7,6 +7,7 @@
 
 pub mod cost;
 pub mod deploy;
+pub mod destination;
 pub mod failover;
 pub mod man;
 pub mod operate;

@@ -21,6 +21,7 @@ use crate::presets::model::{Platform, Preset};
 use crate::presets::Library;
 use crate::yaml::{self, Locator};
 pub use model::Config;
+pub(crate) use validate::is_slug;
 pub use validate::{
     partition, DEFAULT_MIN_LATENCY_MS, DEFAULT_RECOVERY_WINDOW_MS, DEFAULT_SRT_PORT,
     MAX_FLOW_OUTPUTS,

@@ -203,7 +203,7 @@ fn check_preset_secrets(c: &mut Checker<'_>, config: &Config, library: &Library)
     values
 }
 
-fn is_slug(s: &str, max: usize) -> bool {
+pub(crate) fn is_slug(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
         && s.starts_with(|c: char| c.is_ascii_lowercase())
