@@ -285,6 +285,23 @@ impl<'a> Text<'a> {
         to
     }
 
+    /// The start of the comment lines right above the line at `start`
+    /// (no blank line between) that are indented by `indent`: the comment
+    /// of a list item, which goes with it.
+    fn comments_above(&self, mut start: usize, indent: usize) -> usize {
+        while start > 0 {
+            let above = self.line_start(start - 1);
+            let line = self.text[above..start].trim_end_matches(['\r', '\n']);
+            let body = line.trim_start();
+            if body.starts_with('#') && line.len() - body.len() == indent && !line.contains('\t') {
+                start = above;
+            } else {
+                break;
+            }
+        }
+        start
+    }
+
     /// The range that deletes the whole lines `[start, end)`; when they end
     /// the file without an end of line, the end of line before them goes.
     fn delete_lines(&self, start: usize, end: usize) -> (usize, usize) {
@@ -693,8 +710,9 @@ pub fn add_destination(
     Ok(apply(text, edits))
 }
 
-/// Removes destination `id` and its mentions in `stages:`; a stage left
-/// with nothing to deploy goes too.
+/// Removes destination `id` (with the comment lines right above it, at
+/// its indentation) and its mentions in `stages:`; a stage left with
+/// nothing to deploy goes too.
 pub fn remove_destination(text: &str, id: &str) -> Result<String, EditError> {
     let t = Text::new(text);
     let root = parse(text)?;
@@ -708,7 +726,7 @@ pub fn remove_destination(text: &str, id: &str) -> Result<String, EditError> {
         return Err(EditError::LastDestination(id.to_owned()));
     }
     let item = &located[k];
-    let (from, to) = t.delete_lines(item.start, item.end);
+    let (from, to) = t.delete_lines(t.comments_above(item.start, item.dash), item.end);
     let mut edits = vec![Edit {
         from,
         to,

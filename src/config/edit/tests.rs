@@ -58,6 +58,16 @@ fn removes_a_destination_and_its_stage_mention() {
 }
 
 #[test]
+fn the_comment_right_above_a_destination_goes_with_it() {
+    let text = "destinations:\n  # keep: about the list\n\n  # A, since 2024\n  # (two lines)\n  - id: a\n    kind: rtmp\n      # not this one\n  - id: b\n";
+    let removed = remove_destination(text, "a").expect("remove");
+    assert_eq!(
+        removed,
+        "destinations:\n  # keep: about the list\n\n      # not this one\n  - id: b\n"
+    );
+}
+
+#[test]
 fn a_stage_left_empty_goes_with_its_destination() {
     let text = "destinations:\n  - id: a\n    kind: rtmp\n  - id: b\n    kind: rtmp\nstages:\n  - name: one\n    destinations: [a]\n  - name: two\n    destinations:\n      - b\n";
     let removed = remove_destination(text, "a").expect("remove");
