@@ -235,8 +235,12 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<
 /// keeping the file's permissions (a temporary file is created `0600`).
 /// A read-only file is refused rather than replaced: the rename would
 /// replace it regardless of its mode.
+///
+/// A symbolic link is followed: its target is replaced, the link stays.
 pub fn replace_keeping_mode(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let permissions = std::fs::metadata(path)
+    let target =
+        std::fs::canonicalize(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let permissions = std::fs::metadata(&target)
         .with_context(|| format!("cannot read `{}`", path.display()))?
         .permissions();
     if permissions.readonly() {
@@ -247,9 +251,9 @@ pub fn replace_keeping_mode(path: &std::path::Path, bytes: &[u8]) -> anyhow::Res
     }
     std::fs::OpenOptions::new()
         .append(true)
-        .open(path)
+        .open(&target)
         .with_context(|| format!("cannot write `{}`; nothing was written", path.display()))?;
-    let dir = path
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
@@ -259,7 +263,7 @@ pub fn replace_keeping_mode(path: &std::path::Path, bytes: &[u8]) -> anyhow::Res
         .and_then(|()| tmp.as_file().set_permissions(permissions))
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
-    tmp.persist(path)
+    tmp.persist(&target)
         .with_context(|| format!("cannot replace `{}`", path.display()))?;
     Ok(())
 }
@@ -284,6 +288,16 @@ mod tests {
         let err = replace_keeping_mode(&path, b"newer").expect_err("read-only");
         assert!(err.to_string().contains("is read-only"), "{err}");
         assert_eq!(std::fs::read(&path).expect("read"), b"new");
+        // Through a symbolic link: the target changes, the link stays.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).expect("symlink");
+        replace_keeping_mode(&link, b"linked").expect("replace");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("meta")
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&path).expect("read"), b"linked");
     }
 
     #[test]
