@@ -91,15 +91,8 @@ impl Served {
     /// As `Served::start` of tests/serve.rs: the built binary, in the
     /// workspace, against its emulator.
     fn start(ws: &Workspace, refresh: u64) -> Self {
-        let mut child = std::process::Command::new(lunora_bin())
-            .current_dir(ws.dir())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env("NO_COLOR", "1")
-            .env_remove("CI")
-            .args(["--endpoint-url", ws.emulator.endpoint_url()])
+        let mut child = ws
+            .lunora_process()
             .args(["serve", "--listen", "127.0.0.1:0", "--refresh"])
             .arg(refresh.to_string())
             .env("LUNORA_SERVE_TOKEN", TOKEN)

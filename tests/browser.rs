@@ -284,7 +284,10 @@ async fn the_streaming_page_starts_twitch_after_the_token_and_a_confirmation() {
         Ok((t == "live").then_some(()))
     })
     .await;
-    let cards_before = card_states(&b).await.unwrap();
+    let cards_before = until(10, "reading the cards", || async {
+        card_states(&b).await.map(Some)
+    })
+    .await;
     assert_eq!(cards_before.get("twitch").map(String::as_str), Some("IDLE"));
     assert!(cards_before.len() >= 4, "{cards_before:?}");
     assert!(
@@ -295,11 +298,18 @@ async fn the_streaming_page_starts_twitch_after_the_token_and_a_confirmation() {
     // Start on the twitch card: the tab has no token yet, so the page
     // asks for it, then asks to confirm, naming the destination.
     let start = r#"article[data-dest="twitch"] button[data-action="start"]"#;
-    within(10, "clicking Start", async {
-        b.find(Locator::Css(start)).await?.click().await
+    // The live fragment is swapped in after every reading, so an element
+    // found just before a swap is stale by the click: find and click
+    // again until one lands.
+    until(10, "clicking Start", || async {
+        let button = b
+            .find(Locator::Css(start))
+            .await
+            .map_err(|e| e.to_string())?;
+        button.click().await.map_err(|e| e.to_string())?;
+        Ok(Some(()))
     })
-    .await
-    .unwrap();
+    .await;
     dialog_open(&b, "token-dialog").await;
     within(10, "entering the token", async {
         b.find(Locator::Id("token-input"))
@@ -336,7 +346,10 @@ async fn the_streaming_page_starts_twitch_after_the_token_and_a_confirmation() {
         "the card showed RUNNING {:?} after the confirmation",
         clicked.elapsed()
     );
-    let cards_after = card_states(&b).await.unwrap();
+    let cards_after = until(10, "reading the cards", || async {
+        card_states(&b).await.map(Some)
+    })
+    .await;
     for (id, state) in &cards_before {
         if id != "twitch" {
             assert_eq!(&cards_after[id], state, "the {id} card changed");

@@ -615,3 +615,34 @@ async fn a_start_medialive_refuses_returns_its_reason_and_touches_nothing_else()
         .unwrap();
     assert_eq!(log.last().unwrap().destinations["twitch"], "failed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_token_is_printed_once_even_when_quiet() {
+    let ws = Workspace::new(&example()).await;
+    let mut cmd = ws.lunora_process();
+    cmd.args(["serve", "-q", "--listen", "127.0.0.1:0"])
+        .env_remove("LUNORA_SERVE_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let line = lines.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("a line on stderr within 60 s");
+    let token = line
+        .strip_prefix("token (shown once; set LUNORA_SERVE_TOKEN to choose your own): ")
+        .unwrap_or_else(|| panic!("not the token line: {line}"));
+    assert_eq!(token.len(), 64);
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+    // Quiet: nothing else was printed.
+    assert!(lines.try_iter().next().is_none());
+}

@@ -48,8 +48,9 @@ pub async fn run(
     let deployment = Arc::new(deployment);
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     if let Some(t) = &token.generated {
-        console.note(&format!(
-            "token (shown once; set LUNORA_SERVE_TOKEN to choose your own): {t}"
+        // Even with `-q`: nobody else knows it.
+        crate::output::write_stderr(&format!(
+            "token (shown once; set LUNORA_SERVE_TOKEN to choose your own): {t}\n"
         ));
     }
     let server = Arc::new(Server {

@@ -434,6 +434,13 @@ fn finish(t: Target, r: anyhow::Result<Done>, p: &StackProgress) -> DestinationO
     }
 }
 
+/// The channel's MediaLive state; an error when it does not exist.
+async fn existing_channel_state(aws: &Aws, channel_id: &str) -> anyhow::Result<String> {
+    crate::aws::channel_state(aws, channel_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("channel `{channel_id}` does not exist"))
+}
+
 async fn start_one(
     aws: &Aws,
     flow_arn: &str,
@@ -441,10 +448,7 @@ async fn start_one(
     current_output: Option<&str>,
     p: &StackProgress,
 ) -> anyhow::Result<Done> {
-    let state = media::describe_channel(aws, &t.channel_id)
-        .await?
-        .map(|c| c.state)
-        .ok_or_else(|| anyhow::anyhow!("channel `{}` does not exist", t.channel_id))?;
+    let state = existing_channel_state(aws, &t.channel_id).await?;
     if matches!(state.as_str(), "DELETING" | "DELETED" | "CREATE_FAILED") {
         anyhow::bail!(
             "channel `{}` is {state}, it does not exist any more: it was deleted outside lunora, so its stack has drifted (hint: delete the destination's stack in CloudFormation, then `lunora deploy` recreates it)",
@@ -503,10 +507,7 @@ async fn stop_one(
     current_output: Option<&str>,
     p: &StackProgress,
 ) -> anyhow::Result<Done> {
-    let state = media::describe_channel(aws, &t.channel_id)
-        .await?
-        .map(|c| c.state)
-        .ok_or_else(|| anyhow::anyhow!("channel `{}` does not exist", t.channel_id))?;
+    let state = existing_channel_state(aws, &t.channel_id).await?;
     let already = state == "IDLE";
     if !already {
         if state != "STOPPING" {
