@@ -10,6 +10,7 @@
 //! the face to show.
 
 pub mod deploy;
+pub mod destination;
 pub mod failover;
 pub mod operate;
 pub mod plan;
