@@ -14,15 +14,20 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
+use inquire::error::InquireError;
+use inquire::validator::Validation;
+use inquire::{Password, PasswordDisplayMode, Select, Text};
 
 use crate::cli::{AddDestinationArgs, RemoveDestinationArgs};
 use crate::ops::destination::{self as op, AddRequest};
 pub use crate::ops::destination::{AddReport, CostChange, RemoveReport};
 use crate::output::{Console, Report};
 
-/// Runs `lunora add destination`.
+/// Runs `lunora add destination`: on a terminal (and not in CI) it asks
+/// for the missing options first; elsewhere a missing option is an error
+/// that names it.
 pub fn add(path: &Path, args: &AddDestinationArgs, console: &Console) -> anyhow::Result<AddReport> {
-    let req = AddRequest {
+    let mut req = AddRequest {
         id: args.id.clone(),
         platform: args.platform.clone(),
         preset: args.preset.clone(),
@@ -31,6 +36,13 @@ pub fn add(path: &Path, args: &AddDestinationArgs, console: &Console) -> anyhow:
         json_key: args.json_key.clone(),
         stage: args.stage.clone(),
     };
+    // Asking starts when a needed option is missing; then the optional
+    // ones left out are asked too (with their defaults), so a complete
+    // command line never waits for an answer.
+    let missing = req.platform.is_none() || req.preset.is_none() || req.stream_key_secret.is_none();
+    if missing && super::can_prompt() {
+        ask_missing(path, &mut req)?;
+    }
     let prepared = op::prepare_add(path, &req)?;
     op::write(path, &prepared.original, &prepared.edited)?;
     for w in &prepared.warnings {
@@ -39,9 +51,148 @@ pub fn add(path: &Path, args: &AddDestinationArgs, console: &Console) -> anyhow:
     Ok(prepared.report)
 }
 
-/// Runs `lunora remove destination`.
+/// What a prompt gave: a value, or the user left (Esc or Ctrl-C), which
+/// ends the command with nothing written.
+fn answered<T>(result: Result<T, InquireError>) -> anyhow::Result<T> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(InquireError::OperationCanceled | InquireError::OperationInterrupted) => {
+            bail!("cancelled; nothing was written")
+        }
+        Err(e) => bail!("cannot ask for the missing options ({e}); give them on the command line; nothing was written"),
+    }
+}
+
+/// One preset in the choice: its id, renditions and whether the platform
+/// recommends it.
+struct PresetOption(op::PresetChoice);
+
+impl fmt::Display for PresetOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}  {}", self.0.id, self.0.summary)?;
+        if self.0.recommended {
+            write!(f, "  (recommended)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Asks, on stderr, for each option the command line left out: the
+/// platform, the preset (only those that pass its limits), the ingest URL
+/// (the platform's own by default), the stream key's secret ARN (never
+/// shown) and the JSON key (optional). A wrong value given on the command
+/// line is refused before any question.
+fn ask_missing(path: &Path, req: &mut AddRequest) -> anyhow::Result<()> {
+    let (_, deployment, library) = op::load_valid(path)?;
+    op::check_new_id(&deployment, &req.id)?;
+    let platform = match &req.platform {
+        Some(p) => p.clone(),
+        None => {
+            let ids = op::rtmp_platforms(&library);
+            answered(Select::new("Platform:", ids).with_page_size(10).prompt())?
+        }
+    };
+    op::check_platform(&library, &platform)?;
+    req.platform = Some(platform.clone());
+    if req.preset.is_none() {
+        let choices = op::preset_choices(&library, &platform);
+        if choices.is_empty() {
+            bail!("no preset passes `{platform}`'s limits (`lunora presets list`); nothing was written");
+        }
+        let start = choices.iter().position(|c| c.recommended).unwrap_or(0);
+        let options: Vec<PresetOption> = choices.into_iter().map(PresetOption).collect();
+        let chosen = answered(
+            Select::new(
+                &format!("Preset (those that pass {platform}'s limits):"),
+                options,
+            )
+            .with_starting_cursor(start)
+            .with_page_size(10)
+            .with_formatter(&|o| o.value.0.id.clone())
+            .prompt(),
+        )?;
+        req.preset = Some(chosen.0.id);
+    }
+    if req.ingest_url.is_none() {
+        let default = op::default_ingest_url(&library, &platform);
+        let mut prompt =
+            Text::new("Ingest URL (without the stream key):").with_validator(|s: &str| {
+                Ok(if s.trim().is_empty() {
+                    Validation::Invalid(
+                        "an RTMP(S) URL is needed: this platform has no default".into(),
+                    )
+                } else if crate::config::secrets::detect(s).is_some() {
+                    Validation::Invalid(
+                        "this looks like a secret: give the URL without the stream key".into(),
+                    )
+                } else {
+                    Validation::Valid
+                })
+            });
+        if let Some(d) = &default {
+            prompt = prompt
+                .with_default(d)
+                .with_help_message("Enter keeps the platform's default");
+        }
+        let url = answered(prompt.prompt())?;
+        // The platform's default is not written: the destination follows it.
+        req.ingest_url = (Some(url.trim()) != default.as_deref()).then(|| url.trim().to_owned());
+    }
+    if req.stream_key_secret.is_none() {
+        let check = deployment.clone();
+        let arn = answered(
+            Password::new("Stream key secret ARN (Secrets Manager; not shown):")
+                .without_confirmation()
+                .with_display_mode(PasswordDisplayMode::Hidden)
+                .with_help_message("arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-xxxxxx")
+                .with_validator(move |s: &str| {
+                    Ok(match op::stream_key_secret_problem(&check, s.trim()) {
+                        Some(problem) => Validation::Invalid(problem.into()),
+                        None => Validation::Valid,
+                    })
+                })
+                .prompt(),
+        )?;
+        req.stream_key_secret = Some(arn.trim().to_owned());
+    }
+    if req.json_key.is_none() {
+        let key = answered(
+            Text::new("JSON key of the stream key in the secret (optional):")
+                .with_help_message("Enter for none: the secret's whole string is the key")
+                .with_validator(|s: &str| {
+                    Ok(if crate::config::secrets::detect(s).is_some() {
+                        Validation::Invalid("this looks like a secret, not a key name".into())
+                    } else {
+                        Validation::Valid
+                    })
+                })
+                .prompt(),
+        )?;
+        let key = key.trim();
+        req.json_key = (!key.is_empty()).then(|| key.to_owned());
+    }
+    Ok(())
+}
+
+/// Runs `lunora remove destination`: shows the lines it removes and the
+/// stages it edits, then asks (or takes `--yes`).
 pub fn remove(path: &Path, args: &RemoveDestinationArgs) -> anyhow::Result<RemoveReport> {
     let prepared = op::prepare_remove(path, &args.id)?;
+    if !args.yes && super::can_confirm() {
+        let mut shown = format!("these lines leave {}:\n\n", path.display());
+        for line in prepared.block.lines() {
+            shown.push_str(&format!("  {line}\n"));
+        }
+        shown.push('\n');
+        if !prepared.report.stages.is_empty() {
+            shown.push_str(&format!(
+                "and `{}` leaves the list of stage `{}`\n",
+                args.id,
+                prepared.report.stages.join("`, `")
+            ));
+        }
+        crate::output::write_stderr(&shown);
+    }
     let question = format!(
         "remove destination `{}` from `{}` (the next deploy deletes {})?",
         args.id,

@@ -23,8 +23,8 @@ use crate::yaml::{self, Locator};
 pub use model::Config;
 pub(crate) use validate::is_slug;
 pub use validate::{
-    partition, DEFAULT_MIN_LATENCY_MS, DEFAULT_RECOVERY_WINDOW_MS, DEFAULT_SRT_PORT,
-    MAX_FLOW_OUTPUTS,
+    partition, secret_arn_problem, DEFAULT_MIN_LATENCY_MS, DEFAULT_RECOVERY_WINDOW_MS,
+    DEFAULT_SRT_PORT, MAX_FLOW_OUTPUTS,
 };
 
 /// The stacks lunora manages for one deployment.

@@ -217,6 +217,46 @@ pub fn preset_choices(library: &Library, platform: &str) -> Vec<PresetChoice> {
         .collect()
 }
 
+/// Refuses an id that is not a valid destination id or is taken.
+pub fn check_new_id(deployment: &Deployment, id: &str) -> anyhow::Result<()> {
+    if !config::is_slug(id, 32) {
+        bail!("`{id}` is not a valid destination id: use 1-32 lowercase letters, digits and single `-`, starting with a letter");
+    }
+    if deployment.destination_ids().contains(&id) {
+        bail!(
+            "a destination with the id `{id}` exists already in `{}`; pick another id, or `lunora remove destination {id}` first",
+            deployment.path.display(),
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a platform that is unknown (with the closest id) or not RTMP.
+pub fn check_platform(library: &Library, platform: &str) -> anyhow::Result<()> {
+    let Some(entry) = library.platforms.get(platform) else {
+        bail!(
+            "unknown platform `{platform}` ({})",
+            library.platform_hint(platform)
+        );
+    };
+    if entry.value.kind != PlatformKind::Rtmp {
+        bail!("`{platform}` is not an RTMP platform: `lunora add destination` adds RTMP(S) destinations; edit the file for a MediaPackage one");
+    }
+    Ok(())
+}
+
+/// Why `value` cannot be the stream key's secret ARN for `deployment`
+/// (not an ARN, shaped like a key, a partial ARN, another account or
+/// Region), never repeating the value; `None` when it can.
+pub fn stream_key_secret_problem(deployment: &Deployment, value: &str) -> Option<String> {
+    if let Err(e) = check_stream_key_secret(value) {
+        return Some(e.to_string());
+    }
+    let c = &deployment.config;
+    config::secret_arn_problem(value, &c.region, &c.account_id, "stream key")
+        .map(|(message, hint)| format!("{message} (hint: {hint})"))
+}
+
 /// The RTMP platforms of the library, by id.
 pub fn rtmp_platforms(library: &Library) -> Vec<String> {
     library
@@ -295,26 +335,8 @@ pub fn prepare_add(path: &Path, req: &AddRequest) -> anyhow::Result<PreparedAdd>
     }
 
     let (text, before, library) = load_valid(path)?;
-    if !config::is_slug(&req.id, 32) {
-        bail!("`{}` is not a valid destination id: use 1-32 lowercase letters, digits and single `-`, starting with a letter", req.id);
-    }
-    if before.destination_ids().contains(&req.id.as_str()) {
-        bail!(
-            "a destination with the id `{}` exists already in `{}`; pick another id, or `lunora remove destination {}` first",
-            req.id,
-            path.display(),
-            req.id
-        );
-    }
-    let Some(entry) = library.platforms.get(&platform) else {
-        bail!(
-            "unknown platform `{platform}` ({})",
-            library.platform_hint(&platform)
-        );
-    };
-    if entry.value.kind != PlatformKind::Rtmp {
-        bail!("`{platform}` is not an RTMP platform: `lunora add destination` adds RTMP(S) destinations; edit the file for a MediaPackage one");
-    }
+    check_new_id(&before, &req.id)?;
+    check_platform(&library, &platform)?;
     let Some(preset) = req.preset.clone() else {
         let choices = preset_choices(&library, &platform);
         let ids: Vec<&str> = choices.iter().map(|c| c.id.as_str()).collect();

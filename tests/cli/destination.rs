@@ -460,3 +460,7 @@ fn every_refusal_is_one_line_and_leaves_the_file_unchanged() {
         assert!(stdout.is_empty(), "{}: {stdout}", case.name);
     }
 }
+
+#[cfg(unix)]
+#[path = "destination_pty.rs"]
+mod on_a_terminal;
