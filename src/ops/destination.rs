@@ -441,16 +441,18 @@ pub fn prepare_remove(path: &Path, id: &str) -> anyhow::Result<PreparedRemove> {
     })
 }
 
-/// The first run of lines `edited` lacks from `original` (the removed
-/// destination's block: it comes before the stages in the file).
+/// The first run of lines `edited` lacks from `original`: the removed
+/// destination's block (with the comment lines above it). It ends where
+/// `edited` goes on, or at the next top-level key (a stage list right
+/// after it may be edited too).
 fn removed_lines(original: &str, edited: &str) -> String {
     let a: Vec<&str> = original.split_inclusive('\n').collect();
     let b: Vec<&str> = edited.split_inclusive('\n').collect();
     let start = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    // The first line of `edited` after the removed run, matched in `original`.
-    let end = b
-        .get(start)
-        .and_then(|next| a[start..].iter().position(|l| l == next))
+    let top_level = |l: &str| l.starts_with(|c: char| !c.is_whitespace() && c != '-' && c != '#');
+    let end = a[start..]
+        .iter()
+        .position(|l| Some(l) == b.get(start) || top_level(l))
         .map_or(a.len(), |p| start + p);
     a[start..end].concat().replace('\r', "")
 }
@@ -467,4 +469,31 @@ pub fn write(path: &Path, original: &str, edited: &str) -> anyhow::Result<()> {
         );
     }
     crate::fsread::replace_keeping_mode(path, edited.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_refuses_a_file_changed_since_it_was_prepared() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lunora.yaml");
+        std::fs::write(&path, "a: 1\n").expect("write");
+        let err = write(&path, "a: 0\n", "a: 2\n").expect_err("refused");
+        assert!(
+            err.to_string().contains("changed since it was read"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "a: 1\n");
+        write(&path, "a: 1\n", "a: 2\n").expect("written");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "a: 2\n");
+    }
+
+    #[test]
+    fn the_removed_lines_are_the_first_run_missing() {
+        let original = "x:\n  - id: a\n    k: 1\n  - id: b\n    k: 2\ns: [a, b]\n";
+        let edited = "x:\n  - id: a\n    k: 1\ns: [a]\n";
+        assert_eq!(removed_lines(original, edited), "  - id: b\n    k: 2\n");
+    }
 }
