@@ -546,7 +546,8 @@ pub enum AddCommand {
     /// Add an RTMP(S) destination (one MediaLive channel) after the last
     /// one, and to the stage of the other RTMP destinations. The new config
     /// is validated before the file is written; `lunora plan` shows what
-    /// the next deploy creates.
+    /// the next deploy creates. On a terminal (not with CI=true), it asks
+    /// for the options left out.
     Destination(AddDestinationArgs),
 }
 
