@@ -468,6 +468,31 @@ async fn the_admin_form_adds_a_destination_after_a_preview_and_a_confirmation() 
         offered.iter().all(|p| !p.starts_with("twitch-")),
         "only presets that fit YouTube: {offered:?}"
     );
+    // Preselected: the platform's recommended preset, or its own first.
+    let (selected, recommended) = within(10, "reading the preselected preset", async {
+        let selected = b
+            .find(Locator::Id("add-preset"))
+            .await?
+            .prop("value")
+            .await?;
+        let recommended = match b
+            .find_all(Locator::Css(
+                r#"#preset-catalog option[data-platform="youtube"][data-recommended="true"]"#,
+            ))
+            .await?
+            .first()
+        {
+            Some(o) => o.attr("value").await?,
+            None => None,
+        };
+        Ok::<_, fantoccini::error::CmdError>((selected.unwrap_or_default(), recommended))
+    })
+    .await
+    .unwrap();
+    match recommended {
+        Some(r) => assert_eq!(selected, r),
+        None => assert!(selected.starts_with("youtube-"), "{selected}"),
+    }
     let url = within(10, "reading the ingest URL", async {
         b.find(Locator::Id("add-ingest-url"))
             .await?
@@ -527,6 +552,8 @@ async fn the_admin_form_adds_a_destination_after_a_preview_and_a_confirmation() 
         original,
         "a preview writes nothing"
     );
+    let shots = tempfile::tempdir().unwrap();
+    screenshot(&b, shots.path(), "serve-admin-form.png").await;
 
     within(10, "confirming", async {
         b.find(Locator::Id("edit-confirm")).await?.click().await

@@ -105,14 +105,17 @@
     const catalog = $("preset-catalog");
     if (!platform || !preset || !catalog) return;
     preset.replaceChildren();
+    // The platform's recommended preset; without one, its own first.
     let chosen = null;
+    let own = null;
     for (const o of catalog.options) {
       if (o.dataset.platform !== platform.value) continue;
       const c = o.cloneNode(true);
       preset.appendChild(c);
       if (o.dataset.recommended === "true" && !chosen) chosen = c;
+      if (!own && o.value.startsWith(platform.value + "-")) own = c;
     }
-    if (chosen) chosen.selected = true;
+    if (chosen || own) (chosen || own).selected = true;
     const url = $("add-ingest-url");
     const option = platform.selectedOptions[0];
     const def = (option && option.dataset.defaultUrl) || "";
