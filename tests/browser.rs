@@ -592,6 +592,51 @@ async fn the_admin_form_adds_a_destination_after_a_preview_and_a_confirmation() 
         )
     })
     .await;
+
+    // Remove on its row: the preview shows the lines going, Confirm gives
+    // back the original bytes.
+    until(10, "clicking Remove", || async {
+        b.find(Locator::Css(
+            r#"button[data-edit="remove"][data-dest="youtube-2"]"#,
+        ))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(Some(()))
+    })
+    .await;
+    let diff = until(60, "the removal's preview", || async {
+        Ok(text_of(&b, "#edit-preview:not([hidden]) #edit-diff")
+            .await?
+            .filter(|t| t.contains("-  - id: youtube-2")))
+    })
+    .await;
+    let added: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(
+        added,
+        ["+    destinations: [youtube, twitch, linkedin, custom]"],
+        "only the stage's list changes besides the lines going"
+    );
+    let summary = text_of(&b, "#edit-summary")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(summary.contains("dest-youtube-2"), "{summary}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), now);
+    within(10, "confirming the removal", async {
+        b.find(Locator::Id("edit-confirm")).await?.click().await
+    })
+    .await
+    .unwrap();
+    until(20, "the file is back to its original bytes", || async {
+        Ok((std::fs::read_to_string(&config).unwrap() == original).then_some(()))
+    })
+    .await;
     within(20, "closing the browser", b.close()).await.unwrap();
     drop(driver);
 }

@@ -899,6 +899,35 @@ async fn the_destination_form_previews_then_writes_exactly_what_it_showed() {
     .await;
     assert_eq!(code, 409, "{body}");
     assert_eq!(sha256(&config), hash);
+
+    // Both edits are in the audit trail, by this client over HTTP.
+    let deployment = lunora::config::load(&config).unwrap();
+    let settings = lunora::aws::AwsSettings {
+        endpoint_url: Some(ws.emulator.endpoint_url().to_owned()),
+        ..lunora::aws::AwsSettings::default()
+    };
+    let aws = lunora::aws::Aws::connect(&settings, "us-east-1")
+        .await
+        .unwrap();
+    let store = lunora::release::open_store(&deployment, Some(&aws)).unwrap();
+    let edits: Vec<(String, String)> = store
+        .audit_log()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action.ends_with("-destination"))
+        .map(|r| {
+            assert!(matches!(r.by, lunora::release::Actor::Http { .. }), "{r:?}");
+            (r.action, r.destinations["youtube-2"].clone())
+        })
+        .collect();
+    assert_eq!(
+        edits,
+        [
+            ("add-destination".to_owned(), "added".to_owned()),
+            ("remove-destination".to_owned(), "removed".to_owned())
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
