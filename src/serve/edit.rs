@@ -570,3 +570,57 @@ pub fn form_context(path: &FsPath) -> anyhow::Result<FormContext> {
         not_deployed: NOT_DEPLOYED,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_that_does_not_parse_is_described_without_its_values() {
+        let key = "live_123456789_AbCdEfGhIjKlMnOpQrStUv";
+        for body in [
+            format!(r#"{{"id": "x", "stream_key_secret": {key}}}"#),
+            format!(r#"{{"id": "x", "stream_key": "{key}"}}"#),
+            format!(r#"{{"id": "x", "json_key": ["{key}"]}}"#),
+            format!(r#"{{"id": "{key}""#),
+        ] {
+            let e = parse::<AddBody>(body.as_bytes(), ADD_FIELDS).expect_err(&body);
+            assert_eq!(e.status, StatusCode::BAD_REQUEST);
+            assert!(!e.doc.message.contains(key), "{}", e.doc.message);
+            assert!(!e.doc.message.contains("stream_key\""), "{}", e.doc.message);
+            assert!(
+                e.doc.message.contains("line 1, column"),
+                "{}",
+                e.doc.message
+            );
+        }
+        let empty: AddBody = parse(b" ", ADD_FIELDS).expect("empty is default");
+        assert!(empty.id.is_empty());
+    }
+
+    #[test]
+    fn empty_form_fields_count_as_not_given() {
+        let body: AddBody = parse(
+            br#"{"id": " yt-2 ", "platform": "youtube", "preset": "", "stage": "  "}"#,
+            ADD_FIELDS,
+        )
+        .expect("parses");
+        let r = body.request();
+        assert_eq!(r.id, "yt-2");
+        assert_eq!(r.platform.as_deref(), Some("youtube"));
+        assert!(r.preset.is_none() && r.stage.is_none() && r.json_key.is_none());
+    }
+
+    #[test]
+    fn digests_and_diffs_the_text() {
+        assert_eq!(
+            digest(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let d = unified_diff("lunora.yaml", "a\nb\n", "a\nb\nc\n");
+        assert_eq!(
+            d,
+            "--- lunora.yaml\n+++ lunora.yaml\n@@ -1,2 +1,3 @@\n a\n b\n+c\n"
+        );
+    }
+}
