@@ -303,7 +303,7 @@ async fn plan_of(s: &Shared, path: &FsPath, edited: &str) -> Result<PlanPreview,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The preview document of an edit from `original` to `edited`.
 async fn preview(
     s: &Shared,
     action: EditAction,
