@@ -29,6 +29,7 @@ pub fn schemas() -> Vec<(&'static str, RootSchema)> {
         document::<destination::RemoveReport>("remove-destination"),
         document::<crate::ops::deploy::DeployReport>("deploy"),
         document::<crate::diagnostic::DiagnosticsReport>("diagnostics"),
+        document::<crate::serve::edit::DestinationPreview>("destination-preview"),
         document::<crate::serve::api::ErrorDocument>("error"),
         document::<crate::serve::api::FlowStatusDocument>("flow-status"),
         document::<crate::serve::api::InputsHealthDocument>("inputs-health"),
@@ -79,7 +80,7 @@ fn document<R: JsonSchema>(kind: &'static str) -> (&'static str, RootSchema) {
     let meta = root.schema.metadata();
     meta.title = Some(id.clone());
     meta.description = Some(match kind {
-        "error" | "flow-status" | "inputs-health" | "platforms" => {
+        "error" | "flow-status" | "inputs-health" | "platforms" | "destination-preview" => {
             format!("The `{kind}` document of `lunora serve`'s HTTP API (README, \"JSON output\").")
         }
         _ => format!("The `lunora {kind} --output json` document (README, \"JSON output\")."),

@@ -22,7 +22,7 @@ use crate::ops::status::{FlowState, SourceStatus, StatusReading};
 use crate::output::Envelope;
 
 /// The largest request body taken (a failover's `{"to":"backup"}` is 15
-/// bytes).
+/// bytes; the admin page's destination form, with its ARN, a few hundred).
 pub const BODY_LIMIT: usize = 4096;
 
 /// An error answer: `{"schema":"lunora.error/v1", ..., "code", "message"}`.
@@ -32,7 +32,8 @@ pub struct ErrorDocument {
     /// Stable, for programs: `unauthorized`, `read_only`, `not_found`,
     /// `unknown_destination`, `bad_request`, `busy`, `refused`,
     /// `not_running`, `no_thumbnail`, `too_large`, `aws_error`,
-    /// `method_not_allowed`, `internal`.
+    /// `method_not_allowed`, `changed` (lunora.yaml changed since the
+    /// preview), `write_failed`, `internal`.
     pub code: String,
     /// For people: what went wrong, and a hint.
     pub message: String,
@@ -329,7 +330,7 @@ pub async fn method_not_allowed() -> ApiError {
 
 /// A request body of at most [`BODY_LIMIT`] bytes; anything else is an
 /// error document (axum's own rejection would be plain text).
-pub struct Body(Bytes);
+pub struct Body(pub Bytes);
 
 impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
     type Rejection = ApiError;
@@ -393,7 +394,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(
 
 /// Holds the one action slot, naming the action under way; 409 when
 /// another action holds it. Owned, so it can move into the action's task.
-struct ActionSlot {
+pub(super) struct ActionSlot {
     _guard: tokio::sync::OwnedMutexGuard<()>,
     server: Shared,
 }
@@ -406,7 +407,7 @@ impl Drop for ActionSlot {
     }
 }
 
-fn take_slot(s: &Shared, label: String) -> Result<ActionSlot, ApiError> {
+pub(super) fn take_slot(s: &Shared, label: String) -> Result<ActionSlot, ApiError> {
     match Arc::clone(&s.action).try_lock_owned() {
         Ok(guard) => {
             if let Ok(mut l) = s.action_label.lock() {

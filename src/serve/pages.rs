@@ -232,8 +232,21 @@ async fn admin_context(s: &Shared) -> Value {
             crate::release::history::ReleaseLine::Corrupt { .. } => None,
         })
     });
+    // The destination form reads the file as it is now: an edit made
+    // here or by hand shows at the next rendering.
+    let (form, form_error) = if s.options.read_only {
+        (None, None)
+    } else {
+        match super::edit::form_context(&d.path) {
+            Ok(f) => (Some(Value::from_serialize(&f)), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        }
+    };
     context! {
         stacks,
+        form,
+        form_error,
+        read_only => s.options.read_only,
         history => history.map(|h| Value::from_serialize(&h)),
         last_release => last,
         cost,
