@@ -115,6 +115,23 @@ impl Served {
         self.lines.try_iter().collect()
     }
 
+    /// What the server wrote on stderr until a line containing `needle`
+    /// (panics after 10 s without one), and for half a second after it.
+    pub fn log_until(&self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut lines = Vec::new();
+        while !lines.iter().any(|l: &String| l.contains(needle)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => panic!("no log line with {needle:?} within 10 s: {lines:?}"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        lines.extend(self.log());
+        lines
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -687,6 +704,26 @@ fn add_body(id: &str, digest: Option<&str>) -> String {
     v.to_string()
 }
 
+/// The `presence` of destination `id` in the server's status document
+/// (`None`: not listed).
+async fn served_presence(s: &Served, id: &str) -> Option<String> {
+    let (code, body) = get(s, "/api/channels/status").await;
+    assert_eq!(code, 200, "{body}");
+    json(&body)["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == id)
+        .map(|d| d["presence"].as_str().unwrap().to_owned())
+}
+
+/// The admin page's row of stack `name`, if it has one.
+fn stack_row<'a>(page: &'a str, name: &str) -> Option<&'a str> {
+    let start = page.find(&format!(r#"<tr data-stack="{name}">"#))?;
+    let row = &page[start..];
+    Some(&row[..row.find("</tr>").unwrap_or(row.len())])
+}
+
 fn sha256(path: &std::path::Path) -> String {
     lunora::serve::edit::digest(&std::fs::read_to_string(path).unwrap())
 }
@@ -847,6 +884,19 @@ async fn the_destination_form_previews_then_writes_exactly_what_it_showed() {
         "{log:?}"
     );
     assert!(!channel_states(ws).await.contains_key("youtube-2"));
+    // The server serves the edited config at once: the status lists the
+    // new destination as not deployed, the admin page's stacks table has
+    // its stack, to be created.
+    assert_eq!(
+        served_presence(&served, "youtube-2").await.as_deref(),
+        Some("not-deployed")
+    );
+    let (_, page) = get(&served, "/admin").await;
+    assert!(
+        stack_row(&page, "lunora-player-prod-dest-youtube-2")
+            .is_some_and(|r| r.contains("in the config, not deployed")),
+        "{page}"
+    );
 
     // Removal: the preview shows the lines going, the plan the stack
     // staying until a deploy deletes it; confirming gives back the
@@ -889,6 +939,13 @@ async fn the_destination_form_previews_then_writes_exactly_what_it_showed() {
     let _: lunora::ops::destination::RemoveReport =
         contract::check(json(&body), "remove-destination");
     assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+    // Gone from the status and the stacks table at once.
+    assert_eq!(served_presence(&served, "youtube-2").await, None);
+    let (_, page) = get(&served, "/admin").await;
+    assert!(
+        stack_row(&page, "lunora-player-prod-dest-youtube-2").is_none(),
+        "{page}"
+    );
     // The same digest again is stale now.
     let (code, body) = post(
         &served,
@@ -996,4 +1053,89 @@ async fn the_destination_form_refuses_a_stream_key_and_never_repeats_it() {
             assert!(!l.contains(key), "{l}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_edited_by_hand_is_served_when_valid_and_kept_when_not() {
+    let ws = Workspace::new(&example()).await;
+    let served = Served::start(&ws, &["--read-only"]);
+    let config = ws.config();
+    let original = std::fs::read_to_string(&config).unwrap();
+    let stack = "lunora-player-prod-dest-youtube-2";
+    let (_, page) = get(&served, "/admin").await;
+    assert!(stack_row(&page, stack).is_none(), "{page}");
+
+    // A valid edit (here by the CLI, which the server does not know of):
+    // the next rendering and reading serve it.
+    let out = ws.run(&[
+        "add",
+        "destination",
+        "youtube-2",
+        "--platform",
+        "youtube",
+        "--preset",
+        "youtube-720p30",
+        "--stream-key-secret",
+        KEYS_ARN,
+        "--json-key",
+        "youtube",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, page) = get(&served, "/admin").await;
+    assert!(
+        stack_row(&page, stack).is_some_and(|r| r.contains("in the config, not deployed")),
+        "{page}"
+    );
+    assert!(!page.contains(r#"class="problem""#), "{page}");
+    assert_eq!(
+        served_presence(&served, "youtube-2").await.as_deref(),
+        Some("not-deployed")
+    );
+    let edited = std::fs::read_to_string(&config).unwrap();
+
+    // An invalid file, or one naming another release store: the server
+    // keeps the config it serves and says why, on the page and once in
+    // its log.
+    let invalid = edited.replace("preset: youtube-720p30", "preset: youtube-720p3");
+    let other_store = edited.replace(
+        "region: us-east-1\n",
+        "region: us-east-1\nstate: elsewhere\n",
+    );
+    assert_ne!(invalid, edited);
+    assert_ne!(other_store, edited);
+    for (text, says) in [
+        (&invalid, "changed but is invalid"),
+        (&other_store, "changed its `state`"),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        for _ in 0..2 {
+            let (_, page) = get(&served, "/admin").await;
+            assert!(page.contains(says), "{says}: {page}");
+            assert!(page.contains("keeps serving"), "{page}");
+            assert!(stack_row(&page, stack).is_some(), "{page}");
+        }
+        assert_eq!(
+            served_presence(&served, "youtube-2").await.as_deref(),
+            Some("not-deployed")
+        );
+        let log = served.log_until(says);
+        assert_eq!(
+            log.iter().filter(|l| l.contains(says)).count(),
+            1,
+            "{log:?}"
+        );
+    }
+
+    // Back to the original: served again, the problem gone.
+    std::fs::write(&config, &original).unwrap();
+    let (_, page) = get(&served, "/admin").await;
+    assert!(stack_row(&page, stack).is_none(), "{page}");
+    assert!(!page.contains("keeps serving"), "{page}");
+    assert_eq!(served_presence(&served, "youtube-2").await, None);
+    served.log_until("changed; serving it now (5 destinations)");
 }

@@ -164,8 +164,14 @@ pub fn load(path: &Path) -> Result<Deployment, Diagnostics> {
                     "check the file's permissions and that it is UTF-8 text"
                 })
             })?;
+    load_text(path, &text)
+}
+
+/// [`load`] of `text`, the bytes of the file at `path` as already read
+/// (its preset directories are read relative to `path`).
+pub fn load_text(path: &Path, text: &str) -> Result<Deployment, Diagnostics> {
     let base_dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let loaded = yaml::from_str::<Config>(path, &text, &validate::type_hint)?;
+    let loaded = yaml::from_str::<Config>(path, text, &validate::type_hint)?;
     let library = Library::load(&preset_dirs(base_dir, &loaded.value))?;
     validate::validate(path, loaded.value, &loaded.locator, &library)
 }

@@ -203,14 +203,14 @@ pub async fn presets(State(s): State<Shared>) -> Response {
 
 /// 404 naming `id`, with the ids there are.
 pub fn unknown_destination(s: &Server, id: &str) -> ApiError {
-    let known = s.deployment.destination_ids();
+    let d = s.deployment();
     ApiError::new(
         StatusCode::NOT_FOUND,
         "unknown_destination",
         format!(
             "there is no destination `{id}` in {} (destinations: {})",
-            s.deployment.path.display(),
-            known.join(", ")
+            d.path.display(),
+            d.destination_ids().join(", ")
         ),
     )
 }
@@ -225,7 +225,7 @@ pub async fn thumbnail(
     State(s): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    if !s.deployment.destination_ids().contains(&id.as_str()) {
+    if !s.deployment().destination_ids().contains(&id.as_str()) {
         return Err(unknown_destination(&s, &id));
     }
     let r = reading(&s).await?;
@@ -526,11 +526,11 @@ pub async fn start(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     parse_body::<StartBody>(&body, Some(StartBody::default()), "no body, or {}")?;
-    if !s.deployment.destination_ids().contains(&id.as_str()) {
+    if !s.deployment().destination_ids().contains(&id.as_str()) {
         return Err(unknown_destination(&s, &id));
     }
     let progress = progress_to_events(&s);
-    let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
+    let (aws, deployment) = (s.aws.clone(), s.deployment());
     let by = crate::release::Actor::Http { client };
     let (report, response) = run_action(&s, format!("start {id}"), "start", async move {
         crate::ops::operate::start(&aws, &deployment, &[id], false, &by, &progress).await
@@ -554,11 +554,11 @@ pub async fn stop(
         Some(StopBody::default()),
         r#"no body, {} or {"keep_flow": true}"#,
     )?;
-    if !s.deployment.destination_ids().contains(&id.as_str()) {
+    if !s.deployment().destination_ids().contains(&id.as_str()) {
         return Err(unknown_destination(&s, &id));
     }
     let progress = progress_to_events(&s);
-    let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
+    let (aws, deployment) = (s.aws.clone(), s.deployment());
     let by = crate::release::Actor::Http { client };
     let (report, response) = run_action(&s, format!("stop {id}"), "stop", async move {
         crate::ops::operate::stop(
@@ -587,7 +587,7 @@ pub async fn failover(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let body = parse_body::<FailoverBody>(&body, None, r#"{"to": "backup"} or {"to": "primary"}"#)?;
-    let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
+    let (aws, deployment) = (s.aws.clone(), s.deployment());
     let by = crate::release::Actor::Http { client };
     let (_, response) = run_action(&s, "a failover".to_owned(), "failover", async move {
         crate::ops::failover::failover(&aws, &deployment, body.to, &by).await

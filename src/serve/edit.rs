@@ -313,7 +313,7 @@ async fn preview(
     add: Option<AddReport>,
     remove: Option<RemoveReport>,
 ) -> Response {
-    let path = s.deployment.path.clone();
+    let path = s.deployment().path.clone();
     let (plan, plan_error) = match plan_of(s, &path, edited).await {
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(e)),
@@ -342,7 +342,7 @@ async fn preview(
 /// `POST /api/admin/destinations/preview`: what adding would write.
 pub async fn preview_add(State(s): State<Shared>, Body(body): Body) -> Result<Response, ApiError> {
     let body: AddBody = parse(&body, ADD_FIELDS)?;
-    let path = s.deployment.path.clone();
+    let path = s.deployment().path.clone();
     let prepared = ops::prepare_add(&path, &body.request()).map_err(|e| refusal(&e))?;
     let id = prepared.report.destination.clone();
     Ok(preview(
@@ -365,7 +365,7 @@ pub async fn preview_remove(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let _: RemoveBody = parse(&body, "nothing, or {}")?;
-    let path = s.deployment.path.clone();
+    let path = s.deployment().path.clone();
     let prepared = ops::prepare_remove(&path, &id).map_err(|e| refusal(&e))?;
     Ok(preview(
         &s,
@@ -394,7 +394,7 @@ async fn record(s: &Shared, action: &str, id: &str, client: SocketAddr) {
         .to_owned(),
     )]);
     let mut notes = Vec::new();
-    crate::ops::operate::audit(&s.deployment, &s.aws, &record, &mut notes).await;
+    crate::ops::operate::audit(&s.deployment(), &s.aws, &record, &mut notes).await;
     let verb = if action == "add-destination" {
         "added destination"
     } else {
@@ -402,7 +402,7 @@ async fn record(s: &Shared, action: &str, id: &str, client: SocketAddr) {
     };
     crate::output::write_stderr(&format!(
         "lunora serve: {verb} `{id}` in {} ({by}); not deployed\n",
-        s.deployment.path.display()
+        s.deployment().path.display()
     ));
     for n in notes {
         crate::output::write_stderr(&format!("lunora serve: {n}\n"));
@@ -418,17 +418,16 @@ pub async fn add(
 ) -> Result<Response, ApiError> {
     let body: AddBody = parse(&body, ADD_FIELDS)?;
     let wanted = wanted_digest(body.digest.clone())?;
-    let path = s.deployment.path.clone();
     let request = body.request();
-    let _slot = take_slot(&s, format!("an edit of {}", path.display()))?;
-    let now = current_digest(&path)?;
-    if now != wanted {
-        return Err(changed(&path));
-    }
-    let prepared = ops::prepare_add(&path, &request).map_err(|e| refusal(&e))?;
-    write_checked(&path, &prepared.original, &prepared.edited, &wanted)?;
-    record(&s, "add-destination", &request.id, client).await;
-    Ok(document("add-destination", &prepared.report))
+    confirm(
+        &s,
+        client,
+        &wanted,
+        "add-destination",
+        &request.id,
+        |path| ops::prepare_add(path, &request).map(|p| (p.original, p.edited, p.report)),
+    )
+    .await
 }
 
 /// `POST /api/admin/destinations/{id}/remove`: writes the previewed
@@ -441,16 +440,36 @@ pub async fn remove(
 ) -> Result<Response, ApiError> {
     let body: RemoveBody = parse(&body, r#"{"digest": "<the preview's digest>"}"#)?;
     let wanted = wanted_digest(body.digest)?;
-    let path = s.deployment.path.clone();
-    let _slot = take_slot(&s, format!("an edit of {}", path.display()))?;
-    let now = current_digest(&path)?;
-    if now != wanted {
+    confirm(&s, client, &wanted, "remove-destination", &id, |path| {
+        ops::prepare_remove(path, &id).map(|p| (p.original, p.edited, p.report))
+    })
+    .await
+}
+
+/// A confirmation: holding the action slot, prepares the edit again from
+/// the file (which must still have the `wanted` digest), writes it, serves
+/// the edited config from now on (the pages show the destination added,
+/// not deployed, or gone), records it, and answers the `action` document
+/// (`add-destination` or `remove-destination`) of the report.
+async fn confirm<R: Serialize>(
+    s: &Shared,
+    client: SocketAddr,
+    wanted: &str,
+    action: &'static str,
+    id: &str,
+    prepare: impl FnOnce(&FsPath) -> anyhow::Result<(String, String, R)>,
+) -> Result<Response, ApiError> {
+    let path = s.deployment().path.clone();
+    let _slot = take_slot(s, format!("an edit of {}", path.display()))?;
+    if current_digest(&path)? != wanted {
         return Err(changed(&path));
     }
-    let prepared = ops::prepare_remove(&path, &id).map_err(|e| refusal(&e))?;
-    write_checked(&path, &prepared.original, &prepared.edited, &wanted)?;
-    record(&s, "remove-destination", &id, client).await;
-    Ok(document("remove-destination", &prepared.report))
+    let (original, edited, report) = prepare(&path).map_err(|e| refusal(&e))?;
+    write_checked(&path, &original, &edited, wanted)?;
+    // Its answer is on the admin page and the log when it is not served.
+    let _ = s.live.check_file();
+    record(s, action, id, client).await;
+    Ok(document(action, &report))
 }
 
 /// The digest of the file as it is now.
@@ -622,5 +641,104 @@ mod tests {
             d,
             "--- lunora.yaml\n+++ lunora.yaml\n@@ -1,2 +1,3 @@\n a\n b\n+c\n"
         );
+    }
+}
+
+/// The action slot, in the real router: a confirmation while a start,
+/// a stop or a failover holds the slot gets 409 `busy` and writes
+/// nothing. Deterministic: the test holds the slot itself, as
+/// [`super::api::start`] does, instead of timing a slow start; nothing
+/// here reaches AWS (the endpoint is a closed port).
+#[cfg(test)]
+mod slot_tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use super::super::{api::take_slot, auth::Token, router, ServeOptions, Server};
+    use super::digest;
+
+    const TOKEN: &str = "slot-test-token-0123456789";
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_confirmation_while_an_action_runs_is_busy_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lunora.yaml");
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lunora.yaml");
+        std::fs::copy(example, &path).unwrap();
+        let original = std::fs::read_to_string(&path).unwrap();
+        let deployment = crate::config::load(&path).unwrap();
+        let settings = crate::aws::AwsSettings {
+            endpoint_url: Some("http://127.0.0.1:9".to_owned()),
+            ..crate::aws::AwsSettings::default()
+        };
+        let aws = crate::aws::Aws::connect(&settings, "us-east-1")
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let options = ServeOptions {
+            listen: listener.local_addr().unwrap(),
+            read_only: false,
+            token_required: false,
+            refresh: std::time::Duration::from_secs(1),
+        };
+        let (_stop, stopping) = tokio::sync::watch::channel(false);
+        let server = Arc::new(
+            Server::new(
+                deployment,
+                aws,
+                Token::new(Some(TOKEN.to_owned())).unwrap(),
+                options.clone(),
+                (String::new(), String::new()),
+                stopping,
+            )
+            .unwrap(),
+        );
+        let app = router(Arc::clone(&server))
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let post = |path: &str, body: String| {
+            reqwest::Client::new()
+                .post(format!("http://{}{path}", options.listen))
+                .bearer_auth(TOKEN)
+                .body(body)
+                .send()
+        };
+        let add = serde_json::json!({
+            "id": "youtube-2",
+            "platform": "youtube",
+            "preset": "youtube-720p30",
+            "stream_key_secret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/stream-keys-AbCdEf",
+            "digest": digest(&original),
+        })
+        .to_string();
+        let remove = serde_json::json!({ "digest": digest(&original) }).to_string();
+        let confirmations = [
+            ("/api/admin/destinations", add),
+            ("/api/admin/destinations/twitch/remove", remove),
+        ];
+
+        let slot = take_slot(&server, "start twitch".to_owned()).unwrap();
+        for (path, body) in &confirmations {
+            let r = post(path, body.clone()).await.unwrap();
+            assert_eq!(r.status().as_u16(), 409, "{path}");
+            let doc: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+            assert_eq!(doc["code"], "busy", "{doc}");
+            assert!(
+                doc["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("start twitch is under way"),
+                "{doc}"
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+
+        // The slot free again, the same removal is written (and served).
+        drop(slot);
+        let (path_, body) = &confirmations[1];
+        let r = post(path_, body.clone()).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+        assert_ne!(std::fs::read_to_string(&path).unwrap(), original);
+        assert!(!server.deployment().destination_ids().contains(&"twitch"));
     }
 }

@@ -61,7 +61,6 @@ pub struct ServeOptions {
 
 /// What every handler shares.
 pub struct Server {
-    pub deployment: Arc<Deployment>,
     pub aws: Aws,
     pub token: Token,
     pub options: ServeOptions,
@@ -83,6 +82,46 @@ pub struct Server {
 }
 
 pub type Shared = Arc<Server>;
+
+impl Server {
+    /// A server for `deployment`, with no action under way; `presets` and
+    /// `platforms` are the documents `GET /api/admin/presets|platforms`
+    /// answer.
+    pub fn new(
+        deployment: Deployment,
+        aws: Aws,
+        token: Token,
+        options: ServeOptions,
+        catalog: (String, String),
+        stopping: watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
+        let (presets, platforms) = catalog;
+        Ok(Self {
+            live: Arc::new(Live::new(
+                aws.clone(),
+                Arc::new(deployment),
+                options.refresh,
+            )),
+            aws,
+            token,
+            pages: pages::Pages::new()?,
+            presets,
+            platforms,
+            action: Arc::new(tokio::sync::Mutex::new(())),
+            action_label: std::sync::Mutex::new(None),
+            thumbnails: std::sync::Mutex::default(),
+            stopping,
+            options,
+        })
+    }
+
+    /// The config served now: the one the server started with, or the
+    /// file as last written through the form or by hand
+    /// ([`Live::check_file`]).
+    pub fn deployment(&self) -> Arc<Deployment> {
+        self.live.deployment()
+    }
+}
 
 /// A destination's thumbnail (JPEG) and when it was fetched.
 pub type Thumbnail = (std::time::Instant, Arc<Vec<u8>>);
