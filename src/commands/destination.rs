@@ -184,12 +184,8 @@ pub fn remove(path: &Path, args: &RemoveDestinationArgs) -> anyhow::Result<Remov
             shown.push_str(&format!("  {line}\n"));
         }
         shown.push('\n');
-        if !prepared.report.stages.is_empty() {
-            shown.push_str(&format!(
-                "and `{}` leaves the list of stage `{}`\n",
-                args.id,
-                prepared.report.stages.join("`, `")
-            ));
+        for change in stage_changes(&prepared.report) {
+            shown.push_str(&format!("and {change}\n"));
         }
         crate::output::write_stderr(&shown);
     }
@@ -205,6 +201,37 @@ pub fn remove(path: &Path, args: &RemoveDestinationArgs) -> anyhow::Result<Remov
     op::write(path, &prepared.original, &prepared.edited)
         .with_context(|| format!("cannot remove destination `{}`", args.id))?;
     Ok(prepared.report)
+}
+
+/// What a removal does to the stages, in words: the id leaves the lists
+/// of the stages that keep something to deploy, and a stage it was all
+/// of goes whole.
+fn stage_changes(r: &RemoveReport) -> Vec<String> {
+    let kept = kept_stages(r);
+    let mut changes = Vec::new();
+    if !kept.is_empty() {
+        changes.push(format!(
+            "`{}` leaves the list of stage `{}`",
+            r.destination,
+            kept.join("`, `")
+        ));
+    }
+    for s in &r.removed_stages {
+        changes.push(format!(
+            "stage `{s}` goes: `{}` was all it deployed",
+            r.destination
+        ));
+    }
+    changes
+}
+
+/// The stages whose lists lose the id and that stay.
+fn kept_stages(r: &RemoveReport) -> Vec<&str> {
+    r.stages
+        .iter()
+        .filter(|s| !r.removed_stages.contains(s))
+        .map(String::as_str)
+        .collect()
 }
 
 fn signed(usd: f64) -> String {
@@ -260,8 +287,16 @@ impl fmt::Display for RemoveReport {
             self.destination,
             self.config.display()
         )?;
-        if !self.stages.is_empty() {
-            write!(f, " and from stage `{}`", self.stages.join("`, `"))?;
+        let kept = kept_stages(self);
+        if !kept.is_empty() {
+            write!(f, " and from stage `{}`", kept.join("`, `"))?;
+        }
+        for s in &self.removed_stages {
+            write!(
+                f,
+                "; stage `{s}` goes too: `{}` was all it deployed",
+                self.destination
+            )?;
         }
         writeln!(f)?;
         writeln!(f, "the next deploy deletes {}", self.deletes.join(", "))?;
@@ -283,5 +318,60 @@ impl Report for AddReport {
 impl Report for RemoveReport {
     fn kind(&self) -> &'static str {
         "remove-destination"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(stages: &[&str], removed: &[&str]) -> RemoveReport {
+        RemoveReport {
+            config: "lunora.yaml".into(),
+            destination: "primary".to_owned(),
+            stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+            removed_stages: removed.iter().map(|s| (*s).to_owned()).collect(),
+            deletes: vec!["the stack `p-dest-primary`".to_owned()],
+            cost: op::CostChange {
+                streaming_hours: 100.0,
+                before_usd: 2.0,
+                after_usd: 1.0,
+                change_usd: -1.0,
+            },
+            next: "lunora plan".to_owned(),
+        }
+    }
+
+    /// What `remove` shows before asking, and what it prints after: a
+    /// stage removed whole is said to go, not to lose the id.
+    #[test]
+    fn a_stage_removed_whole_is_said_to_go() {
+        let gone = report(&["primary"], &["primary"]);
+        assert_eq!(
+            stage_changes(&gone),
+            ["stage `primary` goes: `primary` was all it deployed"]
+        );
+        let text = gone.to_string();
+        assert!(
+            text.starts_with("removed destination `primary` from lunora.yaml; stage `primary` goes too: `primary` was all it deployed\n"),
+            "{text}"
+        );
+        let both = report(&["a", "b"], &["b"]);
+        assert_eq!(
+            stage_changes(&both),
+            [
+                "`primary` leaves the list of stage `a`",
+                "stage `b` goes: `primary` was all it deployed"
+            ]
+        );
+        assert!(both.to_string().starts_with(
+            "removed destination `primary` from lunora.yaml and from stage `a`; stage `b` goes too"
+        ));
+        let kept = report(&["a"], &[]);
+        assert_eq!(
+            stage_changes(&kept),
+            ["`primary` leaves the list of stage `a`"]
+        );
+        assert!(stage_changes(&report(&[], &[])).is_empty());
     }
 }

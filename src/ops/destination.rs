@@ -64,6 +64,9 @@ pub struct RemoveReport {
     pub destination: String,
     /// The stages whose lists named it.
     pub stages: Vec<String>,
+    /// Those of `stages` removed whole: it was all they deployed (no other
+    /// destination, no stack).
+    pub removed_stages: Vec<String>,
     /// What the next deploy deletes.
     pub deletes: Vec<String>,
     pub cost: CostChange,
@@ -416,6 +419,11 @@ pub fn prepare_remove(path: &Path, id: &str) -> anyhow::Result<PreparedRemove> {
         .filter(|s| s.destinations.iter().any(|d| d == id))
         .map(|s| s.name.clone())
         .collect();
+    let removed_stages = stages
+        .iter()
+        .filter(|s| !after.config.stages.iter().flatten().any(|a| &&a.name == s))
+        .cloned()
+        .collect();
     let stack = before.stack_name(&config::StackId::Destination(id.to_owned()));
     let mut deletes = vec![
         format!("the stack `{stack}`"),
@@ -434,6 +442,7 @@ pub fn prepare_remove(path: &Path, id: &str) -> anyhow::Result<PreparedRemove> {
             config: path.to_path_buf(),
             destination: id.to_owned(),
             stages,
+            removed_stages,
             deletes,
             cost,
             next: "lunora plan".to_owned(),

@@ -86,6 +86,48 @@ fn add_prints_the_block_cost_and_next_step_and_remove_restores_the_bytes() {
     assert_eq!(std::fs::read(&path).unwrap(), original, "remove after add");
 }
 
+#[test]
+fn remove_says_when_a_stage_goes_with_the_destination() {
+    let (_dir, path) = workspace(&[]);
+    // `primary` is all stage `primary` deploys: the stage goes too.
+    let (code, stdout, stderr) = run(&path, &["remove", "destination", "primary", "--yes"]);
+    assert_eq!(code, 0, "{stderr}");
+    let first = stdout.lines().next().unwrap();
+    assert!(
+        first.ends_with("; stage `primary` goes too: `primary` was all it deployed"),
+        "{stdout}"
+    );
+    assert!(!first.contains("from stage"), "{stdout}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("  - name: primary\n"), "{text}");
+    // `twitch` leaves the list of a stage that stays.
+    let (code, stdout, stderr) = run(
+        &path,
+        &[
+            "--output",
+            "json",
+            "remove",
+            "destination",
+            "twitch",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["stages"], serde_json::json!(["platforms"]));
+    assert_eq!(doc["removed_stages"], serde_json::json!([]));
+    let (code, stdout, stderr) = run(&path, &["remove", "destination", "youtube", "--yes"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("and from stage `platforms`"),
+        "{stdout}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn the_file_keeps_its_mode() {

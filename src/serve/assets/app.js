@@ -147,7 +147,8 @@
     $("edit-title").textContent = (doc.action === "add" ? "Add " : "Remove ") + doc.destination + ": what Confirm writes to " + doc.config;
     $("edit-summary").textContent = doc.add
       ? "In stage " + doc.add.stage + " (" + doc.add.stage_reason + ")."
-      : "The next deploy deletes " + (report.deletes || []).join(", ") + ".";
+      : "The next deploy deletes " + (report.deletes || []).join(", ") + "." +
+        (report.removed_stages || []).map((st) => " Stage " + st + " goes too: " + doc.destination + " was all it deployed.").join("");
     const pre = $("edit-diff");
     pre.replaceChildren();
     for (const l of doc.diff.split("\n")) {
