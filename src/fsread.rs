@@ -217,16 +217,32 @@ pub fn text_position(before: &str) -> (usize, usize) {
 /// Writes through a temporary file in the same directory and a rename:
 /// readers see the old file or the new one, never half of one.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
+    write_then_rename(path, path, bytes, None)
+}
+
+/// Writes `bytes` to a temporary file next to `target` (with
+/// `permissions`, if given), then renames it over `target`; messages name
+/// `path`, the file as the user gave it.
+fn write_then_rename(
+    path: &std::path::Path,
+    target: &std::path::Path,
+    bytes: &[u8],
+    permissions: Option<std::fs::Permissions>,
+) -> anyhow::Result<()> {
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
     std::io::Write::write_all(&mut tmp, bytes)
+        .and_then(|()| match permissions {
+            Some(p) => tmp.as_file().set_permissions(p),
+            None => Ok(()),
+        })
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
-    tmp.persist(path)
+    tmp.persist(target)
         .with_context(|| format!("cannot replace `{}`", path.display()))?;
     Ok(())
 }
@@ -253,19 +269,7 @@ pub fn replace_keeping_mode(path: &std::path::Path, bytes: &[u8]) -> anyhow::Res
         .append(true)
         .open(&target)
         .with_context(|| format!("cannot write `{}`; nothing was written", path.display()))?;
-    let dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes)
-        .and_then(|()| tmp.as_file().set_permissions(permissions))
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    tmp.persist(&target)
-        .with_context(|| format!("cannot replace `{}`", path.display()))?;
-    Ok(())
+    write_then_rename(path, &target, bytes, Some(permissions))
 }
 
 #[cfg(test)]

@@ -224,17 +224,28 @@ async fn twitch_state(b: &Client) -> Result<(String, String), String> {
     Ok((attr, shown))
 }
 
-/// Waits for the dialog `id` to be open (a `<dialog>` shown modal has
-/// the `open` attribute).
-async fn dialog_open(b: &Client, id: &str) {
-    let css = format!("dialog#{id}[open]");
-    until(10, &format!("the {id} opens"), || async {
-        Ok(b.find_all(Locator::Css(&css))
+/// Waits at most `seconds` for an element `css`, saying `what` it waits
+/// for when there is none.
+async fn shown(b: &Client, seconds: u64, what: &str, css: &str) {
+    until(seconds, what, || async {
+        Ok(b.find_all(Locator::Css(css))
             .await
             .map_err(|e| e.to_string())?
             .first()
             .map(|_| ()))
     })
+    .await;
+}
+
+/// Waits for the dialog `id` to be open (a `<dialog>` shown modal has
+/// the `open` attribute).
+async fn dialog_open(b: &Client, id: &str) {
+    shown(
+        b,
+        10,
+        &format!("the {id} opens"),
+        &format!("dialog#{id}[open]"),
+    )
     .await;
 }
 
@@ -310,16 +321,7 @@ async fn the_streaming_page_starts_twitch_after_the_token_and_a_confirmation() {
         Ok(Some(()))
     })
     .await;
-    dialog_open(&b, "token-dialog").await;
-    within(10, "entering the token", async {
-        b.find(Locator::Id("token-input"))
-            .await?
-            .send_keys(TOKEN)
-            .await?;
-        b.find(Locator::Id("token-save")).await?.click().await
-    })
-    .await
-    .unwrap();
+    enter_token(&b).await;
     dialog_open(&b, "confirm-dialog").await;
     let question = within(10, "reading the question", async {
         b.find(Locator::Id("confirm-text")).await?.text().await
@@ -364,16 +366,7 @@ async fn the_streaming_page_starts_twitch_after_the_token_and_a_confirmation() {
         }
     }
     // The page reports the outcome, not an error.
-    let message = until(10, "the page reports the outcome", || async {
-        let m = b
-            .find(Locator::Id("message"))
-            .await
-            .map_err(|e| e.to_string())?;
-        let class = m.attr("class").await.map_err(|e| e.to_string())?;
-        let text = m.text().await.map_err(|e| e.to_string())?;
-        Ok((class.as_deref() == Some("ok")).then_some(text))
-    })
-    .await;
+    let message = ok_message(&b, 10, "the page reports the outcome").await;
     assert!(message.contains("twitch"), "{message}");
     // It goes after 8 s, uncovering the cards for the screenshot.
     until(15, "the outcome message goes", || async {
@@ -391,19 +384,47 @@ async fn the_streaming_page_starts_twitch_after_the_token_and_a_confirmation() {
     within(40, "opening the admin page", b.goto(&served.url("/admin")))
         .await
         .unwrap();
-    until(20, "the admin page shows the stacks", || async {
-        Ok(b.find_all(Locator::Css("#stacks table tbody tr"))
-            .await
-            .map_err(|e| e.to_string())?
-            .first()
-            .map(|_| ()))
-    })
+    shown(
+        &b,
+        20,
+        "the admin page shows the stacks",
+        "#stacks table tbody tr",
+    )
     .await;
     screenshot(&b, shots.path(), "serve-admin.png").await;
 
     within(20, "closing the browser", b.close()).await.unwrap();
     drop(driver);
     eprintln!("browser test took {:?}", started.elapsed());
+}
+
+/// Answers the page's token dialog with the server's token.
+async fn enter_token(b: &Client) {
+    dialog_open(b, "token-dialog").await;
+    within(10, "entering the token", async {
+        b.find(Locator::Id("token-input"))
+            .await?
+            .send_keys(TOKEN)
+            .await?;
+        b.find(Locator::Id("token-save")).await?.click().await
+    })
+    .await
+    .unwrap();
+}
+
+/// Waits at most `seconds` for the page's message to report success
+/// (class `ok`); its text.
+async fn ok_message(b: &Client, seconds: u64, what: &str) -> String {
+    until(seconds, what, || async {
+        let m = b
+            .find(Locator::Id("message"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let class = m.attr("class").await.map_err(|e| e.to_string())?;
+        let text = m.text().await.map_err(|e| e.to_string())?;
+        Ok((class.as_deref() == Some("ok")).then_some(text))
+    })
+    .await
 }
 
 /// The text of the element `css`, or `None` while there is none.
@@ -432,13 +453,12 @@ async fn the_admin_form_adds_a_destination_after_a_preview_and_a_confirmation() 
     within(40, "opening the admin page", b.goto(&served.url("/admin")))
         .await
         .unwrap();
-    until(20, "the admin page shows the form", || async {
-        Ok(b.find_all(Locator::Css("form#add-destination"))
-            .await
-            .map_err(|e| e.to_string())?
-            .first()
-            .map(|_| ()))
-    })
+    shown(
+        &b,
+        20,
+        "the admin page shows the form",
+        "form#add-destination",
+    )
     .await;
 
     // Choosing the platform offers its presets (the recommended one
@@ -528,16 +548,7 @@ async fn the_admin_form_adds_a_destination_after_a_preview_and_a_confirmation() 
     .unwrap();
 
     // No token in this tab yet: the page asks for it, then previews.
-    dialog_open(&b, "token-dialog").await;
-    within(10, "entering the token", async {
-        b.find(Locator::Id("token-input"))
-            .await?
-            .send_keys(TOKEN)
-            .await?;
-        b.find(Locator::Id("token-save")).await?.click().await
-    })
-    .await
-    .unwrap();
+    enter_token(&b).await;
     let diff = until(60, "the preview shows the diff", || async {
         Ok(text_of(&b, "#edit-preview:not([hidden]) #edit-diff")
             .await?
@@ -560,16 +571,7 @@ async fn the_admin_form_adds_a_destination_after_a_preview_and_a_confirmation() 
     })
     .await
     .unwrap();
-    let message = until(20, "the page reports the write", || async {
-        let m = b
-            .find(Locator::Id("message"))
-            .await
-            .map_err(|e| e.to_string())?;
-        let class = m.attr("class").await.map_err(|e| e.to_string())?;
-        let text = m.text().await.map_err(|e| e.to_string())?;
-        Ok((class.as_deref() == Some("ok")).then_some(text))
-    })
-    .await;
+    let message = ok_message(&b, 20, "the page reports the write").await;
     assert!(message.contains("youtube-2"), "{message}");
     assert!(message.contains("lunora deploy"), "{message}");
     // The file has it, and it is valid; the list on the page shows it.
@@ -582,15 +584,12 @@ async fn the_admin_form_adds_a_destination_after_a_preview_and_a_confirmation() 
     );
     let out = ws.run(&["validate"]);
     assert_eq!(out.status.code(), Some(0));
-    until(20, "the list shows youtube-2", || async {
-        Ok(
-            b.find_all(Locator::Css(r#"tr[data-config-dest="youtube-2"]"#))
-                .await
-                .map_err(|e| e.to_string())?
-                .first()
-                .map(|_| ()),
-        )
-    })
+    shown(
+        &b,
+        20,
+        "the list shows youtube-2",
+        r#"tr[data-config-dest="youtube-2"]"#,
+    )
     .await;
 
     // Remove on its row: the preview shows the lines going, Confirm gives

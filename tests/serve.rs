@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::contract;
 use crate::common::workspace::{example, Workspace};
+use crate::common::{add_youtube_2, contract, KEYS_ARN};
 
 pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -684,10 +684,6 @@ async fn a_generated_token_is_printed_once_even_when_quiet() {
     assert!(lines.try_iter().next().is_none());
 }
 
-/// The ARN of the example's stream keys.
-const KEYS_ARN: &str =
-    "arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/stream-keys-Xy34Zw";
-
 /// The add form's body for `id` (a YouTube destination), with the
 /// preview's digest to confirm it.
 fn add_body(id: &str, digest: Option<&str>) -> String {
@@ -722,6 +718,16 @@ fn stack_row<'a>(page: &'a str, name: &str) -> Option<&'a str> {
     let start = page.find(&format!(r#"<tr data-stack="{name}">"#))?;
     let row = &page[start..];
     Some(&row[..row.find("</tr>").unwrap_or(row.len())])
+}
+
+/// Asserts that a lunora run exited 0, showing its stderr otherwise.
+fn succeeded(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn sha256(path: &std::path::Path) -> String {
@@ -847,35 +853,17 @@ async fn the_destination_form_previews_then_writes_exactly_what_it_showed() {
     );
     let copy = ws.path("by-the-cli.yaml");
     std::fs::write(&copy, &original).unwrap();
-    let out = ws.run(&[
-        "-c",
-        copy.to_str().unwrap(),
-        "add",
-        "destination",
-        "youtube-2",
-        "--platform",
-        "youtube",
-        "--preset",
-        "youtube-720p30",
-        "--stream-key-secret",
-        KEYS_ARN,
-        "--json-key",
-        "youtube",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        &ws.run(
+            &[
+                &["-c", copy.to_str().unwrap()][..],
+                &add_youtube_2("youtube"),
+            ]
+            .concat(),
+        ),
     );
     assert_eq!(std::fs::read_to_string(&copy).unwrap(), now);
-    let out = ws.run(&["validate"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&ws.run(&["validate"]));
     // The edit is on the server's log, without a secret; nothing deployed.
     let log = served.log();
     assert!(
@@ -1019,28 +1007,28 @@ async fn the_destination_form_refuses_a_stream_key_and_never_repeats_it() {
         bodies[0]
     );
     // Other bad input: one line naming the problem.
-    let (code, body) = post(&served, "/api/admin/destinations/preview", Some(TOKEN), &serde_json::json!({"id": "x", "platform": "youtub", "preset": "youtube-720p30", "stream_key_secret": KEYS_ARN}).to_string()).await;
-    assert_eq!(code, 400, "{body}");
-    assert!(body.contains("unknown platform `youtub`"), "{body}");
-    let (code, body) = post(
-        &served,
-        "/api/admin/destinations/preview",
-        Some(TOKEN),
-        &add_body("twitch", None),
-    )
-    .await;
-    assert_eq!(code, 400, "{body}");
-    assert!(body.contains("exists already"), "{body}");
-    let (code, body) = post(
-        &served,
-        "/api/admin/destinations",
-        Some(TOKEN),
-        &add_body("youtube-2", None),
-    )
-    .await;
-    assert_eq!(code, 400, "{body}");
-    assert!(body.contains("digest"), "{body}");
-    bodies.push(body);
+    for (path, body, says) in [
+        (
+            "/api/admin/destinations/preview",
+            serde_json::json!({"id": "x", "platform": "youtub", "preset": "youtube-720p30", "stream_key_secret": KEYS_ARN}).to_string(),
+            "unknown platform `youtub`",
+        ),
+        (
+            "/api/admin/destinations/preview",
+            add_body("twitch", None),
+            "exists already",
+        ),
+        (
+            "/api/admin/destinations",
+            add_body("youtube-2", None),
+            "digest",
+        ),
+    ] {
+        let (code, body) = post(&served, path, Some(TOKEN), &body).await;
+        assert_eq!(code, 400, "{body}");
+        assert!(body.contains(says), "{body}");
+        bodies.push(body);
+    }
     assert_eq!(sha256(&config), hash, "nothing written");
     // Give the log reader a moment, then read every line of it.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -1067,25 +1055,7 @@ async fn a_config_edited_by_hand_is_served_when_valid_and_kept_when_not() {
 
     // A valid edit (here by the CLI, which the server does not know of):
     // the next rendering and reading serve it.
-    let out = ws.run(&[
-        "add",
-        "destination",
-        "youtube-2",
-        "--platform",
-        "youtube",
-        "--preset",
-        "youtube-720p30",
-        "--stream-key-secret",
-        KEYS_ARN,
-        "--json-key",
-        "youtube",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&ws.run(&add_youtube_2("youtube")));
     let (_, page) = get(&served, "/admin").await;
     assert!(
         stack_row(&page, stack).is_some_and(|r| r.contains("in the config, not deployed")),

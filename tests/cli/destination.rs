@@ -8,7 +8,20 @@ use sha2::{Digest, Sha256};
 
 use super::util::{lunora, root};
 
-const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/stream-keys-Xy34Zw";
+use crate::common::{add_youtube_2, KEYS_ARN as ARN};
+
+/// Adds a Facebook destination `fb` in the example's stage.
+const ADD_FB: [&str; 9] = [
+    "add",
+    "destination",
+    "fb",
+    "--platform",
+    "facebook",
+    "--preset",
+    "facebook-1080p30",
+    "--stream-key-secret",
+    ARN,
+];
 
 /// A copy of the example in a temporary directory, with `extra` files
 /// next to it.
@@ -48,22 +61,7 @@ fn run(path: &Path, args: &[&str]) -> (i32, String, String) {
 fn add_prints_the_block_cost_and_next_step_and_remove_restores_the_bytes() {
     let (_dir, path) = workspace(&[]);
     let original = std::fs::read(&path).unwrap();
-    let (code, stdout, stderr) = run(
-        &path,
-        &[
-            "add",
-            "destination",
-            "youtube-2",
-            "--platform",
-            "youtube",
-            "--preset",
-            "youtube-720p30",
-            "--stream-key-secret",
-            ARN,
-            "--json-key",
-            "youtube-2",
-        ],
-    );
+    let (code, stdout, stderr) = run(&path, &add_youtube_2("youtube-2"));
     assert_eq!(code, 0, "{stderr}");
     let text = stdout.replace(&path.display().to_string(), "lunora.yaml");
     insta::assert_snapshot!("add_destination_text", text);
@@ -134,20 +132,7 @@ fn the_file_keeps_its_mode() {
     use std::os::unix::fs::PermissionsExt;
     let (_dir, path) = workspace(&[]);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-    let (code, _, stderr) = run(
-        &path,
-        &[
-            "add",
-            "destination",
-            "fb",
-            "--platform",
-            "facebook",
-            "--preset",
-            "facebook-1080p30",
-            "--stream-key-secret",
-            ARN,
-        ],
-    );
+    let (code, _, stderr) = run(&path, &ADD_FB);
     assert_eq!(code, 0, "{stderr}");
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
@@ -156,22 +141,7 @@ fn the_file_keeps_its_mode() {
 #[test]
 fn json_output_is_the_add_destination_document() {
     let (_dir, path) = workspace(&[]);
-    let (code, stdout, stderr) = run(
-        &path,
-        &[
-            "--output",
-            "json",
-            "add",
-            "destination",
-            "fb",
-            "--platform",
-            "facebook",
-            "--preset",
-            "facebook-1080p30",
-            "--stream-key-secret",
-            ARN,
-        ],
-    );
+    let (code, stdout, stderr) = run(&path, &[&["--output", "json"][..], &ADD_FB].concat());
     assert_eq!(code, 0, "{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["schema"], "lunora.add-destination/v1");
