@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{Cli, Command, GlobalArgs, OutputFormat, PresetsCommand};
+use crate::cli::{
+    AddCommand, Cli, Command, GlobalArgs, OutputFormat, PresetsCommand, RemoveCommand,
+};
 use crate::commands;
 use crate::diagnostic::{Diagnostics, DiagnosticsReport};
 use crate::output::{Console, ExitStatus, Report};
@@ -150,6 +152,14 @@ fn run(cli: &Cli, g: &GlobalArgs, console: &Console) -> anyhow::Result<ExitStatu
         }
         Command::Presets(PresetsCommand::Show(args)) => {
             let report = commands::presets::show(&g.config, &args.id, console)?;
+            emit(console, &report)
+        }
+        Command::Add(AddCommand::Destination(args)) => {
+            let report = commands::destination::add(&g.config, args, console)?;
+            emit(console, &report)
+        }
+        Command::Remove(RemoveCommand::Destination(args)) => {
+            let report = commands::destination::remove(&g.config, args)?;
             emit(console, &report)
         }
         Command::Schema(args) => {

@@ -282,6 +282,13 @@ pub enum Command {
     /// List or show encoder presets.
     #[command(subcommand)]
     Presets(PresetsCommand),
+    /// Add a destination to lunora.yaml, keeping its comments and layout.
+    #[command(subcommand)]
+    Add(AddCommand),
+    /// Remove a destination from lunora.yaml, keeping its comments and
+    /// layout.
+    #[command(subcommand)]
+    Remove(RemoveCommand),
     /// Print the JSON Schema of lunora.yaml (or of a preset or platform file).
     Schema(SchemaArgs),
     /// Serve the streaming and admin dashboards and the HTTP API (loopback
@@ -545,6 +552,66 @@ pub struct OutputsArgs {
     /// How to print the ids (`--output json` prints the JSON document too).
     #[arg(long, value_enum, default_value_t = OutputsFormat::Env)]
     pub format: OutputsFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddCommand {
+    /// Add an RTMP(S) destination (one MediaLive channel) after the last
+    /// one, and to the stage of the other RTMP destinations. The new config
+    /// is validated before the file is written; `lunora plan` shows what
+    /// the next deploy creates. On a terminal (not with CI=true), it asks
+    /// for the options left out.
+    Destination(AddDestinationArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddDestinationArgs {
+    #[command(flatten)]
+    pub shared: OfflineArgs,
+    /// The new destination's id: 1-32 lowercase letters, digits and `-`.
+    pub id: String,
+    /// The platform whose limits apply: `youtube`, `twitch`, `linkedin`,
+    /// `facebook`, `custom` or a platform file of your own.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// The encoder preset (`lunora presets list`); it must pass the
+    /// platform's limits.
+    #[arg(long, value_name = "PRESET", add = ArgValueCompleter::new(completion::presets))]
+    pub preset: Option<String>,
+    /// The RTMP(S) ingest URL without the stream key (default: the
+    /// platform's own, where it has one).
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url)]
+    pub ingest_url: Option<String>,
+    /// The ARN of the Secrets Manager secret holding the stream key (never
+    /// the key itself).
+    #[arg(long, value_name = "ARN")]
+    pub stream_key_secret: Option<String>,
+    /// The key of the stream key inside the secret's JSON string.
+    #[arg(long, value_name = "KEY")]
+    pub json_key: Option<String>,
+    /// The stage to deploy it in (default: the stage of the other RTMP
+    /// destinations).
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemoveCommand {
+    /// Remove a destination and its mentions in `stages:`; the next deploy
+    /// deletes its stack (channel, input, flow output).
+    Destination(RemoveDestinationArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveDestinationArgs {
+    #[command(flatten)]
+    pub shared: OfflineArgs,
+    /// The destination's id.
+    #[arg(add = ArgValueCompleter::new(completion::destinations))]
+    pub id: String,
+    /// Write the file without asking.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]

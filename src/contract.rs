@@ -24,10 +24,13 @@ pub const PROGRESS_EVENT: &str = "progress-event";
 pub fn schemas() -> Vec<(&'static str, RootSchema)> {
     use commands::*;
     let mut out = vec![
+        document::<destination::AddReport>("add-destination"),
         document::<cost::CostReport>("cost"),
         document::<cost::ActualReport>("cost-actual"),
+        document::<destination::RemoveReport>("remove-destination"),
         document::<crate::ops::deploy::DeployReport>("deploy"),
         document::<crate::diagnostic::DiagnosticsReport>("diagnostics"),
+        document::<crate::serve::edit::DestinationPreview>("destination-preview"),
         document::<crate::serve::api::ErrorDocument>("error"),
         document::<crate::serve::api::FlowStatusDocument>("flow-status"),
         document::<crate::serve::api::InputsHealthDocument>("inputs-health"),
@@ -78,7 +81,7 @@ fn document<R: JsonSchema>(kind: &'static str) -> (&'static str, RootSchema) {
     let meta = root.schema.metadata();
     meta.title = Some(id.clone());
     meta.description = Some(match kind {
-        "error" | "flow-status" | "inputs-health" | "platforms" => {
+        "error" | "flow-status" | "inputs-health" | "platforms" | "destination-preview" => {
             format!("The `{kind}` document of `lunora serve`'s HTTP API (README, \"JSON output\").")
         }
         _ => format!("The `lunora {kind} --output json` document (README, \"JSON output\")."),

@@ -217,23 +217,92 @@ pub fn text_position(before: &str) -> (usize, usize) {
 /// Writes through a temporary file in the same directory and a rename:
 /// readers see the old file or the new one, never half of one.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
+    write_then_rename(path, path, bytes, None)
+}
+
+/// Writes `bytes` to a temporary file next to `target` (with
+/// `permissions`, if given), then renames it over `target`; messages name
+/// `path`, the file as the user gave it.
+fn write_then_rename(
+    path: &std::path::Path,
+    target: &std::path::Path,
+    bytes: &[u8],
+    permissions: Option<std::fs::Permissions>,
+) -> anyhow::Result<()> {
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
     std::io::Write::write_all(&mut tmp, bytes)
+        .and_then(|()| match permissions {
+            Some(p) => tmp.as_file().set_permissions(p),
+            None => Ok(()),
+        })
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
-    tmp.persist(path)
+    tmp.persist(target)
         .with_context(|| format!("cannot replace `{}`", path.display()))?;
     Ok(())
+}
+
+/// Replaces an existing file the way [`write_atomically`] writes one,
+/// keeping the file's permissions (a temporary file is created `0600`).
+/// A read-only file is refused rather than replaced: the rename would
+/// replace it regardless of its mode.
+///
+/// A symbolic link is followed: its target is replaced, the link stays.
+pub fn replace_keeping_mode(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let target =
+        std::fs::canonicalize(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let permissions = std::fs::metadata(&target)
+        .with_context(|| format!("cannot read `{}`", path.display()))?
+        .permissions();
+    if permissions.readonly() {
+        anyhow::bail!(
+            "`{}` is read-only; nothing was written (make it writable first, e.g. `chmod u+w`)",
+            path.display()
+        );
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&target)
+        .with_context(|| format!("cannot write `{}`; nothing was written", path.display()))?;
+    write_then_rename(path, &target, bytes, Some(permissions))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn replaces_a_file_keeping_its_mode_and_refuses_a_read_only_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"old").expect("write");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        replace_keeping_mode(&path, b"new").expect("replace");
+        assert_eq!(std::fs::read(&path).expect("read"), b"new");
+        assert_eq!(mode(&path), 0o640);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+        let err = replace_keeping_mode(&path, b"newer").expect_err("read-only");
+        assert!(err.to_string().contains("is read-only"), "{err}");
+        assert_eq!(std::fs::read(&path).expect("read"), b"new");
+        // Through a symbolic link: the target changes, the link stays.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&path, &link).expect("symlink");
+        replace_keeping_mode(&link, b"linked").expect("replace");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("meta")
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&path).expect("read"), b"linked");
+    }
 
     #[test]
     fn reads_at_most_the_limit() {

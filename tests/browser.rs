@@ -224,17 +224,28 @@ async fn twitch_state(b: &Client) -> Result<(String, String), String> {
     Ok((attr, shown))
 }
 
-/// Waits for the dialog `id` to be open (a `<dialog>` shown modal has
-/// the `open` attribute).
-async fn dialog_open(b: &Client, id: &str) {
-    let css = format!("dialog#{id}[open]");
-    until(10, &format!("the {id} opens"), || async {
-        Ok(b.find_all(Locator::Css(&css))
+/// Waits at most `seconds` for an element `css`, saying `what` it waits
+/// for when there is none.
+async fn shown(b: &Client, seconds: u64, what: &str, css: &str) {
+    until(seconds, what, || async {
+        Ok(b.find_all(Locator::Css(css))
             .await
             .map_err(|e| e.to_string())?
             .first()
             .map(|_| ()))
     })
+    .await;
+}
+
+/// Waits for the dialog `id` to be open (a `<dialog>` shown modal has
+/// the `open` attribute).
+async fn dialog_open(b: &Client, id: &str) {
+    shown(
+        b,
+        10,
+        &format!("the {id} opens"),
+        &format!("dialog#{id}[open]"),
+    )
     .await;
 }
 
@@ -310,16 +321,7 @@ async fn the_streaming_page_starts_twitch_after_the_token_and_a_confirmation() {
         Ok(Some(()))
     })
     .await;
-    dialog_open(&b, "token-dialog").await;
-    within(10, "entering the token", async {
-        b.find(Locator::Id("token-input"))
-            .await?
-            .send_keys(TOKEN)
-            .await?;
-        b.find(Locator::Id("token-save")).await?.click().await
-    })
-    .await
-    .unwrap();
+    enter_token(&b).await;
     dialog_open(&b, "confirm-dialog").await;
     let question = within(10, "reading the question", async {
         b.find(Locator::Id("confirm-text")).await?.text().await
@@ -364,16 +366,7 @@ async fn the_streaming_page_starts_twitch_after_the_token_and_a_confirmation() {
         }
     }
     // The page reports the outcome, not an error.
-    let message = until(10, "the page reports the outcome", || async {
-        let m = b
-            .find(Locator::Id("message"))
-            .await
-            .map_err(|e| e.to_string())?;
-        let class = m.attr("class").await.map_err(|e| e.to_string())?;
-        let text = m.text().await.map_err(|e| e.to_string())?;
-        Ok((class.as_deref() == Some("ok")).then_some(text))
-    })
-    .await;
+    let message = ok_message(&b, 10, "the page reports the outcome").await;
     assert!(message.contains("twitch"), "{message}");
     // It goes after 8 s, uncovering the cards for the screenshot.
     until(15, "the outcome message goes", || async {
@@ -391,17 +384,258 @@ async fn the_streaming_page_starts_twitch_after_the_token_and_a_confirmation() {
     within(40, "opening the admin page", b.goto(&served.url("/admin")))
         .await
         .unwrap();
-    until(20, "the admin page shows the stacks", || async {
-        Ok(b.find_all(Locator::Css("#stacks table tbody tr"))
-            .await
-            .map_err(|e| e.to_string())?
-            .first()
-            .map(|_| ()))
-    })
+    shown(
+        &b,
+        20,
+        "the admin page shows the stacks",
+        "#stacks table tbody tr",
+    )
     .await;
     screenshot(&b, shots.path(), "serve-admin.png").await;
 
     within(20, "closing the browser", b.close()).await.unwrap();
     drop(driver);
     eprintln!("browser test took {:?}", started.elapsed());
+}
+
+/// Answers the page's token dialog with the server's token.
+async fn enter_token(b: &Client) {
+    dialog_open(b, "token-dialog").await;
+    within(10, "entering the token", async {
+        b.find(Locator::Id("token-input"))
+            .await?
+            .send_keys(TOKEN)
+            .await?;
+        b.find(Locator::Id("token-save")).await?.click().await
+    })
+    .await
+    .unwrap();
+}
+
+/// Waits at most `seconds` for the page's message to report success
+/// (class `ok`); its text.
+async fn ok_message(b: &Client, seconds: u64, what: &str) -> String {
+    until(seconds, what, || async {
+        let m = b
+            .find(Locator::Id("message"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let class = m.attr("class").await.map_err(|e| e.to_string())?;
+        let text = m.text().await.map_err(|e| e.to_string())?;
+        Ok((class.as_deref() == Some("ok")).then_some(text))
+    })
+    .await
+}
+
+/// The text of the element `css`, or `None` while there is none.
+async fn text_of(b: &Client, css: &str) -> Result<Option<String>, String> {
+    match b
+        .find_all(Locator::Css(css))
+        .await
+        .map_err(|e| e.to_string())?
+        .first()
+    {
+        Some(e) => e.text().await.map(Some).map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_form_adds_a_destination_after_a_preview_and_a_confirmation() {
+    let env = Deployed::new().await;
+    let ws = &env.0;
+    let served = Served::start(ws, &[]);
+    let config = ws.config();
+    let original = std::fs::read_to_string(&config).unwrap();
+
+    let driver = Chromedriver::start();
+    let b = driver.browser().await;
+    within(40, "opening the admin page", b.goto(&served.url("/admin")))
+        .await
+        .unwrap();
+    shown(
+        &b,
+        20,
+        "the admin page shows the form",
+        "form#add-destination",
+    )
+    .await;
+
+    // Choosing the platform offers its presets (the recommended one
+    // chosen) and fills in its ingest URL.
+    within(10, "choosing YouTube", async {
+        b.find(Locator::Id("add-platform"))
+            .await?
+            .select_by_value("youtube")
+            .await
+    })
+    .await
+    .unwrap();
+    let offered = within(10, "reading the presets", async {
+        let mut out = Vec::new();
+        for o in b.find_all(Locator::Css("#add-preset option")).await? {
+            out.push(o.attr("value").await?.unwrap_or_default());
+        }
+        Ok::<_, fantoccini::error::CmdError>(out)
+    })
+    .await
+    .unwrap();
+    assert!(
+        offered.contains(&"youtube-720p30".to_owned()),
+        "{offered:?}"
+    );
+    assert!(
+        offered.iter().all(|p| !p.starts_with("twitch-")),
+        "only presets that fit YouTube: {offered:?}"
+    );
+    // Preselected: the platform's recommended preset, or its own first.
+    let (selected, recommended) = within(10, "reading the preselected preset", async {
+        let selected = b
+            .find(Locator::Id("add-preset"))
+            .await?
+            .prop("value")
+            .await?;
+        let recommended = match b
+            .find_all(Locator::Css(
+                r#"#preset-catalog option[data-platform="youtube"][data-recommended="true"]"#,
+            ))
+            .await?
+            .first()
+        {
+            Some(o) => o.attr("value").await?,
+            None => None,
+        };
+        Ok::<_, fantoccini::error::CmdError>((selected.unwrap_or_default(), recommended))
+    })
+    .await
+    .unwrap();
+    match recommended {
+        Some(r) => assert_eq!(selected, r),
+        None => assert!(selected.starts_with("youtube-"), "{selected}"),
+    }
+    let url = within(10, "reading the ingest URL", async {
+        b.find(Locator::Id("add-ingest-url"))
+            .await?
+            .prop("value")
+            .await
+    })
+    .await
+    .unwrap()
+    .unwrap_or_default();
+    assert!(url.starts_with("rtmp"), "the platform's default URL: {url}");
+    within(10, "filling in the form", async {
+        b.find(Locator::Id("add-preset"))
+            .await?
+            .select_by_value("youtube-720p30")
+            .await?;
+        b.find(Locator::Id("add-id"))
+            .await?
+            .send_keys("youtube-2")
+            .await?;
+        b.find(Locator::Id("add-secret"))
+            .await?
+            .send_keys(
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/stream-keys-Xy34Zw",
+            )
+            .await?;
+        b.find(Locator::Id("add-json-key"))
+            .await?
+            .send_keys("youtube")
+            .await?;
+        b.find(Locator::Id("add-preview")).await?.click().await
+    })
+    .await
+    .unwrap();
+
+    // No token in this tab yet: the page asks for it, then previews.
+    enter_token(&b).await;
+    let diff = until(60, "the preview shows the diff", || async {
+        Ok(text_of(&b, "#edit-preview:not([hidden]) #edit-diff")
+            .await?
+            .filter(|t| !t.is_empty()))
+    })
+    .await;
+    assert!(diff.contains("+  - id: youtube-2"), "{diff}");
+    let plan = text_of(&b, "#edit-plan").await.unwrap().unwrap_or_default();
+    assert!(plan.contains("-dest-youtube-2 will be created"), "{plan}");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        original,
+        "a preview writes nothing"
+    );
+    let shots = tempfile::tempdir().unwrap();
+    screenshot(&b, shots.path(), "serve-admin-form.png").await;
+
+    within(10, "confirming", async {
+        b.find(Locator::Id("edit-confirm")).await?.click().await
+    })
+    .await
+    .unwrap();
+    let message = ok_message(&b, 20, "the page reports the write").await;
+    assert!(message.contains("youtube-2"), "{message}");
+    assert!(message.contains("lunora deploy"), "{message}");
+    // The file has it, and it is valid; the list on the page shows it.
+    let now = std::fs::read_to_string(&config).unwrap();
+    assert!(now.contains("  - id: youtube-2\n"), "{now}");
+    // What was written is what the preview showed.
+    assert_eq!(
+        lunora::serve::edit::unified_diff("lunora.yaml", &original, &now).trim_end(),
+        diff.trim_end()
+    );
+    let out = ws.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(0));
+    shown(
+        &b,
+        20,
+        "the list shows youtube-2",
+        r#"tr[data-config-dest="youtube-2"]"#,
+    )
+    .await;
+
+    // Remove on its row: the preview shows the lines going, Confirm gives
+    // back the original bytes.
+    until(10, "clicking Remove", || async {
+        b.find(Locator::Css(
+            r#"button[data-edit="remove"][data-dest="youtube-2"]"#,
+        ))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(Some(()))
+    })
+    .await;
+    let diff = until(60, "the removal's preview", || async {
+        Ok(text_of(&b, "#edit-preview:not([hidden]) #edit-diff")
+            .await?
+            .filter(|t| t.contains("-  - id: youtube-2")))
+    })
+    .await;
+    let added: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(
+        added,
+        ["+    destinations: [youtube, twitch, linkedin, custom]"],
+        "only the stage's list changes besides the lines going"
+    );
+    let summary = text_of(&b, "#edit-summary")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(summary.contains("dest-youtube-2"), "{summary}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), now);
+    within(10, "confirming the removal", async {
+        b.find(Locator::Id("edit-confirm")).await?.click().await
+    })
+    .await
+    .unwrap();
+    until(20, "the file is back to its original bytes", || async {
+        Ok((std::fs::read_to_string(&config).unwrap() == original).then_some(()))
+    })
+    .await;
+    within(20, "closing the browser", b.close()).await.unwrap();
+    drop(driver);
 }

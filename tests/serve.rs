@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::contract;
 use crate::common::workspace::{example, Workspace};
+use crate::common::{add_youtube_2, contract, KEYS_ARN};
 
 pub(crate) const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -113,6 +113,23 @@ impl Served {
     /// What the server wrote on stderr so far.
     pub fn log(&self) -> Vec<String> {
         self.lines.try_iter().collect()
+    }
+
+    /// What the server wrote on stderr until a line containing `needle`
+    /// (panics after 10 s without one), and for half a second after it.
+    pub fn log_until(&self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut lines = Vec::new();
+        while !lines.iter().any(|l: &String| l.contains(needle)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => panic!("no log line with {needle:?} within 10 s: {lines:?}"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        lines.extend(self.log());
+        lines
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -522,6 +539,26 @@ async fn read_only_refuses_every_post_and_token_required_guards_reads() {
         "read-only pages have no buttons"
     );
     assert!(channel_states(ws).await.values().all(|s| s == "IDLE"));
+    // The destination form is not there, and its endpoints write nothing.
+    let before = std::fs::read(ws.config()).unwrap();
+    for path in [
+        "/api/admin/destinations/preview",
+        "/api/admin/destinations",
+        "/api/admin/destinations/twitch/remove/preview",
+        "/api/admin/destinations/twitch/remove",
+    ] {
+        let (code, body) = post(&served, path, Some(TOKEN), &add_body("twitch-2", None)).await;
+        assert_eq!(code, 403, "{path}: {body}");
+        assert_eq!(error_code(&body), "read_only");
+    }
+    let (code, page) = get(&served, "/admin").await;
+    assert_eq!(code, 200);
+    assert!(!page.contains("add-destination"), "read-only: no form");
+    assert!(
+        !page.contains(r#"data-edit="remove""#),
+        "read-only: no Remove"
+    );
+    assert_eq!(std::fs::read(ws.config()).unwrap(), before);
     drop(served);
 
     let served = Served::start(ws, &["--token-required"]);
@@ -645,4 +682,430 @@ async fn a_generated_token_is_printed_once_even_when_quiet() {
     assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
     // Quiet: nothing else was printed.
     assert!(lines.try_iter().next().is_none());
+}
+
+/// The add form's body for `id` (a YouTube destination), with the
+/// preview's digest to confirm it.
+fn add_body(id: &str, digest: Option<&str>) -> String {
+    let mut v = serde_json::json!({
+        "id": id,
+        "platform": "youtube",
+        "preset": "youtube-720p30",
+        "stream_key_secret": KEYS_ARN,
+        "json_key": "youtube",
+    });
+    if let Some(d) = digest {
+        v["digest"] = Value::from(d);
+    }
+    v.to_string()
+}
+
+/// The `presence` of destination `id` in the server's status document
+/// (`None`: not listed).
+async fn served_presence(s: &Served, id: &str) -> Option<String> {
+    let (code, body) = get(s, "/api/channels/status").await;
+    assert_eq!(code, 200, "{body}");
+    json(&body)["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == id)
+        .map(|d| d["presence"].as_str().unwrap().to_owned())
+}
+
+/// The admin page's row of stack `name`, if it has one.
+fn stack_row<'a>(page: &'a str, name: &str) -> Option<&'a str> {
+    let start = page.find(&format!(r#"<tr data-stack="{name}">"#))?;
+    let row = &page[start..];
+    Some(&row[..row.find("</tr>").unwrap_or(row.len())])
+}
+
+/// Asserts that a lunora run exited 0, showing its stderr otherwise.
+fn succeeded(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn sha256(path: &std::path::Path) -> String {
+    lunora::serve::edit::digest(&std::fs::read_to_string(path).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_destination_form_previews_then_writes_exactly_what_it_showed() {
+    let env = Deployed::new().await;
+    let ws = &env.0;
+    let served = Served::start(ws, &[]);
+    let config = ws.config();
+    let original = std::fs::read_to_string(&config).unwrap();
+    let hash = sha256(&config);
+
+    // The admin page has the form, the fitting presets and a Remove per
+    // destination.
+    let (code, page) = get(&served, "/admin").await;
+    assert_eq!(code, 200);
+    assert!(page.contains(r#"id="add-destination""#), "{page}");
+    assert!(page.contains(r#"data-platform="youtube""#), "{page}");
+    assert!(page.contains(r#"data-edit="remove" data-dest="twitch""#));
+    assert!(
+        page.contains("lunora deploy"),
+        "the page says how to deploy"
+    );
+
+    // Without the token: 401, nothing written.
+    for path in [
+        "/api/admin/destinations/preview",
+        "/api/admin/destinations",
+        "/api/admin/destinations/twitch/remove/preview",
+    ] {
+        let (code, body) = post(&served, path, None, &add_body("youtube-2", None)).await;
+        assert_eq!(code, 401, "{path}: {body}");
+        assert_eq!(error_code(&body), "unauthorized");
+    }
+    assert_eq!(sha256(&config), hash);
+
+    // The preview: the diff, the block, the cost and the plan; nothing
+    // written.
+    let path = "/api/admin/destinations/preview";
+    let (code, body) = post(&served, path, Some(TOKEN), &add_body("youtube-2", None)).await;
+    assert_eq!(code, 200, "{body}");
+    let preview: lunora::serve::edit::DestinationPreview =
+        contract::check(json(&body), "destination-preview");
+    assert_eq!(sha256(&config), hash, "a preview writes nothing");
+    assert_eq!(preview.digest, hash);
+    assert_eq!(preview.destination, "youtube-2");
+    assert!(
+        preview.diff.contains("+  - id: youtube-2\n"),
+        "{}",
+        preview.diff
+    );
+    assert!(
+        preview.diff.contains("+    preset: youtube-720p30\n"),
+        "{}",
+        preview.diff
+    );
+    let added: Vec<&str> = preview
+        .diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert!(added.iter().all(|l| !l.contains("key-")), "{added:?}");
+    let report = preview.add.as_ref().unwrap();
+    assert_eq!(report.stage, "platforms");
+    assert!(report.cost.change_usd > 0.0, "{:?}", report.cost);
+    let plan = preview
+        .plan
+        .as_ref()
+        .unwrap_or_else(|| panic!("no plan: {:?}", preview.plan_error));
+    let new_stack = plan
+        .changes
+        .iter()
+        .find(|c| c.stack.ends_with("-dest-youtube-2"))
+        .unwrap_or_else(|| panic!("{plan:?}"));
+    assert_eq!(new_stack.action, lunora::plan::StackAction::Create);
+    assert_eq!(new_stack.stage.as_deref(), Some("platforms"));
+    assert!(new_stack
+        .summary
+        .contains("will be created in stage `platforms`"));
+    assert_eq!(plan.counts.create, 1, "{plan:?}");
+    assert!(preview.next.contains("lunora deploy"));
+
+    // A digest that is not the file's: 409, nothing written.
+    let stale = "0".repeat(64);
+    let (code, body) = post(
+        &served,
+        "/api/admin/destinations",
+        Some(TOKEN),
+        &add_body("youtube-2", Some(&stale)),
+    )
+    .await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(error_code(&body), "changed");
+    assert!(
+        body.contains("changed since the preview; preview again"),
+        "{body}"
+    );
+    assert_eq!(sha256(&config), hash);
+    // The file changed since the preview (a comment added by hand): 409,
+    // and the hand edit stays.
+    let by_hand = format!("{original}# edited by hand\n");
+    std::fs::write(&config, &by_hand).unwrap();
+    let confirm = add_body("youtube-2", Some(&preview.digest));
+    let (code, body) = post(&served, "/api/admin/destinations", Some(TOKEN), &confirm).await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), by_hand);
+    std::fs::write(&config, &original).unwrap();
+
+    // The confirmation writes exactly the previewed edit: the bytes the
+    // CLI writes, and the diff the preview showed.
+    let (code, body) = post(&served, "/api/admin/destinations", Some(TOKEN), &confirm).await;
+    assert_eq!(code, 200, "{body}");
+    let written: lunora::ops::destination::AddReport =
+        contract::check(json(&body), "add-destination");
+    assert_eq!(written.destination, "youtube-2");
+    let now = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(
+        lunora::serve::edit::unified_diff("lunora.yaml", &original, &now),
+        preview.diff
+    );
+    let copy = ws.path("by-the-cli.yaml");
+    std::fs::write(&copy, &original).unwrap();
+    succeeded(
+        &ws.run(
+            &[
+                &["-c", copy.to_str().unwrap()][..],
+                &add_youtube_2("youtube"),
+            ]
+            .concat(),
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), now);
+    succeeded(&ws.run(&["validate"]));
+    // The edit is on the server's log, without a secret; nothing deployed.
+    let log = served.log();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("added destination `youtube-2`")),
+        "{log:?}"
+    );
+    assert!(!channel_states(ws).await.contains_key("youtube-2"));
+    // The server serves the edited config at once: the status lists the
+    // new destination as not deployed, the admin page's stacks table has
+    // its stack, to be created.
+    assert_eq!(
+        served_presence(&served, "youtube-2").await.as_deref(),
+        Some("not-deployed")
+    );
+    let (_, page) = get(&served, "/admin").await;
+    assert!(
+        stack_row(&page, "lunora-player-prod-dest-youtube-2")
+            .is_some_and(|r| r.contains("in the config, not deployed")),
+        "{page}"
+    );
+
+    // Removal: the preview shows the lines going, the plan the stack
+    // staying until a deploy deletes it; confirming gives back the
+    // original bytes.
+    let (code, body) = post(
+        &served,
+        "/api/admin/destinations/youtube-2/remove/preview",
+        Some(TOKEN),
+        "",
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let preview: lunora::serve::edit::DestinationPreview =
+        contract::check(json(&body), "destination-preview");
+    assert!(
+        preview.diff.contains("-  - id: youtube-2\n"),
+        "{}",
+        preview.diff
+    );
+    assert!(preview.remove.as_ref().unwrap().deletes[0].contains("dest-youtube-2"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), now);
+    let (code, body) = post(
+        &served,
+        "/api/admin/destinations/nope/remove/preview",
+        Some(TOKEN),
+        "",
+    )
+    .await;
+    assert_eq!(code, 404, "{body}");
+    assert_eq!(error_code(&body), "unknown_destination");
+    let confirm = serde_json::json!({ "digest": preview.digest }).to_string();
+    let (code, body) = post(
+        &served,
+        "/api/admin/destinations/youtube-2/remove",
+        Some(TOKEN),
+        &confirm,
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let _: lunora::ops::destination::RemoveReport =
+        contract::check(json(&body), "remove-destination");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+    // Gone from the status and the stacks table at once.
+    assert_eq!(served_presence(&served, "youtube-2").await, None);
+    let (_, page) = get(&served, "/admin").await;
+    assert!(
+        stack_row(&page, "lunora-player-prod-dest-youtube-2").is_none(),
+        "{page}"
+    );
+    // The same digest again is stale now.
+    let (code, body) = post(
+        &served,
+        "/api/admin/destinations/youtube-2/remove",
+        Some(TOKEN),
+        &confirm,
+    )
+    .await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(sha256(&config), hash);
+
+    // Both edits are in the audit trail, by this client over HTTP.
+    let deployment = lunora::config::load(&config).unwrap();
+    let settings = lunora::aws::AwsSettings {
+        endpoint_url: Some(ws.emulator.endpoint_url().to_owned()),
+        ..lunora::aws::AwsSettings::default()
+    };
+    let aws = lunora::aws::Aws::connect(&settings, "us-east-1")
+        .await
+        .unwrap();
+    let store = lunora::release::open_store(&deployment, Some(&aws)).unwrap();
+    let edits: Vec<(String, String)> = store
+        .audit_log()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action.ends_with("-destination"))
+        .map(|r| {
+            assert!(matches!(r.by, lunora::release::Actor::Http { .. }), "{r:?}");
+            (r.action, r.destinations["youtube-2"].clone())
+        })
+        .collect();
+    assert_eq!(
+        edits,
+        [
+            ("add-destination".to_owned(), "added".to_owned()),
+            ("remove-destination".to_owned(), "removed".to_owned())
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_destination_form_refuses_a_stream_key_and_never_repeats_it() {
+    let ws = Workspace::new(&example()).await;
+    let served = Served::start(&ws, &[]);
+    let config = ws.config();
+    let hash = sha256(&config);
+    let keys = [
+        "abcd-efgh-ijkl-mnop-qrst",
+        "live_123456789_AbCdEfGhIjKlMnOpQrStUv",
+    ];
+    let mut bodies = Vec::new();
+    for (path, body) in [
+        // The key where the ARN goes, and as the JSON key.
+        ("/api/admin/destinations/preview", serde_json::json!({"id": "x", "platform": "twitch", "preset": "twitch-720p30", "stream_key_secret": keys[0]}).to_string()),
+        ("/api/admin/destinations/preview", serde_json::json!({"id": "x", "platform": "twitch", "preset": "twitch-720p30", "stream_key_secret": KEYS_ARN, "json_key": keys[1]}).to_string()),
+        ("/api/admin/destinations", serde_json::json!({"id": "x", "platform": "twitch", "preset": "twitch-720p30", "stream_key_secret": keys[0], "digest": hash}).to_string()),
+        // A field the form does not have, and a body that is not JSON.
+        ("/api/admin/destinations/preview", serde_json::json!({"id": "x", "stream_key": keys[1]}).to_string()),
+        ("/api/admin/destinations/preview", format!(r#"{{"id": "x", "stream_key_secret": {}}}"#, keys[1])),
+        ("/api/admin/destinations/preview", format!(r#"{{"id": "x", "stream_key_secret": ["{}", 1]}}"#, keys[0])),
+    ] {
+        let (code, body) = post(&served, path, Some(TOKEN), &body).await;
+        assert_eq!(code, 400, "{path}: {body}");
+        assert_eq!(error_code(&body), "bad_request");
+        bodies.push(body);
+    }
+    assert!(
+        bodies[0].contains("not the stream key itself"),
+        "{}",
+        bodies[0]
+    );
+    // Other bad input: one line naming the problem.
+    for (path, body, says) in [
+        (
+            "/api/admin/destinations/preview",
+            serde_json::json!({"id": "x", "platform": "youtub", "preset": "youtube-720p30", "stream_key_secret": KEYS_ARN}).to_string(),
+            "unknown platform `youtub`",
+        ),
+        (
+            "/api/admin/destinations/preview",
+            add_body("twitch", None),
+            "exists already",
+        ),
+        (
+            "/api/admin/destinations",
+            add_body("youtube-2", None),
+            "digest",
+        ),
+    ] {
+        let (code, body) = post(&served, path, Some(TOKEN), &body).await;
+        assert_eq!(code, 400, "{body}");
+        assert!(body.contains(says), "{body}");
+        bodies.push(body);
+    }
+    assert_eq!(sha256(&config), hash, "nothing written");
+    // Give the log reader a moment, then read every line of it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = served.log();
+    for key in keys {
+        for b in &bodies {
+            assert!(!b.contains(key), "{b}");
+        }
+        for l in &log {
+            assert!(!l.contains(key), "{l}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_edited_by_hand_is_served_when_valid_and_kept_when_not() {
+    let ws = Workspace::new(&example()).await;
+    let served = Served::start(&ws, &["--read-only"]);
+    let config = ws.config();
+    let original = std::fs::read_to_string(&config).unwrap();
+    let stack = "lunora-player-prod-dest-youtube-2";
+    let (_, page) = get(&served, "/admin").await;
+    assert!(stack_row(&page, stack).is_none(), "{page}");
+
+    // A valid edit (here by the CLI, which the server does not know of):
+    // the next rendering and reading serve it.
+    succeeded(&ws.run(&add_youtube_2("youtube")));
+    let (_, page) = get(&served, "/admin").await;
+    assert!(
+        stack_row(&page, stack).is_some_and(|r| r.contains("in the config, not deployed")),
+        "{page}"
+    );
+    assert!(!page.contains(r#"class="problem""#), "{page}");
+    assert_eq!(
+        served_presence(&served, "youtube-2").await.as_deref(),
+        Some("not-deployed")
+    );
+    let edited = std::fs::read_to_string(&config).unwrap();
+
+    // An invalid file, or one naming another release store: the server
+    // keeps the config it serves and says why, on the page and once in
+    // its log.
+    let invalid = edited.replace("preset: youtube-720p30", "preset: youtube-720p3");
+    let other_store = edited.replace(
+        "region: us-east-1\n",
+        "region: us-east-1\nstate: elsewhere\n",
+    );
+    assert_ne!(invalid, edited);
+    assert_ne!(other_store, edited);
+    for (text, says) in [
+        (&invalid, "changed but is invalid"),
+        (&other_store, "changed its `state`"),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        for _ in 0..2 {
+            let (_, page) = get(&served, "/admin").await;
+            assert!(page.contains(says), "{says}: {page}");
+            assert!(page.contains("keeps serving"), "{page}");
+            assert!(stack_row(&page, stack).is_some(), "{page}");
+        }
+        assert_eq!(
+            served_presence(&served, "youtube-2").await.as_deref(),
+            Some("not-deployed")
+        );
+        let log = served.log_until(says);
+        assert_eq!(
+            log.iter().filter(|l| l.contains(says)).count(),
+            1,
+            "{log:?}"
+        );
+    }
+
+    // Back to the original: served again, the problem gone.
+    std::fs::write(&config, &original).unwrap();
+    let (_, page) = get(&served, "/admin").await;
+    assert!(stack_row(&page, stack).is_none(), "{page}");
+    assert!(!page.contains("keeps serving"), "{page}");
+    assert_eq!(served_presence(&served, "youtube-2").await, None);
+    served.log_until("changed; serving it now (5 destinations)");
 }

@@ -7,6 +7,7 @@
 
 pub mod cost;
 pub mod deploy;
+pub mod destination;
 pub mod failover;
 pub mod man;
 pub mod operate;
@@ -241,13 +242,28 @@ pub fn show_plan(plan: &crate::ops::plan::Plan, console: &Console, asking: bool)
     }
 }
 
+/// `CI` is set to a true value: nothing may wait for an answer.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Whether [`confirm`] would ask (stdin is a terminal, not in CI).
+pub fn can_confirm() -> bool {
+    !in_ci() && std::io::stdin().is_terminal()
+}
+
+/// Whether a command may ask for what is missing: stdin and stderr (where
+/// the questions go) are terminals, and not in CI.
+pub fn can_prompt() -> bool {
+    can_confirm() && std::io::stderr().is_terminal()
+}
+
 /// Asks for consent on a terminal; refuses to block CI.
 pub fn confirm(question: &str, yes: bool) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);
     }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    if ci || !std::io::stdin().is_terminal() {
+    if !can_confirm() {
         anyhow::bail!("{question} needs `--yes` when not run interactively (stdin is not a terminal or CI=true); nothing was changed");
     }
     // A closed stderr does not stop the question (stdin is a terminal).

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::aws::AwsSettings;
 use crate::cli::ServeArgs;
 use crate::output::Console;
-use crate::serve::{auth, live::Live, pages::Pages, ServeOptions, Server};
+use crate::serve::{auth, ServeOptions, Server};
 
 /// The server's options from the command line.
 pub fn options(args: &ServeArgs) -> ServeOptions {
@@ -45,7 +45,6 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (hint: another program may use the port; pick one with `--listen 127.0.0.1:PORT`)", options.listen))?;
     let address = listener.local_addr()?;
-    let deployment = Arc::new(deployment);
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     if let Some(t) = &token.generated {
         // Even with `-q`: nobody else knows it.
@@ -53,24 +52,14 @@ pub async fn run(
             "token (shown once; set LUNORA_SERVE_TOKEN to choose your own): {t}\n"
         ));
     }
-    let server = Arc::new(Server {
-        live: Arc::new(Live::new(
-            aws.clone(),
-            Arc::clone(&deployment),
-            options.refresh,
-        )),
+    let server = Arc::new(Server::new(
         deployment,
         aws,
         token,
-        pages: Pages::new()?,
-        presets,
-        platforms,
-        action: Arc::new(tokio::sync::Mutex::new(())),
-        action_label: std::sync::Mutex::new(None),
-        thumbnails: std::sync::Mutex::default(),
+        options.clone(),
+        (presets, platforms),
         stopping,
-        options: options.clone(),
-    });
+    )?);
     console.note(&format!(
         "lunora serve: listening on http://{address}/ (streaming page), http://{address}/admin{}; Ctrl-C stops",
         if options.read_only { " (read-only)" } else { "" }

@@ -9,6 +9,7 @@
 //! by [`load`], for the one check that needs it (a one-off schedule window
 //! must lie ahead).
 
+pub mod edit;
 pub mod model;
 pub mod secrets;
 mod validate;
@@ -23,9 +24,10 @@ use crate::presets::Library;
 use crate::yaml::{self, Locator};
 pub use model::Config;
 pub use validate::guards::{window_times, WindowTimes};
+pub(crate) use validate::is_slug;
 pub use validate::{
-    partition, DEFAULT_MIN_LATENCY_MS, DEFAULT_RECOVERY_WINDOW_MS, DEFAULT_SRT_PORT,
-    MAX_FLOW_OUTPUTS,
+    partition, secret_arn_problem, DEFAULT_MIN_LATENCY_MS, DEFAULT_RECOVERY_WINDOW_MS,
+    DEFAULT_SRT_PORT, MAX_FLOW_OUTPUTS,
 };
 
 /// The stacks lunora manages for one deployment.
@@ -165,8 +167,14 @@ pub fn load(path: &Path) -> Result<Deployment, Diagnostics> {
                     "check the file's permissions and that it is UTF-8 text"
                 })
             })?;
+    load_text(path, &text)
+}
+
+/// [`load`] of `text`, the bytes of the file at `path` as already read
+/// (its preset directories are read relative to `path`).
+pub fn load_text(path: &Path, text: &str) -> Result<Deployment, Diagnostics> {
     let base_dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let loaded = yaml::from_str::<Config>(path, &text, &validate::type_hint)?;
+    let loaded = yaml::from_str::<Config>(path, text, &validate::type_hint)?;
     let library = Library::load(&preset_dirs(base_dir, &loaded.value))?;
     validate::validate(
         path,

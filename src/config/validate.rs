@@ -207,7 +207,7 @@ fn check_preset_secrets(c: &mut Checker<'_>, config: &Config, library: &Library)
     values
 }
 
-fn is_slug(s: &str, max: usize) -> bool {
+pub(crate) fn is_slug(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
         && s.starts_with(|c: char| c.is_ascii_lowercase())
@@ -487,13 +487,28 @@ fn check_cidr(c: &mut Checker<'_>, config: &Config, field: &str, text: &str) {
 /// Checks an ARN that names a Secrets Manager secret, without ever
 /// printing a value that is not an ARN (it may be the secret itself).
 fn check_secret_arn(c: &mut Checker<'_>, config: &Config, field: &str, value: &str, what: &str) {
+    if let Some((message, hint)) =
+        secret_arn_problem(value, &config.region, &config.account_id, what)
+    {
+        c.error(field, message, hint);
+    }
+}
+
+/// Why `value` is not the ARN of a Secrets Manager secret a deployment in
+/// `region` and `account` can read, as a message and a hint, or `None`.
+/// Neither repeats a value that is not an ARN (it may be the secret
+/// itself, pasted in the wrong place).
+pub fn secret_arn_problem(
+    value: &str,
+    region: &str,
+    account: &str,
+    what: &str,
+) -> Option<(String, String)> {
     if !value.starts_with("arn:") {
-        c.error(
-            field,
+        return Some((
             format!("this looks like the {what} itself, not a reference to it"),
-            "store it in Secrets Manager and write the secret's ARN here (`arn:aws:secretsmanager:...`)",
-        );
-        return;
+            "store it in Secrets Manager and write the secret's ARN here (`arn:aws:secretsmanager:...`)".to_owned(),
+        ));
     }
     let parts: Vec<&str> = value.splitn(7, ':').collect();
     let ok = parts.len() == 7
@@ -502,14 +517,10 @@ fn check_secret_arn(c: &mut Checker<'_>, config: &Config, field: &str, value: &s
         && !parts[6].is_empty()
         && !value.contains(['{', '}', ' ']);
     if !ok {
-        // The value is not printed: it may be a secret pasted in the
-        // wrong place.
-        c.error(
-            field,
-            "this is not a Secrets Manager secret ARN",
-            "copy the ARN from the secret's page: `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-xxxxxx`",
-        );
-        return;
+        return Some((
+            "this is not a Secrets Manager secret ARN".to_owned(),
+            "copy the ARN from the secret's page: `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-xxxxxx`".to_owned(),
+        ));
     }
     // A full ARN ends in `-` and six random characters; IAM compares the
     // full ARN, so a partial one would deny the flow its own passphrase.
@@ -517,23 +528,22 @@ fn check_secret_arn(c: &mut Checker<'_>, config: &Config, field: &str, value: &s
         !name.is_empty() && suffix.len() == 6 && suffix.chars().all(|ch| ch.is_ascii_alphanumeric())
     });
     if !suffix_ok {
-        c.error(
-            field,
-            "the secret ARN lacks its 6-character suffix (a partial ARN)",
-            "use the complete ARN, ending in `-` and six characters, as the Secrets Manager console shows it",
-        );
-        return;
+        return Some((
+            "the secret ARN lacks its 6-character suffix (a partial ARN)".to_owned(),
+            "use the complete ARN, ending in `-` and six characters, as the Secrets Manager console shows it".to_owned(),
+        ));
     }
-    if parts[3] != config.region || parts[4] != config.account_id {
-        c.error(
-            field,
+    if parts[3] != region || parts[4] != account {
+        return Some((
             format!(
-                "the secret is in {} / account {}, the deployment in {} / account {}",
-                parts[3], parts[4], config.region, config.account_id
+                "the secret is in {} / account {}, the deployment in {region} / account {account}",
+                parts[3], parts[4]
             ),
-            "MediaConnect and CloudFormation read secrets from the same account and Region only",
-        );
+            "MediaConnect and CloudFormation read secrets from the same account and Region only"
+                .to_owned(),
+        ));
     }
+    None
 }
 
 fn check_destinations(

@@ -11,6 +11,7 @@
 
 pub mod cost_actual;
 pub mod deploy;
+pub mod destination;
 pub mod failover;
 pub mod guard_records;
 pub mod operate;

@@ -169,6 +169,11 @@ impl Library {
                 }
             }
         }
+        for entry in self.platforms.values() {
+            if let Some(d) = self.recommended_problem(entry) {
+                errors.push(d);
+            }
+        }
         for entry in self.presets.values() {
             if let Some(platform) = &entry.value.platform {
                 if !self.platforms.contains_key(platform) {
@@ -180,6 +185,52 @@ impl Library {
                 }
             }
         }
+    }
+
+    /// Why a platform's `recommended_preset` cannot be offered: an unknown
+    /// preset, one made for another platform, or one over the platform's
+    /// (or MediaLive's) limits, naming the first limit.
+    fn recommended_problem(&self, entry: &Entry<Platform>) -> Option<Diagnostic> {
+        let platform = &entry.value;
+        let id = platform.recommended_preset.as_deref()?;
+        let field = "recommended_preset";
+        let Some(preset) = self.presets.get(id) else {
+            return Some(
+                entry
+                    .diagnostic(field, format!("unknown preset `{id}`"))
+                    .hint(self.preset_hint(id)),
+            );
+        };
+        if let Some(other) = preset
+            .value
+            .platform
+            .as_deref()
+            .filter(|p| *p != platform.id)
+        {
+            return Some(
+                entry
+                    .diagnostic(
+                        field,
+                        format!("preset `{id}` is made for platform `{other}`"),
+                    )
+                    .hint("recommend a preset without `platform:` or one for this platform"),
+            );
+        }
+        let problem = rules::platform_problems(&preset.value, platform)
+            .into_iter()
+            .chain(rules::medialive_problems(&preset.value))
+            .next()?;
+        Some(
+            entry
+                .diagnostic(
+                    field,
+                    format!(
+                        "preset `{id}` does not pass the limits: `{}`: {}",
+                        problem.field, problem.message
+                    ),
+                )
+                .hint(problem.hint),
+        )
     }
 
     /// A hint naming the closest preset id, or how to list them.
@@ -425,6 +476,55 @@ mod tests {
                 lib.platforms.contains_key(id),
                 "missing built-in platform {id}"
             );
+        }
+    }
+
+    #[test]
+    fn every_rtmp_platform_recommends_a_preset_within_its_limits() {
+        let lib = Library::built_in().expect("built-in presets load");
+        for p in lib.platforms.values().map(|e| &e.value) {
+            if p.kind == model::PlatformKind::Rtmp {
+                let id = p.recommended_preset.as_deref().expect("recommended");
+                let preset = &lib.presets[id].value;
+                assert_eq!(rules::platform_problems(preset, p), vec![], "{}", p.id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_recommended_preset_that_does_not_fit_is_one_located_error() {
+        let twitch = include_str!("../../presets/platforms/twitch.yaml");
+        let fast = include_str!("../../presets/generic-1080p30.yaml")
+            .replace("id: generic-1080p30", "id: fast")
+            .replace("bitrate_kbps: 5000", "bitrate_kbps: 9000");
+        for (recommended, expect) in [
+            (
+                "fast",
+                "preset `fast` does not pass the limits: `renditions[0]",
+            ),
+            ("youtube-720p30", "made for platform `youtube`"),
+            ("twitch-720p6", "unknown preset `twitch-720p6`"),
+        ] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::create_dir(dir.path().join("platforms")).expect("mkdir");
+            std::fs::write(
+                dir.path().join("platforms/twitch.yaml"),
+                twitch.replace(
+                    "recommended_preset: twitch-720p60",
+                    &format!("recommended_preset: {recommended}"),
+                ),
+            )
+            .expect("write");
+            std::fs::write(dir.path().join("fast.yaml"), &fast).expect("write");
+            let errors = Library::load(&[dir.path().to_path_buf()])
+                .expect_err("refused")
+                .0;
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            let line = errors[0].to_string();
+            assert!(line.contains("twitch.yaml:"), "{line}");
+            assert!(line.contains("`recommended_preset`"), "{line}");
+            assert!(line.contains(expect), "{line}");
+            assert_eq!(line.lines().count(), 1, "{line}");
         }
     }
 

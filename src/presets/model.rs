@@ -282,6 +282,10 @@ pub struct Platform {
     /// Ingest rules (RTMP platforms).
     #[serde(default)]
     pub ingest: Option<IngestRules>,
+    /// The preset `lunora add destination` offers first for this
+    /// platform; it must pass the platform's limits.
+    #[serde(default)]
+    pub recommended_preset: Option<String>,
     /// Video limits.
     pub video: VideoLimits,
     /// Audio limits.

@@ -22,7 +22,7 @@ use crate::ops::status::{FlowState, SourceStatus, StatusReading};
 use crate::output::Envelope;
 
 /// The largest request body taken (a failover's `{"to":"backup"}` is 15
-/// bytes).
+/// bytes; the admin page's destination form, with its ARN, a few hundred).
 pub const BODY_LIMIT: usize = 4096;
 
 /// An error answer: `{"schema":"lunora.error/v1", ..., "code", "message"}`.
@@ -32,7 +32,8 @@ pub struct ErrorDocument {
     /// Stable, for programs: `unauthorized`, `read_only`, `not_found`,
     /// `unknown_destination`, `bad_request`, `busy`, `refused`,
     /// `not_running`, `no_thumbnail`, `too_large`, `aws_error`,
-    /// `method_not_allowed`, `internal`.
+    /// `method_not_allowed`, `changed` (lunora.yaml changed since the
+    /// preview), `write_failed`, `internal`.
     pub code: String,
     /// For people: what went wrong, and a hint.
     pub message: String,
@@ -202,14 +203,14 @@ pub async fn presets(State(s): State<Shared>) -> Response {
 
 /// 404 naming `id`, with the ids there are.
 pub fn unknown_destination(s: &Server, id: &str) -> ApiError {
-    let known = s.deployment.destination_ids();
+    let d = s.deployment();
     ApiError::new(
         StatusCode::NOT_FOUND,
         "unknown_destination",
         format!(
             "there is no destination `{id}` in {} (destinations: {})",
-            s.deployment.path.display(),
-            known.join(", ")
+            d.path.display(),
+            d.destination_ids().join(", ")
         ),
     )
 }
@@ -224,7 +225,7 @@ pub async fn thumbnail(
     State(s): State<Shared>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    if !s.deployment.destination_ids().contains(&id.as_str()) {
+    if !s.deployment().destination_ids().contains(&id.as_str()) {
         return Err(unknown_destination(&s, &id));
     }
     let r = reading(&s).await?;
@@ -329,7 +330,7 @@ pub async fn method_not_allowed() -> ApiError {
 
 /// A request body of at most [`BODY_LIMIT`] bytes; anything else is an
 /// error document (axum's own rejection would be plain text).
-pub struct Body(Bytes);
+pub struct Body(pub Bytes);
 
 impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
     type Rejection = ApiError;
@@ -393,7 +394,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(
 
 /// Holds the one action slot, naming the action under way; 409 when
 /// another action holds it. Owned, so it can move into the action's task.
-struct ActionSlot {
+pub(super) struct ActionSlot {
     _guard: tokio::sync::OwnedMutexGuard<()>,
     server: Shared,
 }
@@ -406,7 +407,7 @@ impl Drop for ActionSlot {
     }
 }
 
-fn take_slot(s: &Shared, label: String) -> Result<ActionSlot, ApiError> {
+pub(super) fn take_slot(s: &Shared, label: String) -> Result<ActionSlot, ApiError> {
     match Arc::clone(&s.action).try_lock_owned() {
         Ok(guard) => {
             if let Ok(mut l) = s.action_label.lock() {
@@ -525,11 +526,11 @@ pub async fn start(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     parse_body::<StartBody>(&body, Some(StartBody::default()), "no body, or {}")?;
-    if !s.deployment.destination_ids().contains(&id.as_str()) {
+    if !s.deployment().destination_ids().contains(&id.as_str()) {
         return Err(unknown_destination(&s, &id));
     }
     let progress = progress_to_events(&s);
-    let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
+    let (aws, deployment) = (s.aws.clone(), s.deployment());
     let by = crate::release::Actor::Http { client };
     let (report, response) = run_action(&s, format!("start {id}"), "start", async move {
         crate::ops::operate::start(&aws, &deployment, &[id], false, &by, &progress).await
@@ -553,11 +554,11 @@ pub async fn stop(
         Some(StopBody::default()),
         r#"no body, {} or {"keep_flow": true}"#,
     )?;
-    if !s.deployment.destination_ids().contains(&id.as_str()) {
+    if !s.deployment().destination_ids().contains(&id.as_str()) {
         return Err(unknown_destination(&s, &id));
     }
     let progress = progress_to_events(&s);
-    let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
+    let (aws, deployment) = (s.aws.clone(), s.deployment());
     let by = crate::release::Actor::Http { client };
     let (report, response) = run_action(&s, format!("stop {id}"), "stop", async move {
         crate::ops::operate::stop(
@@ -586,7 +587,7 @@ pub async fn failover(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let body = parse_body::<FailoverBody>(&body, None, r#"{"to": "backup"} or {"to": "primary"}"#)?;
-    let (aws, deployment) = (s.aws.clone(), Arc::clone(&s.deployment));
+    let (aws, deployment) = (s.aws.clone(), s.deployment());
     let by = crate::release::Actor::Http { client };
     let (_, response) = run_action(&s, "a failover".to_owned(), "failover", async move {
         crate::ops::failover::failover(&aws, &deployment, body.to, &by).await

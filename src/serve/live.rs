@@ -11,10 +11,22 @@
 //! idle server makes no AWS calls), and right away after an action, and
 //! broadcasts it as a `status` event. Actions' progress and reports go
 //! out on the same stream.
+//!
+//! The config the reading is of can change under a running server: the
+//! admin page's form writes lunora.yaml, and anyone may edit it by hand.
+//! [`Live::check_file`] compares the file's SHA-256 with the one last
+//! loaded and swaps in the new config when it is valid (and names the
+//! same account, Region and release store, which the AWS clients were
+//! made for); otherwise the server keeps the config it has and says why.
+//! It runs after every write through the form, before every AWS reading
+//! and at every rendering of the admin page, so a file read costs one
+//! read per refresh, not one per request.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use tokio::sync::{broadcast, Mutex, Notify};
 
 use crate::aws::Aws;
@@ -33,7 +45,14 @@ pub struct LiveEvent {
 /// The shared reading and the broadcast of events.
 pub struct Live {
     aws: Aws,
-    deployment: Arc<Deployment>,
+    /// The config served; swapped by [`Live::check_file`].
+    deployment: ArcSwap<Deployment>,
+    /// What the last look at the file found.
+    file: std::sync::Mutex<FileSeen>,
+    /// Counts the changes that make a reading under way out of date (a
+    /// new config, an action): such a reading is answered to the request
+    /// that asked for it but not cached.
+    generation: AtomicU64,
     pub refresh: Duration,
     /// The last reading and when it was taken; locked only to copy or
     /// replace it, never across an AWS call.
@@ -44,6 +63,24 @@ pub struct Live {
     wake: Notify,
 }
 
+/// The config file as last looked at.
+#[derive(Debug, Default)]
+struct FileSeen {
+    /// SHA-256 of its bytes (empty before the first look).
+    digest: String,
+    /// Why those bytes are not the config served, if they are not.
+    problem: Option<String>,
+}
+
+/// What [`Live::check_file`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileCheck {
+    /// The file is the config served (unchanged, or swapped in now).
+    Serving,
+    /// The file changed but is not served; why, in one line.
+    Kept(String),
+}
+
 impl Live {
     pub fn new(aws: Aws, deployment: Arc<Deployment>, refresh: Duration) -> Self {
         // A slow client that falls this far behind misses events and
@@ -51,13 +88,121 @@ impl Live {
         let (events, _) = broadcast::channel(256);
         Self {
             aws,
-            deployment,
+            // The bytes it was loaded from are not known here: the first
+            // look at the file loads it again (quietly).
+            deployment: ArcSwap::new(deployment),
+            file: std::sync::Mutex::default(),
+            generation: AtomicU64::new(0),
             refresh,
             cached: std::sync::Mutex::new(None),
             refreshing: Mutex::new(()),
             events,
             wake: Notify::new(),
         }
+    }
+
+    /// The config served now.
+    pub fn deployment(&self) -> Arc<Deployment> {
+        self.deployment.load_full()
+    }
+
+    /// Looks at the config file: when its bytes changed since the last
+    /// look, loads them and serves them from now on (the cached reading
+    /// is dropped, the event stream gets a new one), unless they are
+    /// invalid or name another account, Region or release store. Then
+    /// the config served stays, and the answer (and one log line per
+    /// change of the file) says why.
+    pub fn check_file(&self) -> FileCheck {
+        let Ok(mut seen) = self.file.lock() else {
+            return FileCheck::Serving;
+        };
+        let current = self.deployment();
+        let path = current.path.clone();
+        let text = match crate::fsread::read_to_string_bounded(
+            &path,
+            crate::fsread::CONFIG_LIMIT,
+            "config file",
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                let problem = format!(
+                    "{}; this server keeps serving the config it loaded before",
+                    e.diagnostic("check the file's permissions")
+                );
+                if seen.problem.as_deref() != Some(problem.as_str()) {
+                    crate::output::write_stderr(&format!("lunora serve: {problem}\n"));
+                }
+                seen.digest.clear();
+                seen.problem = Some(problem.clone());
+                return FileCheck::Kept(problem);
+            }
+        };
+        let digest = super::edit::digest(&text);
+        if digest == seen.digest {
+            return seen
+                .problem
+                .clone()
+                .map_or(FileCheck::Serving, FileCheck::Kept);
+        }
+        let first_look = seen.digest.is_empty() && seen.problem.is_none();
+        seen.digest = digest;
+        let problem = match crate::config::load_text(&path, &text) {
+            Ok(new) => match Self::incompatible(&current, &new) {
+                None => {
+                    let count = new.destinations.len();
+                    self.deployment.store(Arc::new(new));
+                    self.invalidate();
+                    if !first_look {
+                        crate::output::write_stderr(&format!(
+                            "lunora serve: {} changed; serving it now ({})\n",
+                            path.display(),
+                            crate::progress::count(count, "destination")
+                        ));
+                    }
+                    None
+                }
+                Some(field) => Some(format!(
+                    "{} changed its `{field}`: this server keeps serving the config it started with; restart `lunora serve` to serve the new one",
+                    path.display()
+                )),
+            },
+            Err(d) => Some(format!(
+                "{} changed but is invalid ({}; `lunora validate` lists {}): this server keeps serving the config it loaded before",
+                path.display(),
+                d.0.first().map(ToString::to_string).unwrap_or_default(),
+                crate::progress::count(d.0.len(), "problem")
+            )),
+        };
+        if let Some(p) = &problem {
+            crate::output::write_stderr(&format!("lunora serve: {p}\n"));
+        }
+        seen.problem.clone_from(&problem);
+        problem.map_or(FileCheck::Serving, FileCheck::Kept)
+    }
+
+    /// The field of `new` the server cannot follow without a restart: the
+    /// AWS clients were made for the old account, Region and store.
+    fn incompatible(old: &Deployment, new: &Deployment) -> Option<&'static str> {
+        let (o, n) = (&old.config, &new.config);
+        if o.region != n.region {
+            Some("region")
+        } else if o.account_id != n.account_id {
+            Some("account_id")
+        } else if o.state != n.state {
+            Some("state")
+        } else {
+            None
+        }
+    }
+
+    /// Drops the cached reading and asks the refresher for a new one: no
+    /// request gets a reading of before the change.
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut cached) = self.cached.lock() {
+            *cached = None;
+        }
+        self.wake.notify_one();
     }
 
     /// The reading, at most `refresh` old; reads AWS when it is older,
@@ -101,18 +246,23 @@ impl Live {
                 guard
             }
         };
+        // A file edited by hand shows at the next reading.
+        let _ = self.check_file();
+        let generation = self.generation.load(Ordering::SeqCst);
+        let deployment = self.deployment();
         // Every AWS call has its own timeout; this bounds the whole
         // reading, so a hung refresh cannot hold the lock for ever.
         let limit = self.aws.timeouts.wait(self.aws.timeouts.call);
-        let reading =
-            tokio::time::timeout(limit, crate::ops::status::read(&self.aws, &self.deployment))
-                .await
-                .map_err(|_| {
-                    crate::aws::TimedOut::wait("the status reading is not complete", limit)
-                })??;
+        let reading = tokio::time::timeout(limit, crate::ops::status::read(&self.aws, &deployment))
+            .await
+            .map_err(|_| {
+                crate::aws::TimedOut::wait("the status reading is not complete", limit)
+            })??;
         let reading = Arc::new(reading);
         if let Ok(mut cached) = self.cached.lock() {
-            *cached = Some((Instant::now(), Arc::clone(&reading)));
+            if self.generation.load(Ordering::SeqCst) == generation {
+                *cached = Some((Instant::now(), Arc::clone(&reading)));
+            }
         }
         Ok(reading)
     }
@@ -133,10 +283,7 @@ impl Live {
     /// Asks for a fresh reading now (after an action): the cached one
     /// predates the action, so no request gets it any more.
     pub fn refresh_now(&self) {
-        if let Ok(mut cached) = self.cached.lock() {
-            *cached = None;
-        }
-        self.wake.notify_one();
+        self.invalidate();
     }
 
     /// The status document of `reading`, as `status --output json` prints

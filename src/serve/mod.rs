@@ -11,6 +11,8 @@
 //! - [`live`]: the one status reading every client shares, and the SSE
 //!   event stream.
 //! - [`api`]: the JSON endpoints and their errors.
+//! - [`edit`]: the admin page's destination form: preview an edit of
+//!   lunora.yaml, then confirm it (never a deploy).
 //! - [`pages`]: the two pages, server-side minijinja templates with their
 //!   CSS and JavaScript embedded in the binary (no CDN, works offline).
 //!
@@ -22,6 +24,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod edit;
 pub mod live;
 pub mod pages;
 
@@ -58,7 +61,6 @@ pub struct ServeOptions {
 
 /// What every handler shares.
 pub struct Server {
-    pub deployment: Arc<Deployment>,
     pub aws: Aws,
     pub token: Token,
     pub options: ServeOptions,
@@ -67,8 +69,8 @@ pub struct Server {
     /// The preset and platform documents, read at start.
     pub presets: String,
     pub platforms: String,
-    /// One action (start, stop, failover) at a time: a second one gets
-    /// 409 naming the one under way.
+    /// One action (start, stop, failover, an edit of lunora.yaml) at a
+    /// time: a second one gets 409 naming the one under way.
     pub action: Arc<tokio::sync::Mutex<()>>,
     pub action_label: std::sync::Mutex<Option<String>>,
     /// The latest thumbnail of each destination and when it was fetched:
@@ -80,6 +82,46 @@ pub struct Server {
 }
 
 pub type Shared = Arc<Server>;
+
+impl Server {
+    /// A server for `deployment`, with no action under way; `presets` and
+    /// `platforms` are the documents `GET /api/admin/presets|platforms`
+    /// answer.
+    pub fn new(
+        deployment: Deployment,
+        aws: Aws,
+        token: Token,
+        options: ServeOptions,
+        catalog: (String, String),
+        stopping: watch::Receiver<bool>,
+    ) -> anyhow::Result<Self> {
+        let (presets, platforms) = catalog;
+        Ok(Self {
+            live: Arc::new(Live::new(
+                aws.clone(),
+                Arc::new(deployment),
+                options.refresh,
+            )),
+            aws,
+            token,
+            pages: pages::Pages::new()?,
+            presets,
+            platforms,
+            action: Arc::new(tokio::sync::Mutex::new(())),
+            action_label: std::sync::Mutex::new(None),
+            thumbnails: std::sync::Mutex::default(),
+            stopping,
+            options,
+        })
+    }
+
+    /// The config served now: the one the server started with, or the
+    /// file as last written through the form or by hand
+    /// ([`Live::check_file`]).
+    pub fn deployment(&self) -> Arc<Deployment> {
+        self.live.deployment()
+    }
+}
 
 /// A destination's thumbnail (JPEG) and when it was fetched.
 pub type Thumbnail = (std::time::Instant, Arc<Vec<u8>>);
@@ -101,6 +143,13 @@ pub fn router(server: Shared) -> Router {
         .route("/api/destinations/{id}/start-channel", post(api::start))
         .route("/api/destinations/{id}/stop-channel", post(api::stop))
         .route("/api/mediaconnect/failover", post(api::failover))
+        .route("/api/admin/destinations/preview", post(edit::preview_add))
+        .route("/api/admin/destinations", post(edit::add))
+        .route(
+            "/api/admin/destinations/{id}/remove/preview",
+            post(edit::preview_remove),
+        )
+        .route("/api/admin/destinations/{id}/remove", post(edit::remove))
         .route("/api/events", get(api::events))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

@@ -99,7 +99,7 @@ impl Pages {
 
 /// What every page's frame shows.
 fn frame(s: &Shared, page: &str) -> Value {
-    let d = &s.deployment;
+    let d = s.deployment();
     context! {
         page,
         deployment => d.prefix(),
@@ -151,8 +151,12 @@ struct StackRow {
 
 /// What the admin page shows, each part with the reason it is missing.
 async fn admin_context(s: &Shared) -> Value {
-    let d = &s.deployment;
     let mut problems: Vec<String> = Vec::new();
+    // The file as it is now, when it is valid (an edit by hand included).
+    if let super::live::FileCheck::Kept(why) = s.live.check_file() {
+        problems.push(why);
+    }
+    let d = &*s.deployment();
     // The plan against the live stacks: their status, and whether each
     // differs from the config (the plan's per-stack action). Preview
     // change sets, made only for stacks that differ, are deleted.
@@ -232,8 +236,21 @@ async fn admin_context(s: &Shared) -> Value {
             crate::release::history::ReleaseLine::Corrupt { .. } => None,
         })
     });
+    // The destination form reads the file as it is now: an edit made
+    // here or by hand shows at the next rendering.
+    let (form, form_error) = if s.options.read_only {
+        (None, None)
+    } else {
+        match super::edit::form_context(&d.path) {
+            Ok(f) => (Some(Value::from_serialize(&f)), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        }
+    };
     context! {
         stacks,
+        form,
+        form_error,
+        read_only => s.options.read_only,
         history => history.map(|h| Value::from_serialize(&h)),
         last_release => last,
         cost,

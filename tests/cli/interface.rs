@@ -95,6 +95,21 @@ fn each_command_lists_only_the_options_it_uses() {
             ]),
         ),
         (vec!["outputs"], set(&[GLOBAL, AWS, &["format"]])),
+        (
+            vec!["add", "destination"],
+            set(&[
+                GLOBAL,
+                &[
+                    "platform",
+                    "preset",
+                    "ingest-url",
+                    "stream-key-secret",
+                    "json-key",
+                    "stage",
+                ],
+            ]),
+        ),
+        (vec!["remove", "destination"], set(&[GLOBAL, &["yes"]])),
         (vec!["presets", "list"], set(&[GLOBAL])),
         (vec!["presets", "show"], set(&[GLOBAL])),
         (vec!["schema"], set(&[])),
@@ -396,6 +411,8 @@ fn the_man_page_names_every_command() {
         "cost",
         "outputs",
         "presets",
+        "add",
+        "remove",
         "serve",
         "schema",
         "completions",
@@ -419,7 +436,16 @@ fn the_man_page_names_every_command() {
     let mut expected: Vec<String> = commands
         .iter()
         .map(|c| format!("lunora-{c}.1"))
-        .chain(["lunora.1", "lunora-presets-list.1", "lunora-presets-show.1"].map(String::from))
+        .chain(
+            [
+                "lunora.1",
+                "lunora-presets-list.1",
+                "lunora-presets-show.1",
+                "lunora-add-destination.1",
+                "lunora-remove-destination.1",
+            ]
+            .map(String::from),
+        )
         .collect();
     expected.sort();
     assert_eq!(pages, expected);

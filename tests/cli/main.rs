@@ -4,6 +4,7 @@
 mod aws_setup;
 mod commands;
 mod contract;
+mod destination;
 mod errors;
 mod fuzz;
 mod guards;

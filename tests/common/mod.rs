@@ -25,3 +25,25 @@ pub fn columns(line: &str) -> usize {
     }
     n
 }
+
+/// The example's Secrets Manager secret of stream keys.
+pub const KEYS_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:lunora/stream-keys-Xy34Zw";
+
+/// `lunora add destination` of a second YouTube destination (720p30,
+/// the key under `json_key` in [`KEYS_ARN`]), as the tests run it.
+pub fn add_youtube_2(json_key: &str) -> [&str; 11] {
+    [
+        "add",
+        "destination",
+        "youtube-2",
+        "--platform",
+        "youtube",
+        "--preset",
+        "youtube-720p30",
+        "--stream-key-secret",
+        KEYS_ARN,
+        "--json-key",
+        json_key,
+    ]
+}
