@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::util::{lunora, render, root};
+use super::util::{assert_cfn_lint_clean, lunora, render, root};
 
 fn fixture() -> std::path::PathBuf {
     root().join("tests/fixtures/guards/lunora.yaml")
@@ -546,14 +546,5 @@ fn in_mediaconnect_mode_the_guards_leave_the_outputs_to_medialive() {
         .unwrap();
     assert!(facebook.template.contains("cron(0 18 ? * MON,FRI *)"));
     assert!(facebook.template.contains("America/New_York"));
-    let output = std::process::Command::new("cfn-lint")
-        .args(&files)
-        .output()
-        .expect("cfn-lint is not installed: run `pip install -r requirements-dev.txt`");
-    assert!(
-        output.status.success(),
-        "cfn-lint found problems:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_cfn_lint_clean(&files);
 }

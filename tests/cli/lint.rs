@@ -3,9 +3,7 @@
 //! be installed (`.ci/run` installs the pinned version): a missing linter
 //! fails this test rather than skipping it.
 
-use std::process::Command;
-
-use super::util::{configs, render};
+use super::util::{assert_cfn_lint_clean, configs, render};
 
 #[test]
 fn every_rendered_template_passes_cfn_lint() {
@@ -18,16 +16,7 @@ fn every_rendered_template_passes_cfn_lint() {
             files.push(file);
         }
     }
-    let output = Command::new("cfn-lint")
-        .args(&files)
-        .output()
-        .expect("cfn-lint is not installed: run `pip install -r requirements-dev.txt`");
-    assert!(
-        output.status.success(),
-        "cfn-lint found problems:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_cfn_lint_clean(&files);
     assert!(
         files.len() >= 18,
         "only {} templates were linted",

@@ -64,3 +64,18 @@ pub fn render(path: &Path) -> Vec<lunora::render::RenderedStack> {
         lunora::config::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     lunora::render::render(&deployment).unwrap()
 }
+
+/// Runs cfn-lint over `files` and fails the test with its findings unless
+/// there are none (zero errors, zero warnings).
+pub fn assert_cfn_lint_clean(files: &[PathBuf]) {
+    let output = std::process::Command::new("cfn-lint")
+        .args(files)
+        .output()
+        .expect("cfn-lint is not installed: run `pip install -r requirements-dev.txt`");
+    assert!(
+        output.status.success(),
+        "cfn-lint found problems:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
